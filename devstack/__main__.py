@@ -1,0 +1,35 @@
+"""``python -m devstack``: start the local stack in the foreground (``make run``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+
+def main() -> int:
+    from devstack.stack import LocalStack
+
+    port = int(os.environ.get("PORT", "3000"))
+    aws_port = int(os.environ.get("AWS_PORT", "4566"))
+    stack = LocalStack(port, aws_port)
+    info = stack.start()
+    print("ECM Imports local stack is running", flush=True)
+    print(f"  API:          {info.api_url}   (try: curl {info.api_url}/v1/health)", flush=True)
+    print(f"  AWS endpoint: {info.aws_endpoint}", flush=True)
+    print(f"  Bucket:       {info.bucket}   (drop MIF files under inbox/mif/)", flush=True)
+    print(f"  Admin token:  {info.admin_token}", flush=True)
+    if info.staff_token:
+        print(f"  Staff token:  {info.staff_token}", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done.wait()
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

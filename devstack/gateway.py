@@ -1,0 +1,168 @@
+"""API Gateway (REST, Lambda proxy) emulation: routes from template.yaml, the REQUEST
+authorizer, gateway responses and body limits, then the real handler with a real event."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from devstack.stack import LambdaContext
+from devstack.template import ACCOUNT, REGION
+
+if TYPE_CHECKING:
+    from devstack.stack import LocalStack
+
+API_ID = "localapi"
+STAGE = "local"
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+LAMBDA_MAX_PAYLOAD = 6 * 1024 * 1024
+
+
+class Route:
+    def __init__(self, method: str, path: str, function: str, auth: bool) -> None:
+        self.method, self.path, self.function, self.auth = method, path, function, auth
+        pattern = re.sub(r"\{(\w+)\+?\}", r"(?P<\1>[^/]+)", path)
+        self.regex = re.compile(f"^{pattern}$")
+
+
+def _json(status: int, body: Any) -> Response:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return Response(text, status=status, content_type="application/json")
+
+
+class Gateway:
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.routes = [
+            Route(method, path, logical, auth)
+            for logical, function in stack.functions.items()
+            for method, path, auth in function.routes
+        ]
+        self.authorizer = "AuthorizerFunction"
+
+    def gateway_response(self, name: str, fallback: tuple[int, str]) -> Response:
+        status, body = self.stack.template.gateway_response(name) or fallback
+        return _json(status, body)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path.rstrip("/") or "/"
+        matches = [(r, m) for r in self.routes if (m := r.regex.match(path))]
+        if not matches:
+            return _json(404, {"errors": ["Not found"]})
+        allowed = [(r, m) for r, m in matches if r.method == request.method]
+        if not allowed:
+            return _json(405, {"errors": [f"Method {request.method} not allowed"]})
+        route, match = allowed[0]
+        length = request.content_length or 0
+        if length > API_GATEWAY_MAX_BODY:
+            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
+        body_bytes = request.get_data()
+        if len(body_bytes) > API_GATEWAY_MAX_BODY:
+            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
+        if len(body_bytes) > LAMBDA_MAX_PAYLOAD:
+            return _json(
+                413,
+                {
+                    "errors": [
+                        "Request body is larger than 6 MB, the Lambda payload limit; upload large "
+                        "files to the inbox bucket and import them by path"
+                    ]
+                },
+            )
+        headers = {k: v for k, v in request.headers.items()}
+        method_arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{route.method}{route.path}"
+        )
+        authorizer_context: dict[str, Any] = {}
+        if route.auth:
+            token = request.headers.get("X-User-Token")
+            unauthorized = self.gateway_response("UNAUTHORIZED", (401, '{"message":"Unauthorized"}'))
+            if not token:
+                return unauthorized
+            handler = self.stack.handlers[self.authorizer]
+            try:
+                policy = handler(
+                    {
+                        "type": "REQUEST",
+                        "methodArn": method_arn,
+                        "resource": route.path,
+                        "path": path,
+                        "httpMethod": request.method,
+                        "headers": headers,
+                        "queryStringParameters": dict(request.args) or None,
+                        "pathParameters": match.groupdict() or None,
+                        "requestContext": {"stage": STAGE, "apiId": API_ID},
+                    },
+                    LambdaContext(self.authorizer, 10),
+                )
+            except Exception:  # noqa: BLE001 - "Unauthorized" and any failure → 401
+                return unauthorized
+            statements = policy.get("policyDocument", {}).get("Statement", [])
+            if not any(s.get("Effect") == "Allow" for s in statements):
+                return self.gateway_response("ACCESS_DENIED", (403, '{"message":"Forbidden"}'))
+            authorizer_context = {
+                **{k: str(v) for k, v in (policy.get("context") or {}).items()},
+                "principalId": policy.get("principalId"),
+            }
+        try:
+            text_body: str | None = body_bytes.decode("utf-8") if body_bytes else None
+            is_b64 = False
+        except UnicodeDecodeError:
+            text_body, is_b64 = base64.b64encode(body_bytes).decode(), True
+        query = {k: v for k, v in request.args.items()}
+        event = {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": {k: request.headers.getlist(k) for k in headers},
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": {k: request.args.getlist(k) for k in query} or None,
+            "pathParameters": match.groupdict() or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "path": f"/{STAGE}{path}",
+                "stage": STAGE,
+                "apiId": API_ID,
+                "accountId": ACCOUNT,
+                "requestId": str(uuid.uuid4()),
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {"sourceIp": request.remote_addr or "127.0.0.1"},
+                "authorizer": authorizer_context or None,
+            },
+            "body": text_body,
+            "isBase64Encoded": is_b64,
+        }
+        handler = self.stack.handlers[route.function]
+        try:
+            result = handler(event, LambdaContext(route.function, 29))
+        except Exception:  # noqa: BLE001 - API Gateway answers 502 when the function crashes
+            return _json(502, {"errors": ["Internal server error"]})
+        body = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            body = base64.b64decode(body)
+        response = Response(body, status=int(result.get("statusCode", 200)))
+        for key, value in (result.get("headers") or {}).items():
+            response.headers[key] = value
+        return response
+
+
+def serve_api(stack: LocalStack, port: int) -> Any:
+    server = make_server("127.0.0.1", port, Gateway(stack), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True)
+    thread.start()
+    return server

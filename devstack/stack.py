@@ -1,0 +1,326 @@
+"""Start the local stack: moto server, the template's resources, the in-process Lambda shim,
+the inbox poller and the API Gateway emulation. ``LocalStack.start()`` returns once it serves."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import moto.awslambda.models as lambda_models
+from moto.server import ThreadedMotoServer
+
+from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, load_template
+
+ROLE_NAME = "ecm-local-lambda"
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LambdaContext:
+    """The parts of the Lambda context object our handlers and Powertools read."""
+
+    def __init__(self, name: str, timeout: int = 900) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+def load_handler(function: Function) -> Handler:
+    module_name, attr = function.handler.rsplit(".", 1)
+    path = function.code_uri / f"{module_name.replace('.', '/')}.py"
+    unique = f"ecm_function_{function.logical_id}"
+    module = sys.modules.get(unique)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(unique, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attr)
+    return handler
+
+
+def invoke(handlers: dict[str, Handler], name: str, event: Any) -> tuple[str, bool, str]:
+    """Run a handler like Lambda does: an exception becomes {"errorType", "errorMessage"}."""
+    try:
+        result = handlers[name](event, LambdaContext(name))
+    except Exception as exc:  # noqa: BLE001 - reported to Step Functions like Lambda does
+        payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+        return json.dumps(payload), True, ""
+    return json.dumps(result), False, ""
+
+
+_ORIGINAL_INVOKE = lambda_models.LambdaFunction._invoke_lambda
+
+
+def install_lambda_shim(handlers: dict[str, Handler]) -> None:
+    """Make moto run our handlers in-process (it would need Docker otherwise)."""
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        if self.function_name not in handlers:
+            return _ORIGINAL_INVOKE(self, event)  # type: ignore[no-any-return]
+        return invoke(handlers, self.function_name, event)
+
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+
+
+def shim_installed() -> bool:
+    return lambda_models.LambdaFunction._invoke_lambda is not _ORIGINAL_INVOKE
+
+
+@dataclass
+class StackInfo:
+    api_url: str
+    aws_endpoint: str
+    bucket: str
+    admin_token: str
+    staff_token: str | None
+
+
+class LocalStack:
+    def __init__(self, port: int, aws_port: int, extra_env: dict[str, str] | None = None) -> None:
+        self.port, self.aws_port = port, aws_port
+        self.extra_env = extra_env or {}
+        self.stop_event = threading.Event()
+        allow = os.environ.get("ECM_URL_ALLOWLIST", "")
+        self.template = LocalTemplate(load_template(), {"UrlAllowlist": allow}, aws_port)
+        self.functions = self.template.functions()
+        self.handlers: dict[str, Handler] = {}
+        self.threads: list[threading.Thread] = []
+
+    # --- environment ----------------------------------------------------------------------
+    def _environment(self) -> None:
+        endpoint = f"http://127.0.0.1:{self.aws_port}"
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto's dummy credentials
+                "MOTO_PORT": str(self.aws_port),
+                "NO_PROXY": "127.0.0.1,localhost",
+                "POWERTOOLS_TRACE_DISABLED": "1",
+                "POWERTOOLS_METRICS_NAMESPACE": "ecm-local",
+            }
+        )
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            os.environ.pop(proxy, None)
+        for function in self.functions.values():
+            os.environ.update({k: str(v) for k, v in function.environment.items()})
+        os.environ.update(self.extra_env)
+
+    # --- resources ------------------------------------------------------------------------
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
+
+    def _create_tables(self) -> None:
+        ddb = self._client("dynamodb")
+        for logical, resource in self.template.of_type("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            args: dict[str, Any] = {
+                "TableName": self.template.physical_name(logical),
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            ddb.create_table(**args)
+
+    def _create_queues(self) -> None:
+        sqs = self._client("sqs")
+        for logical in self.template.of_type("AWS::SQS::Queue"):
+            sqs.create_queue(QueueName=self.template.physical_name(logical))
+
+    def _create_buckets(self) -> str:
+        s3 = self._client("s3")
+        name = ""
+        for logical, resource in self.template.of_type("AWS::S3::Bucket").items():
+            name = self.template.physical_name(logical)
+            s3.create_bucket(Bucket=name)
+            notification = resource["Properties"].get("NotificationConfiguration", {})
+            queues = []
+            for config in notification.get("QueueConfigurations", []):
+                rules = config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+                queues.append(
+                    {
+                        "QueueArn": self.template.resolve(config["Queue"]),
+                        "Events": [config["Event"]],
+                        "Filter": {"Key": {"FilterRules": rules}},
+                    }
+                )
+            if queues:
+                s3.put_bucket_notification_configuration(
+                    Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+                )
+        return name
+
+    def _create_functions(self) -> None:
+        iam = self._client("iam")
+        role = iam.create_role(
+            RoleName=ROLE_NAME,
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("placeholder.py", "# code runs in-process; see devstack.stack\n")
+        lam = self._client("lambda")
+        for logical, function in self.functions.items():
+            self.handlers[logical] = load_handler(function)
+            lam.create_function(
+                FunctionName=logical,
+                Runtime="python3.11",
+                Handler=function.handler,
+                Role=role,
+                Code={"ZipFile": archive.getvalue()},
+                Environment={"Variables": {k: str(v) for k, v in function.environment.items()}},
+                Timeout=900,
+            )
+        install_lambda_shim(self.handlers)
+
+    def _create_state_machines(self) -> None:
+        sfn = self._client("stepfunctions")
+        for logical in self.template.of_type("AWS::Serverless::StateMachine"):
+            name, definition = self.template.state_machine(logical)
+            sfn.create_state_machine(
+                name=name,
+                definition=definition,
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}",
+            )
+
+    def _enable_step_functions(self) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - loopback moto endpoint
+            f"http://127.0.0.1:{self.aws_port}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+    # --- inbox poller (the SQS event source mapping) ---------------------------------------
+    def _poll_inbox(self) -> None:
+        sqs = self._client("sqs")
+        url = self.template.ref("InboxQueue")
+        arn = self.template.get_att("InboxQueue", "Arn")
+        while not self.stop_event.is_set():
+            try:
+                messages = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                ).get("Messages", [])
+            except Exception:  # noqa: BLE001 - the stack is shutting down
+                if self.stop_event.is_set():
+                    return
+                time.sleep(0.5)
+                continue
+            if not messages:
+                continue
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "md5OfBody": m.get("MD5OfBody", ""),
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": arn,
+                        "awsRegion": REGION,
+                    }
+                    for m in messages
+                ]
+            }
+            payload, errored, _ = invoke(self.handlers, "ImportTriggerFunction", event)
+            failed = set()
+            if not errored:
+                failed = {f["itemIdentifier"] for f in json.loads(payload).get("batchItemFailures", [])}
+            for m in messages:
+                if not errored and m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> StackInfo:
+        self._environment()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self.moto.start()
+        self._enable_step_functions()  # before creating state machines (moto keeps two backends)
+        self._create_tables()
+        self._create_queues()
+        bucket = self._create_buckets()
+        self._create_functions()
+        self._create_state_machines()
+
+        from ecm.settings import get_settings
+        from ecm.store import reset_clients
+
+        get_settings.cache_clear()
+        reset_clients()
+        admin_token, staff_token = self._seed_users()
+
+        poller = threading.Thread(target=self._poll_inbox, name="inbox-poller", daemon=True)
+        poller.start()
+        self.threads.append(poller)
+
+        from devstack.gateway import serve_api
+
+        self.api_server = serve_api(self, self.port)
+        return StackInfo(
+            api_url=f"http://127.0.0.1:{self.port}",
+            aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
+            bucket=bucket,
+            admin_token=admin_token,
+            staff_token=staff_token,
+        )
+
+    def _seed_users(self) -> tuple[str, str | None]:
+        from ecm.auth import create_user
+
+        admin_token = os.environ.get("ECM_ADMIN_TOKEN") or None
+        _, admin_token = create_user("Local Admin", "admin", admin_token)
+        staff_token = os.environ.get("ECM_STAFF_TOKEN") or None
+        if staff_token:
+            create_user("Local Staff", "staff", staff_token)
+        return admin_token, staff_token
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if getattr(self, "api_server", None):
+            self.api_server.shutdown()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.moto.stop()

@@ -1,0 +1,188 @@
+"""Read template.yaml (CloudFormation tags included) and resolve what the local stack needs,
+so tables, keys, queues, functions, routes and the state machine are never written twice."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+STACK = "ecm-local"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tag(name: str) -> Any:
+    def construct(loader: _Loader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "Fn::GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {name: value}
+
+    return construct
+
+
+for _short, _full in {
+    "Ref": "Ref",
+    "GetAtt": "Fn::GetAtt",
+    "Sub": "Fn::Sub",
+    "Join": "Fn::Join",
+    "If": "Fn::If",
+    "Equals": "Fn::Equals",
+    "Select": "Fn::Select",
+    "Split": "Fn::Split",
+    "ImportValue": "Fn::ImportValue",
+    "FindInMap": "Fn::FindInMap",
+}.items():
+    _Loader.add_constructor(f"!{_short}", _tag(_full))
+
+
+def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    with path.open() as handle:
+        return yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, Any]
+    routes: list[tuple[str, str, bool]] = field(default_factory=list)  # method, path, auth
+
+
+@dataclass
+class LocalTemplate:
+    """The template with every name resolved for the local stack."""
+
+    raw: dict[str, Any]
+    parameters: dict[str, str]
+    aws_port: int
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return dict(self.raw["Resources"])
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    # --- intrinsic functions -------------------------------------------------------------
+    def physical_name(self, logical: str) -> str:
+        resource = self.resources[logical]
+        if resource["Type"] == "AWS::S3::Bucket" and "BucketName" in resource.get("Properties", {}):
+            return str(self.resolve(resource["Properties"]["BucketName"]))
+        return logical
+
+    def ref(self, logical: str) -> Any:
+        pseudo = {
+            "AWS::StackName": STACK,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+        }
+        if logical in pseudo:
+            return pseudo[logical]
+        if logical in self.parameters:
+            return self.parameters[logical]
+        spec = self.raw.get("Parameters", {}).get(logical)
+        if spec is not None:
+            return str(spec.get("Default", ""))
+        kind = self.resources[logical]["Type"]
+        name = self.physical_name(logical)
+        if kind == "AWS::SQS::Queue":
+            return f"http://127.0.0.1:{self.aws_port}/{ACCOUNT}/{name}"
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        return name
+
+    def get_att(self, logical: str, attribute: str) -> Any:
+        kind = self.resources[logical]["Type"]
+        name = self.physical_name(logical)
+        if attribute == "Arn":
+            service = {
+                "AWS::Serverless::Function": f"lambda:{REGION}:{ACCOUNT}:function:{name}",
+                "AWS::SQS::Queue": f"sqs:{REGION}:{ACCOUNT}:{name}",
+                "AWS::DynamoDB::Table": f"dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+                "AWS::S3::Bucket": f"s3:::{name}",
+                "AWS::Serverless::StateMachine": f"states:{REGION}:{ACCOUNT}:stateMachine:{name}",
+            }[kind]
+            return f"arn:aws:{service}"
+        if attribute == "Name":
+            return name
+        raise KeyError(f"{logical}.{attribute}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                return self.get_att(arg[0], arg[1])
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+                def sub(match: re.Match[str]) -> str:
+                    name = match.group(1)
+                    if name in extra:
+                        return str(self.resolve(extra[name]))
+                    if "." in name:
+                        logical, attribute = name.split(".", 1)
+                        return str(self.get_att(logical, attribute))
+                    return str(self.ref(name))
+
+                return re.sub(r"\$\{([^}!]+)\}", sub, text)
+            if key == "Fn::Join":
+                return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    # --- what the local stack builds ----------------------------------------------------
+    def functions(self) -> dict[str, Function]:
+        globals_env = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {})
+        base_env = self.resolve(globals_env.get("Variables", {}))
+        out: dict[str, Function] = {}
+        for logical, resource in self.of_type("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            env = {**base_env, **self.resolve(props.get("Environment", {}).get("Variables", {}))}
+            function = Function(logical, ROOT / props["CodeUri"], props["Handler"], env)
+            for event in (props.get("Events") or {}).values():
+                if event["Type"] == "Api":
+                    ep = event["Properties"]
+                    auth = (ep.get("Auth") or {}).get("Authorizer") != "NONE"
+                    function.routes.append((ep["Method"].upper(), ep["Path"], auth))
+            out[logical] = function
+        return out
+
+    def state_machine(self, logical: str) -> tuple[str, str]:
+        props = self.resources[logical]["Properties"]
+        definition = (ROOT / props["DefinitionUri"]).read_text()
+        for name, value in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + name + "}", str(self.resolve(value)))
+        json.loads(definition)  # the substituted definition must still be JSON
+        return self.physical_name(logical), definition
+
+    def gateway_response(self, name: str) -> tuple[int, str] | None:
+        for api in self.of_type("AWS::Serverless::Api").values():
+            responses = api["Properties"].get("GatewayResponses", {})
+            if name in responses:
+                spec = responses[name]
+                body = spec.get("ResponseTemplates", {}).get("application/json", "")
+                return int(spec.get("StatusCode", 500)), body
+        return None

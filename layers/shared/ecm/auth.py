@@ -1,0 +1,85 @@
+"""Users and their tokens. A token is 32 random bytes shown once; only its SHA-256 is stored
+(a fast hash is right for high-entropy random tokens, unlike passwords)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from ecm.clock import iso_timestamp
+from ecm.errors import ApiError
+from ecm.settings import get_settings
+from ecm.store import client, get_item, next_ids, to_item
+
+Item = dict[str, Any]
+ROLES = ("admin", "staff")
+TOKEN_HEADER = "x-user-token"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, str]:
+    """Store a user; return it and its token (the only time the token is known)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = token or secrets.token_urlsafe(32)
+    if len(token) < 16:
+        raise ValueError("token must be at least 16 characters")
+    settings = get_settings()
+    _, user_id = next_ids(settings.meta_table, {"pk": "counter#user"}, "value", 1)
+    user = {
+        "token_hash": hash_token(token),
+        "id": user_id,
+        "name": name,
+        "role": role,
+        "created_at": iso_timestamp(),
+    }
+    client("dynamodb").put_item(
+        TableName=settings.users_table,
+        Item=to_item(user),
+        ConditionExpression="attribute_not_exists(token_hash)",
+    )
+    return user, token
+
+
+def find_user(token: str | None) -> Item | None:
+    if not token:
+        return None
+    return get_item(get_settings().users_table, {"token_hash": hash_token(token)})
+
+
+def _header(event: Item, name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def authorize_request(event: Item) -> Item:
+    """REQUEST authorizer: allow known tokens with their role in the context; else 401."""
+    user = find_user(_header(event, TOKEN_HEADER))
+    if user is None:
+        # API Gateway turns exactly this message into a 401 (the UNAUTHORIZED gateway response).
+        raise PermissionError("Unauthorized")
+    arn = str(event.get("methodArn", "*"))
+    api_arn = "/".join(arn.split("/")[:2]) + "/*" if "/" in arn else "*"
+    return {
+        "principalId": str(user["id"]),
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": api_arn}],
+        },
+        "context": {"user_id": str(user["id"]), "role": user["role"], "name": user["name"]},
+    }
+
+
+def require_admin(authorizer_context: Item | None) -> Item:
+    context = authorizer_context or {}
+    if not context.get("user_id"):
+        raise ApiError(401, "Unauthorized: missing or invalid X-User-Token")
+    if context.get("role") != "admin":
+        raise ApiError(403, "Admin access required")
+    return context

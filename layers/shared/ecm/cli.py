@@ -1,0 +1,65 @@
+"""Admin commands for a deployed or local stack: create users (token printed once), add and
+list providers. ``--stack NAME`` finds the tables of a deployed CloudFormation stack; without
+it the env (or the local stack's defaults with AWS_ENDPOINT_URL) names them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import boto3
+
+from ecm.auth import ROLES, create_user
+from ecm.providers import create_provider, list_providers
+from ecm.settings import get_settings
+
+STACK_TABLES = {
+    "UsersTable": "USERS_TABLE",
+    "ProvidersTable": "PROVIDERS_TABLE",
+    "MetaTable": "META_TABLE",
+}
+
+
+def use_stack(stack: str) -> None:
+    cloudformation = boto3.client("cloudformation")
+    for logical, env in STACK_TABLES.items():
+        resource = cloudformation.describe_stack_resource(
+            StackName=stack, LogicalResourceId=logical
+        )["StackResourceDetail"]
+        os.environ[env] = resource["PhysicalResourceId"]
+    get_settings.cache_clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecm.cli", description=__doc__)
+    parser.add_argument("--stack", help="deployed CloudFormation stack name")
+    commands = parser.add_subparsers(dest="command", required=True)
+    user = commands.add_parser("create-user", help="create a user and print its token once")
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", choices=ROLES, default="admin")
+    provider = commands.add_parser("add-provider", help="add an ECM provider (caseload)")
+    provider.add_argument("--name", required=True)
+    provider.add_argument("--npi")
+    commands.add_parser("list-providers", help="list ECM providers as JSON")
+    args = parser.parse_args(argv)
+    if args.stack:
+        use_stack(args.stack)
+    try:
+        if args.command == "create-user":
+            created, token = create_user(args.name, args.role)
+            print(f"user {created['id']} ({created['role']}) created; token (shown once):")
+            print(token)
+        elif args.command == "add-provider":
+            print(json.dumps(create_provider(args.name, args.npi)))
+        else:
+            print(json.dumps(list_providers(), indent=2))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Exceptions that carry a message fit to return to an admin (never to a log)."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An HTTP error answered as ``{"errors": [...]}`` with ``status``."""
+
+    def __init__(self, status: int, *messages: str) -> None:
+        super().__init__(messages[0] if messages else str(status))
+        self.status = status
+        self.messages = list(messages)
+
+
+class FileFormatError(Exception):
+    """The file cannot be read at all (wrong type, broken CSV, hostile XML, zip bomb...)."""
+
+
+class ImportRejected(Exception):
+    """The file was read but its rows are invalid; ``errors`` lists each problem."""
+
+    def __init__(self, errors: list[str], warnings: list[str] | None = None) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+        self.warnings = warnings or []
+
+
+class LockHeld(Exception):
+    """Another import holds the import lock; the state machine retries with backoff."""
+
+
+class ConcurrentModification(Exception):
+    """A record changed between planning and applying; the import rolls back."""
+
+
+class InjectedFault(Exception):
+    """Raised by the test-only fault hook (enabled only with ECM_ENABLE_FAULT_HOOKS=1)."""

@@ -1,0 +1,278 @@
+"""The HTTP side of imports, shared by every kind: receive a file, start the state machine,
+answer 201 when it finishes within the synchronous window (else 202), list and detail."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ecm.errors import ApiError
+from ecm.imports.engine import plan_key
+from ecm.imports.files import (
+    create_import_file,
+    generated_filename,
+    get_import_file,
+    list_import_files,
+    mark_failed,
+    update_import_file,
+)
+from ecm.imports.kinds import ImportKind, get_kind
+from ecm.log import logger
+from ecm.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
+from ecm.settings import get_settings
+from ecm.sources import ReceivedFile, receive, store_original
+from ecm.store import client
+
+Item = dict[str, Any]
+PRESIGN_SECONDS = 1800
+FINAL = ("completed", "failed")
+
+
+class ImportSourceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    file: str | None = None
+    url: str | None = None
+    path: str | None = None
+    file_type: str | None = None
+
+
+def _pydantic_messages(prefix: str, exc: ValidationError) -> list[str]:
+    messages = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in (prefix, *error["loc"]))
+        if error["type"] == "extra_forbidden":
+            messages.append(f"Unknown field '{where}'")
+        else:
+            messages.append(f"{where}: {error['msg']}")
+    return messages
+
+
+def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
+    if not isinstance(body, dict) or not isinstance(body.get(kind.body_key), dict):
+        raise ApiError(422, f"Request body must be a JSON object with a '{kind.body_key}' object")
+    try:
+        request = ImportSourceBody.model_validate(body[kind.body_key])
+    except ValidationError as exc:
+        raise ApiError(422, *_pydantic_messages(kind.body_key, exc)) from None
+    if request.file_type and request.file_type.lower() not in kind.file_types:
+        raise ApiError(
+            422,
+            f"{kind.body_key}.file_type must be one of: {', '.join(kind.file_types)}",
+        )
+    return request
+
+
+def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
+    ext = PurePosixPath(received.original_name).suffix.lower()
+    return (
+        (declared or "").lower()
+        or claimed_type(received.data_uri_type, DATA_URI_TYPES)
+        or EXTENSION_TYPES.get(ext)
+        or "dat"
+    )
+
+
+def _register(
+    kind: ImportKind, received: ReceivedFile, declared: str | None, user_id: Any
+) -> Item:
+    record = create_import_file(
+        kind.name,
+        received.source_type,
+        received.original_name,
+        declared_type=declared,
+        data_uri_type=received.data_uri_type,
+        created_by=user_id,
+    )
+    filename = generated_filename(
+        kind.name, _provisional_type(received, declared), record["created_at"]
+    )
+    update_import_file(kind.name, record["id"], filename=filename)
+    record["filename"] = filename
+    store_original(received, record["s3_key"])
+    return record
+
+
+def start_import(kind: ImportKind, file_id: int) -> None:
+    settings = get_settings()
+    name = f"{kind.name}-{file_id}-{uuid.uuid4().hex[:12]}"
+    try:
+        response = client("stepfunctions").start_execution(
+            stateMachineArn=settings.state_machine_arn,
+            name=name,
+            input=json.dumps({"kind": kind.name, "file_id": file_id}),
+        )
+    except Exception:
+        mark_failed(kind.name, file_id, ["The import could not be started; try again"])
+        raise
+    update_import_file(kind.name, file_id, status="processing", execution_arn=response["executionArn"])
+
+
+def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
+    deadline = time.monotonic() + seconds
+    delay = 0.05
+    while True:
+        record = get_import_file(kind.name, file_id)
+        assert record is not None
+        if record["status"] in FINAL or time.monotonic() >= deadline:
+            return record
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
+    """201 with the seed's body, 422 with the errors, or 202 while it still runs."""
+    if record["status"] == "completed":
+        body: Item = {
+            "message": kind.success_message,
+            "imported_count": int(record["records_imported"]),
+            kind.id_field: int(record["id"]),
+            "created_count": int(record["created_count"]),
+            "updated_count": int(record["updated_count"]),
+        }
+        if record.get("warnings"):
+            body["warnings"] = record["warnings"]
+        return 201, body
+    if record["status"] == "failed":
+        return 422, {"errors": record.get("errors") or [record.get("import_errors") or "failed"]}
+    return 202, {kind.id_field: int(record["id"]), "status": "processing"}
+
+
+def create_import(kind_name: str, body: Any, user_id: Any) -> tuple[int, Item]:
+    kind = get_kind(kind_name)
+    request = parse_import_request(kind, body)
+    received = receive(kind.body_key, request.file, request.url, request.path)
+    record = _register(kind, received, request.file_type, user_id)
+    logger.info("import received", extra={"kind": kind.name, "file_id": record["id"],
+                                           "source_type": received.source_type})
+    start_import(kind, int(record["id"]))
+    final = wait_for_import(kind, int(record["id"]), get_settings().sync_wait_seconds)
+    return import_result(kind, final)
+
+
+def start_inbox_import(kind_name: str, key: str) -> int:
+    """A file dropped under the kind's inbox prefix: import it like a ``path`` source."""
+    kind = get_kind(kind_name)
+    received = ReceivedFile("inbox", PurePosixPath(key).name, s3_key=key)
+    record = _register(kind, received, None, "inbox")
+    start_import(kind, int(record["id"]))
+    logger.info("inbox import started", extra={"kind": kind.name, "file_id": record["id"]})
+    return int(record["id"])
+
+
+# --- reading back ------------------------------------------------------------------------
+
+
+def parse_positive_int(query: dict[str, str] | None, name: str, default: int, maximum: int) -> int:
+    raw = (query or {}).get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be a positive integer") from None
+    if value < 1:
+        raise ApiError(422, f"{name} must be a positive integer")
+    if value > maximum:
+        raise ApiError(422, f"{name} must be at most {maximum}")
+    return value
+
+
+def _presigned(key: str) -> str:
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": get_settings().files_bucket, "Key": key},
+            ExpiresIn=PRESIGN_SECONDS,
+        )
+    )
+
+
+def file_summary(kind: ImportKind, record: Item) -> Item:
+    summary: Item = {
+        "id": int(record["id"]),
+        "filename": record.get("filename"),
+        "file_type": record.get("file_type"),
+        "source_type": record["source_type"],
+        "records_imported": int(record.get("records_imported") or 0),
+        "records_updated": int(record.get("records_updated") or 0),
+        "created_count": int(record.get("created_count") or 0),
+        "updated_count": int(record.get("updated_count") or 0),
+        "import_errors": record.get("import_errors"),
+        "status": record["status"],
+        "stage": record.get("stage"),
+        "rows_total": record.get("rows_total"),
+        "rows_processed": int(record.get("rows_processed") or 0),
+        "warnings": record.get("warnings") or [],
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+        "file_url": _presigned(record["s3_key"]),
+    }
+    return summary
+
+
+def list_files(kind_name: str, query: dict[str, str] | None) -> Item:
+    kind = get_kind(kind_name)
+    page = parse_positive_int(query, "page", 1, 10**9)
+    per_page = parse_positive_int(query, "per_page", 25, 100)
+    records, pagination = list_import_files(kind.name, page, per_page)
+    return {kind.list_key: [file_summary(kind, r) for r in records], "pagination": pagination}
+
+
+def parse_file_id(kind: ImportKind, raw: str) -> int:
+    try:
+        file_id = int(raw)
+    except ValueError:
+        raise ApiError(404, kind.not_found) from None
+    if file_id < 1:
+        raise ApiError(404, kind.not_found)
+    return file_id
+
+
+def file_detail(kind_name: str, raw_id: str, query: dict[str, str] | None) -> Item:
+    """The file and what it imported (frozen at import time), paged by records_page."""
+    kind = get_kind(kind_name)
+    record = get_import_file(kind.name, parse_file_id(kind, raw_id))
+    if record is None:
+        raise ApiError(404, kind.not_found)
+    page = parse_positive_int(query, "records_page", 1, 10**9)
+    per_page = parse_positive_int(query, "records_per_page", 500, 1000)
+    detail = file_summary(kind, record)
+    imported = int(record.get("records_imported") or 0)
+    detail[kind.records_key] = (
+        _imported_records(kind, record, page, per_page) if record["status"] == "completed" else []
+    )
+    detail["records_pagination"] = {
+        "current_page": page,
+        "total_pages": -(-imported // per_page) if record["status"] == "completed" else 0,
+        "total_count": imported if record["status"] == "completed" else 0,
+        "per_page": per_page,
+    }
+    return {kind.detail_key: detail}
+
+
+def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) -> list[Item]:
+    chunk_rows = int(record.get("chunk_rows") or get_settings().chunk_rows)
+    start = (page - 1) * per_page
+    stop = min(start + per_page, int(record.get("records_imported") or 0))
+    out: list[Item] = []
+    bucket = get_settings().files_bucket
+    chunk = start // chunk_rows
+    skip = start - chunk * chunk_rows
+    while start + len(out) < stop:
+        try:
+            body = client("s3").get_object(Bucket=bucket, Key=plan_key(kind.name, int(record["id"]), chunk))
+        except client("s3").exceptions.NoSuchKey:
+            break
+        snaps = [e["snap"] for e in json.loads(body["Body"].read()) if "snap" in e]
+        if not snaps:
+            break
+        out.extend(snaps[skip : skip + (stop - start - len(out))])
+        skip = 0
+        chunk += 1
+    return out

@@ -1,0 +1,530 @@
+"""The all-or-nothing import protocol, one function per Step Functions state.
+
+validate (no lock: rows only) → lock → plan (matching under the lock, so two imports never
+plan against the same state) → apply chunks (Map) → finalize; any failure after validate
+→ rollback: restore every touched item to its prior image, delete what was created, put the
+id counters back, mark the file failed, release the lock. Every stage is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecm.clock import iso_timestamp
+from ecm.errors import (
+    ConcurrentModification,
+    FileFormatError,
+    ImportRejected,
+    InjectedFault,
+    LockHeld,
+)
+from ecm.imports.files import (
+    add_rows_processed,
+    generated_filename,
+    get_import_file,
+    mark_failed,
+    summarize_errors,
+    update_import_file,
+    work_prefix,
+)
+from ecm.imports.kinds import ImportKind, get_kind
+from ecm.log import logger
+from ecm.readers import detect_file_type, read_records
+from ecm.settings import get_settings
+from ecm.store import (
+    batch_get,
+    batch_write,
+    client,
+    from_attr,
+    from_item,
+    is_conditional_failure,
+    next_ids,
+    to_attr,
+    to_item,
+)
+
+Item = dict[str, Any]
+LOCK_KEY = "lock#imports"
+LOCK_SECONDS = 900
+TYPED_CELL_TYPES = ("xlsx", "xlsm", "xls")
+TABLE_KEYS = {"patients": "id", "keys": "key"}
+
+
+def _table(logical: str) -> str:
+    settings = get_settings()
+    return {"patients": settings.patients_table, "keys": settings.patient_keys_table}[logical]
+
+
+# --- S3 work area -------------------------------------------------------------------------
+
+
+def _put_json(key: str, value: Any) -> None:
+    client("s3").put_object(
+        Bucket=get_settings().files_bucket,
+        Key=key,
+        Body=json.dumps(value, separators=(",", ":")).encode(),
+        ContentType="application/json",
+    )
+
+
+def _get_json(key: str) -> Any:
+    body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
+    return json.loads(body.read())
+
+
+def rows_key(kind: str, file_id: int, chunk: int) -> str:
+    return f"{work_prefix(kind, file_id)}rows-{chunk:05d}.json"
+
+
+def plan_key(kind: str, file_id: int, chunk: int) -> str:
+    return f"{work_prefix(kind, file_id)}plan-{chunk:05d}.json"
+
+
+def manifest_key(kind: str, file_id: int) -> str:
+    return f"{work_prefix(kind, file_id)}plan.json"
+
+
+def _load_file(kind: str, file_id: int) -> Item:
+    record = get_import_file(kind, file_id)
+    if record is None:
+        raise FileFormatError(f"import file {kind}#{file_id} does not exist")
+    return record
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def _duplicate_errors(
+    kind: ImportKind, seen: dict[str, int], row_number: int, record: Item
+) -> list[str]:
+    value = record.get(kind.unique_field)
+    if not value:
+        return []
+    folded = str(value).upper()
+    first = seen.get(folded)
+    if first is None:
+        seen[folded] = row_number
+        return []
+    return [f"Row {row_number}: duplicate {kind.unique_label} '{value}' (also on row {first})"]
+
+
+def validate_stage(kind_name: str, file_id: int) -> Item:
+    """Read and validate every row; write normalised rows in chunks. Writes no patient data."""
+    kind = get_kind(kind_name)
+    settings = get_settings()
+    record = _load_file(kind_name, file_id)
+    if record["status"] in ("completed", "failed"):
+        return {"valid": record["status"] == "completed", "rows": record.get("rows_total") or 0}
+    update_import_file(kind_name, file_id, status="processing", stage="validating")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload"
+        client("s3").download_file(settings.files_bucket, record["s3_key"], str(path))
+        try:
+            file_type = detect_file_type(
+                path,
+                kind.file_types,
+                declared=record.get("declared_type"),
+                data_uri_type=record.get("data_uri_type"),
+                filename=record.get("original_name"),
+            )
+            update_import_file(
+                kind_name,
+                file_id,
+                file_type=file_type,
+                filename=generated_filename(kind_name, file_type, record["created_at"]),
+            )
+            outcome = _validate_rows(kind, file_id, path, file_type)
+        except FileFormatError as exc:
+            outcome = ImportRejected([str(exc)])
+    if isinstance(outcome, ImportRejected):
+        mark_failed(kind_name, file_id, outcome.errors, warnings=outcome.warnings, stage="validated")
+        logger.info("import rejected", extra={"kind": kind_name, "file_id": file_id,
+                                               "error_count": len(outcome.errors)})
+        return {"valid": False, "rows": 0}
+    rows, chunks, warnings = outcome
+    update_import_file(
+        kind_name, file_id, rows_total=rows, chunk_count=chunks, warnings=warnings,
+        chunk_rows=settings.chunk_rows, stage="validated",
+    )
+    logger.info("import validated", extra={"kind": kind_name, "file_id": file_id, "rows": rows})
+    return {"valid": True, "rows": rows, "chunks": chunks}
+
+
+def _validate_rows(
+    kind: ImportKind, file_id: int, path: Path, file_type: str
+) -> tuple[int, int, list[str]] | ImportRejected:
+    settings = get_settings()
+    stream = read_records(path, file_type, kind.field_map, settings.max_rows)
+    if stream.missing_required:
+        return ImportRejected(
+            [f"Missing required column: {name}" for name in stream.missing_required],
+            stream.warnings,
+        )
+    typed = file_type in TYPED_CELL_TYPES
+    today = date.today()
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    buffer: list[tuple[int, Item]] = []
+    chunk = rows = 0
+    validate = kind.validate_row
+    for row_number, values in stream.records:
+        rows += 1
+        normalised, row_errors = validate(row_number, values, typed, today)
+        row_errors += _duplicate_errors(kind, seen, row_number, normalised)
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        if errors:
+            continue  # the import fails: stop writing rows, keep collecting errors
+        buffer.append((row_number, normalised))
+        if len(buffer) >= settings.chunk_rows:
+            _put_json(rows_key(kind.name, file_id, chunk), buffer)
+            chunk += 1
+            buffer = []
+    if rows == 0:
+        errors.append("The file has no data rows")
+    if errors:
+        return ImportRejected(errors, stream.warnings)
+    if buffer:
+        _put_json(rows_key(kind.name, file_id, chunk), buffer)
+        chunk += 1
+    return rows, chunk, stream.warnings
+
+
+# --- lock ---------------------------------------------------------------------------------
+
+
+def _holder(kind: str, file_id: int) -> str:
+    return f"{kind}#{file_id}"
+
+
+def lock_stage(kind_name: str, file_id: int) -> Item:
+    """Take the one import lock (imports of every kind touch patients). Raises LockHeld."""
+    holder = _holder(kind_name, file_id)
+    now = int(time.time())
+    try:
+        client("dynamodb").put_item(
+            TableName=get_settings().meta_table,
+            Item=to_item({"pk": LOCK_KEY, "holder": holder, "expires_at": now + LOCK_SECONDS}),
+            ConditionExpression="attribute_not_exists(pk) OR holder = :h OR expires_at < :now",
+            ExpressionAttributeValues={":h": {"S": holder}, ":now": {"N": str(now)}},
+        )
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            update_import_file(kind_name, file_id, stage="waiting_for_lock")
+            raise LockHeld("another import is running") from exc
+        raise
+    update_import_file(kind_name, file_id, stage="locked")
+    return {"locked": True}
+
+
+def _refresh_lock(holder: str) -> None:
+    try:
+        client("dynamodb").update_item(
+            TableName=get_settings().meta_table,
+            Key=to_item({"pk": LOCK_KEY}),
+            UpdateExpression="SET expires_at = :e",
+            ConditionExpression="holder = :h",
+            ExpressionAttributeValues={
+                ":h": {"S": holder},
+                ":e": {"N": str(int(time.time()) + LOCK_SECONDS)},
+            },
+        )
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            raise ConcurrentModification("the import lock was lost") from exc
+        raise
+
+
+def _release_lock(holder: str) -> None:
+    try:
+        client("dynamodb").delete_item(
+            TableName=get_settings().meta_table,
+            Key=to_item({"pk": LOCK_KEY}),
+            ConditionExpression="holder = :h",
+            ExpressionAttributeValues={":h": {"S": holder}},
+        )
+    except ClientError as exc:
+        if not is_conditional_failure(exc):
+            raise
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+class DynamoLookup:
+    """Batched reads for the planner; remembers each counter's value before this import."""
+
+    def __init__(self, kind: str, file_id: int) -> None:
+        self.kind, self.file_id = kind, file_id
+
+    def get_keys(self, keys: list[str]) -> dict[str, Item]:
+        table = get_settings().patient_keys_table
+        found = batch_get(table, ({"key": {"S": k}} for k in keys))
+        return {item["key"]["S"]: from_item(item) for item in found}
+
+    def get_patients(self, ids: list[int]) -> dict[int, Item]:
+        table = get_settings().patients_table
+        found = batch_get(table, ({"id": {"N": str(i)}} for i in ids))
+        return {int(item["id"]["N"]): from_item(item) for item in found}
+
+    def reserve(self, counter: str, count: int) -> int:
+        settings = get_settings()
+        before, _ = next_ids(settings.meta_table, {"pk": f"counter#{counter}"}, "value", count)
+        client("dynamodb").update_item(
+            TableName=settings.import_files_table,
+            Key=to_item({"kind": self.kind, "id": self.file_id}),
+            UpdateExpression="SET #c = if_not_exists(#c, :v)",
+            ExpressionAttributeNames={"#c": f"counter_before_{counter}"},
+            ExpressionAttributeValues={":v": to_attr(before)},
+        )
+        return before + 1
+
+
+def _row_chunks(kind: str, file_id: int, count: int) -> Iterator[list[tuple[int, Item]]]:
+    for chunk in range(count):
+        yield [(int(r), rec) for r, rec in _get_json(rows_key(kind, file_id, chunk))]
+
+
+def plan_stage(kind_name: str, file_id: int) -> Item:
+    """Match every row against the current tables (under the lock) and write the plan."""
+    kind = get_kind(kind_name)
+    record = _load_file(kind_name, file_id)
+    holder = _holder(kind_name, file_id)
+    _refresh_lock(holder)
+    update_import_file(kind_name, file_id, stage="planning")
+    planner = kind.make_planner(file_id, DynamoLookup(kind_name, file_id), iso_timestamp())
+    chunk_rows = get_settings().chunk_rows
+    written = 0
+    for rows in _row_chunks(kind_name, file_id, int(record.get("chunk_count") or 0)):
+        entries = planner.plan_chunk(rows)
+        if not planner.errors:
+            _put_json(plan_key(kind_name, file_id, written), entries)
+            written += 1
+    tail = planner.finish()
+    if planner.errors:
+        # Rollback reads the errors from the record: a Lambda error carries one message only.
+        update_import_file(kind_name, file_id, errors=summarize_errors(planner.errors))
+        raise ImportRejected(planner.errors)
+    for start in range(0, len(tail), chunk_rows * 2):
+        _put_json(plan_key(kind_name, file_id, written), tail[start : start + chunk_rows * 2])
+        written += 1
+    manifest = {"chunks": written, "created": planner.created, "updated": planner.updated}
+    _put_json(manifest_key(kind_name, file_id), manifest)
+    update_import_file(kind_name, file_id, stage="applying", rows_processed=0)
+    logger.info(
+        "import planned",
+        extra={"kind": kind_name, "file_id": file_id, "chunks": written,
+               "created_count": planner.created, "updated_count": planner.updated},
+    )
+    return {"chunks": list(range(written)), "created": planner.created, "updated": planner.updated}
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+def _check_fault(kind: str, file_id: int, chunk: int) -> None:
+    """Test-only: fail after writing chunk N when the meta table holds a fault item."""
+    if not get_settings().fault_hooks_enabled:
+        return
+    fault = client("dynamodb").get_item(
+        TableName=get_settings().meta_table, Key=to_item({"pk": "fault#apply"})
+    ).get("Item")
+    if fault and int(from_attr(fault["after_chunk"])) == chunk:
+        raise InjectedFault(f"injected fault after chunk {chunk} of {kind}#{file_id}")
+
+
+def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
+    current = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    if entry.get("delete") is not None:
+        return current is None
+    return (
+        current is not None
+        and current.get("last_import", {}).get("S") == tag
+        and current.get("version") == entry["put"].get("version")
+    )
+
+
+def _conditional_write(entry: Item, tag: str) -> None:
+    logical = entry["t"]
+    table = _table(logical)
+    key_name = TABLE_KEYS[logical]
+    prior = entry["prior"]
+    condition = {
+        "ConditionExpression": "#v = :pv",
+        "ExpressionAttributeNames": {"#v": "version"},
+        "ExpressionAttributeValues": {":pv": prior["version"]},
+    }
+    ddb = client("dynamodb")
+    key = {key_name: prior[key_name]}
+    try:
+        if entry.get("delete") is not None:
+            ddb.delete_item(TableName=table, Key=key, **condition)
+        else:
+            ddb.put_item(TableName=table, Item=entry["put"], **condition)
+    except ClientError as exc:
+        if not is_conditional_failure(exc) or not _already_applied(table, key, entry, tag):
+            raise ConcurrentModification(
+                f"a {logical} record changed while the import was running"
+            ) from exc
+
+
+def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
+    """Write one plan chunk: new items in batches, changed items conditionally on version."""
+    holder = _holder(kind_name, file_id)
+    _refresh_lock(holder)
+    entries = _get_json(plan_key(kind_name, file_id, chunk))
+    creates: dict[str, list[Item]] = {}
+    updates: list[Item] = []
+    for entry in entries:
+        if entry["prior"] is None:
+            creates.setdefault(entry["t"], []).append({"PutRequest": {"Item": entry["put"]}})
+        else:
+            updates.append(entry)
+    for logical, requests in creates.items():
+        batch_write(_table(logical), requests)
+    if updates:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda e: _conditional_write(e, holder), updates))
+    rows = sum(1 for e in entries if e["t"] == "patients")
+    if rows:
+        add_rows_processed(kind_name, file_id, rows)
+    _check_fault(kind_name, file_id, chunk)
+    return {"chunk": chunk, "entries": len(entries)}
+
+
+# --- finalize and rollback ----------------------------------------------------------------
+
+
+def finalize_stage(kind_name: str, file_id: int) -> Item:
+    manifest = _get_json(manifest_key(kind_name, file_id))
+    created, updated = int(manifest["created"]), int(manifest["updated"])
+    update_import_file(
+        kind_name,
+        file_id,
+        status="completed",
+        stage="done",
+        records_imported=created + updated,
+        created_count=created,
+        updated_count=updated,
+        records_updated=updated,
+        import_errors=None,
+        errors=[],
+    )
+    _release_lock(_holder(kind_name, file_id))
+    logger.info(
+        "import completed",
+        extra={"kind": kind_name, "file_id": file_id, "created_count": created,
+               "updated_count": updated},
+    )
+    return {"status": "completed", "created": created, "updated": updated}
+
+
+def _restore(entry: Item, tag: str) -> bool:
+    """Put one changed item back; False when someone changed it after this import."""
+    logical = entry["t"]
+    table = _table(logical)
+    ddb = client("dynamodb")
+    try:
+        if entry.get("delete") is not None:
+            ddb.put_item(
+                TableName=table,
+                Item=entry["prior"],
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": TABLE_KEYS[logical]},
+            )
+        else:
+            ddb.put_item(
+                TableName=table,
+                Item=entry["prior"],
+                ConditionExpression="last_import = :t AND #v = :nv",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":t": {"S": tag}, ":nv": entry["put"]["version"]},
+            )
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _restore_counters(record: Item) -> None:
+    meta = get_settings().meta_table
+    for name, before in record.items():
+        if not name.startswith("counter_before_"):
+            continue
+        key = to_item({"pk": "counter#" + name.removeprefix("counter_before_")})
+        if int(before) == 0:
+            client("dynamodb").delete_item(TableName=meta, Key=key)
+        else:
+            client("dynamodb").put_item(TableName=meta, Item={**key, "value": to_attr(before)})
+
+
+def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
+    """Undo every write of this import and mark it failed. Safe to run more than once."""
+    holder = _holder(kind_name, file_id)
+    record = _load_file(kind_name, file_id)
+    if record["status"] == "failed" and record.get("stage") == "rolled_back":
+        return {"status": "failed"}
+    update_import_file(kind_name, file_id, stage="rolling_back")
+    restored = skipped = 0
+    manifest_chunks = _planned_chunks(kind_name, file_id)
+    for chunk in range(manifest_chunks):
+        try:
+            entries = _get_json(plan_key(kind_name, file_id, chunk))
+        except ClientError:
+            continue
+        deletes: dict[str, list[Item]] = {}
+        for entry in entries:
+            if entry["prior"] is None:
+                key_name = TABLE_KEYS[entry["t"]]
+                deletes.setdefault(entry["t"], []).append(
+                    {"DeleteRequest": {"Key": {key_name: entry["put"][key_name]}}}
+                )
+            elif _restore(entry, holder):
+                restored += 1
+            else:
+                skipped += 1
+        for logical, requests in deletes.items():
+            batch_write(_table(logical), requests)
+    _restore_counters(record)
+    messages = _failure_messages(record, error)
+    mark_failed(kind_name, file_id, messages, stage="rolled_back")
+    _release_lock(holder)
+    logger.warning(
+        "import rolled back",
+        extra={"kind": kind_name, "file_id": file_id, "restored": restored,
+               "changed_since": skipped, "error_type": (error or {}).get("Error")},
+    )
+    return {"status": "failed", "restored": restored, "changed_since": skipped}
+
+
+def _planned_chunks(kind: str, file_id: int) -> int:
+    """How many plan chunks may exist: the manifest's count, or every one a crashed plan wrote."""
+    paginator = client("s3").get_paginator("list_objects_v2")
+    pages = paginator.paginate(
+        Bucket=get_settings().files_bucket, Prefix=f"{work_prefix(kind, file_id)}plan-"
+    )
+    return sum(int(page.get("KeyCount", 0)) for page in pages)
+
+
+def _failure_messages(record: Item, error: Item | None) -> list[str]:
+    error = error or {}
+    error_type = str(error.get("Error") or "ImportFailed")
+    try:
+        cause = json.loads(error.get("Cause") or "{}")
+    except ValueError:
+        cause = {}
+    if error_type == "ImportRejected" and record.get("errors"):
+        return list(record["errors"])
+    detail = str(cause.get("errorMessage") or error_type)
+    return [f"Import failed and was rolled back ({error_type}): {detail}"]

@@ -1,0 +1,135 @@
+"""Import-file records: one per imported file, per kind, with dense integer ids.
+
+Ids come from a counter item (id 0) in the same partition, so a page of the list is a
+BatchGetItem of known ids and ``total_count`` is the counter: no scan, whatever the size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ecm.clock import iso_timestamp, utc_now
+from ecm.settings import get_settings
+from ecm.store import batch_get, client, from_item, get_item, next_ids, to_attr, to_item
+
+Item = dict[str, Any]
+MAX_ERRORS_SHOWN = 100
+
+
+def _table() -> str:
+    return get_settings().import_files_table
+
+
+def generated_filename(kind: str, file_type: str, created: str) -> str:
+    """``mif_20241124_120530.csv`` from the record's creation time."""
+    stamp = created[:19].replace("-", "").replace(":", "").replace("T", "_")
+    return f"{kind}_{stamp}.{file_type}"
+
+
+def original_key(kind: str, file_id: int, original_name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in original_name)[-120:]
+    return f"files/{kind}/{file_id}/{safe or 'upload'}"
+
+
+def work_prefix(kind: str, file_id: int) -> str:
+    return f"work/{kind}/{file_id}/"
+
+
+def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:
+    _, file_id = next_ids(_table(), {"kind": kind, "id": 0}, "last_id", 1)
+    now = iso_timestamp()
+    record: Item = {
+        "kind": kind,
+        "id": file_id,
+        "original_name": original_name,
+        "source_type": source_type,
+        "status": "pending",
+        "stage": "received",
+        "file_type": None,
+        "records_imported": 0,
+        "records_updated": 0,
+        "created_count": 0,
+        "updated_count": 0,
+        "rows_total": None,
+        "rows_processed": 0,
+        "import_errors": None,
+        "errors": [],
+        "warnings": [],
+        "s3_key": original_key(kind, file_id, original_name),
+        "created_at": now,
+        "updated_at": now,
+        **extra,
+    }
+    client("dynamodb").put_item(
+        TableName=_table(),
+        Item=to_item(record),
+        ConditionExpression="attribute_not_exists(id)",
+    )
+    return record
+
+
+def get_import_file(kind: str, file_id: int) -> Item | None:
+    if file_id <= 0:
+        return None
+    return get_item(_table(), {"kind": kind, "id": file_id})
+
+
+def update_import_file(kind: str, file_id: int, **fields: Any) -> None:
+    fields["updated_at"] = iso_timestamp()
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":v{i}": to_attr(value) for i, value in enumerate(fields.values())}
+    assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+    client("dynamodb").update_item(
+        TableName=_table(),
+        Key=to_item({"kind": kind, "id": file_id}),
+        UpdateExpression=f"SET {assignments}",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def add_rows_processed(kind: str, file_id: int, rows: int) -> None:
+    client("dynamodb").update_item(
+        TableName=_table(),
+        Key=to_item({"kind": kind, "id": file_id}),
+        UpdateExpression="ADD rows_processed :n SET updated_at = :u",
+        ExpressionAttributeValues={":n": {"N": str(rows)}, ":u": {"S": iso_timestamp()}},
+    )
+
+
+def summarize_errors(errors: list[str]) -> list[str]:
+    """The first 100 errors and a line saying how many more there are."""
+    if len(errors) <= MAX_ERRORS_SHOWN:
+        return list(errors)
+    extra = len(errors) - MAX_ERRORS_SHOWN
+    return [*errors[:MAX_ERRORS_SHOWN], f"... and {extra} more error{'s' if extra > 1 else ''}"]
+
+
+def mark_failed(kind: str, file_id: int, errors: list[str], **fields: Any) -> None:
+    shown = summarize_errors(errors)
+    update_import_file(
+        kind,
+        file_id,
+        status="failed",
+        errors=shown,
+        import_errors="\n".join(shown),
+        failed_at=iso_timestamp(utc_now()),
+        **fields,
+    )
+
+
+def list_import_files(kind: str, page: int, per_page: int) -> tuple[list[Item], dict[str, int]]:
+    counter = get_item(_table(), {"kind": kind, "id": 0})
+    total = int(counter["last_id"]) if counter else 0
+    newest = total - (page - 1) * per_page
+    ids = list(range(newest, max(newest - per_page, 0), -1)) if newest > 0 else []
+    items = [from_item(i) for i in batch_get(_table(), (to_item({"kind": kind, "id": i}) for i in ids))]
+    items.sort(key=lambda item: -int(item["id"]))
+    pagination = {
+        "current_page": page,
+        "total_pages": math.ceil(total / per_page) if total else 0,
+        "total_count": total,
+        "per_page": per_page,
+    }
+    return items, pagination

@@ -1,0 +1,77 @@
+"""The file kinds the engine imports. Each names its fields, formats, row rules and planner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from ecm.errors import ApiError
+from ecm.fields import MIF_FIELDS, FieldMap
+from ecm.mif import validate_mif_row
+from ecm.mif_plan import MifPlanner, PatientLookup
+from ecm.providers import ProviderDirectory, list_providers
+
+Item = dict[str, Any]
+
+
+class Planner(Protocol):
+    errors: list[str]
+    created: int
+    updated: int
+
+    def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[Item]: ...
+
+    def finish(self) -> list[Item]: ...
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    name: str
+    label: str
+    field_map: FieldMap
+    file_types: tuple[str, ...]
+    validate_row: Callable[[int, dict[str, Any], bool, date], tuple[Item, list[str]]]
+    unique_field: str
+    unique_label: str
+    make_planner: Callable[[int, PatientLookup, str], Planner]
+    success_message: str
+    id_field: str
+    not_found: str
+    body_key: str
+    list_key: str
+    detail_key: str
+    records_key: str
+
+
+def _mif_planner(file_id: int, lookup: PatientLookup, now: str) -> Planner:
+    return MifPlanner(file_id, lookup, ProviderDirectory(list_providers()), now)
+
+
+MIF = ImportKind(
+    name="mif",
+    label="MIF",
+    field_map=MIF_FIELDS,
+    file_types=("csv", "xml", "xlsx"),
+    validate_row=validate_mif_row,
+    unique_field="member_id",
+    unique_label="Member ID",
+    make_planner=_mif_planner,
+    success_message="MIF data imported successfully",
+    id_field="mif_file_id",
+    not_found="MIF file not found",
+    body_key="mif",
+    list_key="mif_files",
+    detail_key="mif_file",
+    records_key="eligibility_informations",
+)
+
+KINDS = {MIF.name: MIF}
+
+
+def get_kind(name: str) -> ImportKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ApiError(404, f"Unknown import kind '{name}'") from None

@@ -1,0 +1,194 @@
+"""MIF matching: decide, for every valid row, which patient it creates or updates.
+
+Rules (DESIGN.md): match on MEMBER_ID first; else on first + last name + date of birth
+(case/space-insensitive). A name alone never merges two people whose dates of birth differ.
+Two existing patients matching one row, or two rows matching one patient, are errors.
+The planner reads through a ``PatientLookup`` so it runs the same against DynamoDB and a
+dictionary in unit tests; it batches every read per chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ecm.patients import (
+    build_patient,
+    eligibility_snapshot,
+    member_key,
+    name_key,
+    patient_name_key,
+)
+from ecm.providers import ProviderDirectory
+from ecm.store import to_item
+
+Item = dict[str, Any]
+PlanEntry = dict[str, Any]
+
+
+class PatientLookup(Protocol):
+    def get_keys(self, keys: list[str]) -> dict[str, Item]: ...
+
+    def get_patients(self, ids: list[int]) -> dict[int, Item]: ...
+
+    def reserve(self, counter: str, count: int) -> int:
+        """Reserve ``count`` ids and return the first."""
+        ...
+
+
+@dataclass
+class NameKeyState:
+    prior: Item | None
+    ids: list[int]
+    dirty: bool = False
+
+
+@dataclass
+class MifPlanner:
+    file_id: int
+    lookup: PatientLookup
+    providers: ProviderDirectory
+    now: str
+    created: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+    used: dict[int, int] = field(default_factory=dict)
+    created_ids: set[int] = field(default_factory=set)
+    names: dict[str, NameKeyState] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        return f"mif#{self.file_id}"
+
+    def _load_names(self, keys: set[str]) -> None:
+        missing = [k for k in keys if k not in self.names]
+        if not missing:
+            return
+        found = self.lookup.get_keys(missing)
+        for key in missing:
+            item = found.get(key)
+            ids = [int(i) for i in item.get("patient_ids", [])] if item else []
+            self.names[key] = NameKeyState(prior=item, ids=ids)
+
+    def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[PlanEntry]:
+        members = self.lookup.get_keys([member_key(r["member_id"]) for _, r in rows])
+        unmatched = {
+            nk
+            for _, r in rows
+            if member_key(r["member_id"]) not in members
+            and (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))
+        }
+        self._load_names(unmatched)
+
+        targets: list[tuple[int, Item, int | None]] = []
+        for row_number, record in rows:
+            hit = members.get(member_key(record["member_id"]))
+            patient_id: int | None = int(hit["patient_id"]) if hit else None
+            if patient_id is None:
+                nk = name_key(record["first_name"], record["last_name"], record["date_of_birth"])
+                state = self.names.get(nk) if nk else None
+                existing = [i for i in state.ids if i not in self.created_ids] if state else []
+                if len(existing) > 1:
+                    self.errors.append(
+                        f"Row {row_number}: ambiguous match: {len(existing)} patients have this "
+                        "name and date of birth and none has this member ID"
+                    )
+                    continue
+                patient_id = existing[0] if existing else None
+            if patient_id is not None:
+                if patient_id in self.used:
+                    self.errors.append(
+                        f"Row {row_number}: matches the same patient as row "
+                        f"{self.used[patient_id]}"
+                    )
+                    continue
+                self.used[patient_id] = row_number
+            targets.append((row_number, record, patient_id))
+
+        priors = self.lookup.get_patients([pid for _, _, pid in targets if pid is not None])
+        # A key may point at a patient item that is gone: that row creates a patient too.
+        new_count = sum(1 for _, _, pid in targets if pid is None or pid not in priors)
+        next_patient = self.lookup.reserve("patient", new_count) if new_count else 0
+        next_elig = self.lookup.reserve("eligibility", new_count) if new_count else 0
+        old_names = {
+            nk for pid in priors if (nk := patient_name_key(priors[pid]))
+        } | {nk for _, r, _ in targets if (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))}
+        self._load_names(old_names)
+
+        entries: list[PlanEntry] = []
+        for row_number, record, patient_id in targets:
+            prior = priors.get(patient_id) if patient_id is not None else None
+            if patient_id is None or prior is None:
+                patient_id, eligibility_id = next_patient, next_elig
+                next_patient += 1
+                next_elig += 1
+                self.created_ids.add(patient_id)
+                self.used[patient_id] = row_number
+                self.created += 1
+            else:
+                eligibility_id = int(prior["eligibility"]["id"])
+                self.updated += 1
+            provider = self.providers.find(record.get("ecm_npi"), record.get("ecm_provider_name"))
+            patient = build_patient(
+                prior, record, patient_id, eligibility_id, self.file_id, provider, self.tag, self.now
+            )
+            entries.append(
+                {
+                    "t": "patients",
+                    "row": row_number,
+                    "put": to_item(patient),
+                    "prior": to_item(prior) if prior else None,
+                    "snap": eligibility_snapshot(patient),
+                }
+            )
+            mk = member_key(record["member_id"])
+            key_item = members.get(mk)
+            if key_item is None or int(key_item["patient_id"]) != patient_id:
+                # New member, or a member key left pointing at a missing patient: (re)point it.
+                version = int(key_item.get("version", 0)) + 1 if key_item else 1
+                item = {"key": mk, "patient_id": patient_id, "version": version,
+                        "last_import": self.tag}
+                entries.append(
+                    {
+                        "t": "keys",
+                        "row": row_number,
+                        "put": to_item(item),
+                        "prior": to_item(key_item) if key_item else None,
+                    }
+                )
+                members[mk] = item
+            self._move_name(prior, patient, patient_id)
+        return entries
+
+    def _move_name(self, prior: Item | None, patient: Item, patient_id: int) -> None:
+        old = patient_name_key(prior) if prior else None
+        new = patient_name_key(patient)
+        if old == new:
+            return
+        if old and patient_id in self.names[old].ids:
+            self.names[old].ids.remove(patient_id)
+            self.names[old].dirty = True
+        if new:
+            state = self.names.setdefault(new, NameKeyState(prior=None, ids=[]))
+            state.ids.append(patient_id)
+            state.dirty = True
+
+    def finish(self) -> list[PlanEntry]:
+        """Writes of the name keys, which rows of several chunks may have changed."""
+        entries: list[PlanEntry] = []
+        for key, state in self.names.items():
+            if not state.dirty:
+                continue
+            prior = state.prior
+            if not state.ids:
+                if prior:
+                    entries.append(
+                        {"t": "keys", "delete": to_item({"key": key}), "prior": to_item(prior)}
+                    )
+                continue
+            version = int(prior.get("version", 0)) + 1 if prior else 1
+            item = {"key": key, "patient_ids": state.ids, "version": version, "last_import": self.tag}
+            entries.append(
+                {"t": "keys", "put": to_item(item), "prior": to_item(prior) if prior else None}
+            )
+        return entries

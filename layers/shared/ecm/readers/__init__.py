@@ -1,0 +1,29 @@
+"""Format readers: turn a file on disk into ``(row_number, {FIELD: value})`` records.
+
+Every reader streams (or, for XLSX, holds one bounded sheet) and raises ``FileFormatError``
+with the message returned to the admin when the file cannot be read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecm.errors import FileFormatError
+from ecm.fields import FieldMap
+from ecm.readers.base import RecordStream
+from ecm.readers.csv_reader import read_csv_records
+from ecm.readers.detect import detect_file_type
+from ecm.readers.xlsx_reader import read_xlsx_records
+from ecm.readers.xml_reader import read_xml_records
+
+__all__ = ["RecordStream", "detect_file_type", "read_records"]
+
+
+def read_records(path: Path, file_type: str, field_map: FieldMap, max_rows: int) -> RecordStream:
+    if file_type == "csv":
+        return read_csv_records(path, field_map, max_rows)
+    if file_type == "xml":
+        return read_xml_records(path, field_map, max_rows)
+    if file_type in ("xlsx", "xlsm", "xls"):
+        return read_xlsx_records(path, field_map, max_rows)
+    raise FileFormatError(f"Unsupported file type '{file_type}'")

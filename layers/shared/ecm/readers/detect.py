@@ -1,0 +1,100 @@
+"""File type detection from the bytes, checked against every claim (file_type, data URI, name)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ecm.errors import FileFormatError
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+DATA_URI_TYPES = {
+    "text/csv": "csv",
+    "text/tab-separated-values": "csv",
+    "application/csv": "csv",
+    "text/plain": "csv",
+    "text/xml": "xml",
+    "application/xml": "xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.ms-excel.sheet.macroenabled.12": "xlsm",
+}
+
+EXTENSION_TYPES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xml": "xml",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsm",
+    ".xls": "xls",
+}
+
+
+def sniff_content(path: Path) -> str:
+    """What the bytes say: zip → xlsx/xlsm, OLE2 → xls, ``<`` → xml, text → csv."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise FileFormatError("File is empty")
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile as exc:
+            raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
+        return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
+    if head.startswith(OLE2_MAGIC):
+        return "xls"
+    if head.startswith(b"%PDF"):
+        raise FileFormatError("Unsupported file: this is a PDF document")
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "xml"
+    if b"\x00" in head:
+        raise FileFormatError("Unsupported file: binary content that is not an Excel workbook")
+    return "csv"
+
+
+def claimed_type(value: str | None, table: dict[str, str]) -> str | None:
+    if not value:
+        return None
+    return table.get(value.strip().lower())
+
+
+def detect_file_type(
+    path: Path,
+    allowed: tuple[str, ...],
+    declared: str | None = None,
+    data_uri_type: str | None = None,
+    filename: str | None = None,
+) -> str:
+    """Return the file's type; a claim that contradicts the content is an error."""
+    actual = sniff_content(path)
+    claims: list[tuple[str, str]] = []
+    if declared:
+        claims.append(("file_type", declared.strip().lower()))
+    uri = claimed_type(data_uri_type, DATA_URI_TYPES)
+    if uri:
+        claims.append(("data URI prefix", uri))
+    if filename:
+        ext = Path(filename).suffix.lower()
+        if ext in EXTENSION_TYPES:
+            claims.append(("file name", EXTENSION_TYPES[ext]))
+    for source, claim in claims:
+        if claim not in allowed and source == "file_type":
+            raise FileFormatError(
+                f"Unsupported file_type '{claim}'; expected one of: {', '.join(allowed)}"
+            )
+        # An xlsm saved as .xlsx (or the reverse) is still one container format.
+        same_family = {claim, actual} <= {"xlsx", "xlsm"}
+        if claim != actual and not same_family:
+            raise FileFormatError(
+                f"{source} says '{claim}' but the content is {actual.upper()}"
+            )
+    if actual not in allowed:
+        raise FileFormatError(
+            f"Unsupported file type '{actual}'; expected one of: {', '.join(allowed)}"
+        )
+    return actual

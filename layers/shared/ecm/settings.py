@@ -1,0 +1,69 @@
+"""Runtime configuration read from the environment that template.yaml (or the local stack) sets.
+
+One place for every name and limit, so handlers and tests never spell an env var twice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+MB = 1024 * 1024
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    patients_table: str
+    patient_keys_table: str
+    import_files_table: str
+    meta_table: str
+    users_table: str
+    providers_table: str
+    idempotency_table: str
+    files_bucket: str
+    state_machine_arn: str
+    url_allowlist: frozenset[str] = field(default_factory=frozenset)
+    max_url_bytes: int = 50 * MB
+    url_timeout_seconds: int = 30
+    max_inline_bytes: int = 6 * MB
+    max_file_bytes: int = 50 * MB
+    max_rows: int = 100_000
+    max_columns: int = 200
+    max_xlsx_uncompressed_bytes: int = 400 * MB
+    chunk_rows: int = 500
+    sync_wait_seconds: float = 25.0
+    fault_hooks_enabled: bool = False
+
+    @property
+    def mif_inbox_prefix(self) -> str:
+        return "inbox/mif/"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    allow = {h.strip().lower() for h in env.get("ECM_URL_ALLOWLIST", "").split(",") if h.strip()}
+    return Settings(
+        patients_table=env.get("PATIENTS_TABLE", "PatientsTable"),
+        patient_keys_table=env.get("PATIENT_KEYS_TABLE", "PatientKeysTable"),
+        import_files_table=env.get("IMPORT_FILES_TABLE", "ImportFilesTable"),
+        meta_table=env.get("META_TABLE", "MetaTable"),
+        users_table=env.get("USERS_TABLE", "UsersTable"),
+        providers_table=env.get("PROVIDERS_TABLE", "ProvidersTable"),
+        idempotency_table=env.get("IDEMPOTENCY_TABLE", "IdempotencyTable"),
+        files_bucket=env.get("FILES_BUCKET", "ecm-files"),
+        state_machine_arn=env.get("IMPORT_STATE_MACHINE_ARN", ""),
+        url_allowlist=frozenset(allow),
+        max_url_bytes=_int("ECM_MAX_URL_BYTES", 50 * MB),
+        url_timeout_seconds=_int("ECM_URL_TIMEOUT_SECONDS", 30),
+        max_rows=_int("ECM_MAX_ROWS", 100_000),
+        chunk_rows=_int("ECM_CHUNK_ROWS", 500),
+        sync_wait_seconds=float(env.get("ECM_SYNC_WAIT_SECONDS", "25")),
+        fault_hooks_enabled=env.get("ECM_ENABLE_FAULT_HOOKS", "") == "1",
+    )

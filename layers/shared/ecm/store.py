@@ -1,0 +1,149 @@
+"""DynamoDB and S3 access shared by every module: clients, item (de)serialisation, batches.
+
+Items are written with the low-level client and plain ``{"S": ...}`` attribute values: the
+measured client cost per item is a third of boto3's resource layer (DESIGN.md), and imports
+write hundreds of thousands of items.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+Item = dict[str, Any]
+AttrItem = dict[str, dict[str, Any]]
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 6},
+    parameter_validation=False,
+    max_pool_connections=32,
+)
+
+
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    config = _S3_CONFIG if service == "s3" else _CONFIG
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Drop cached clients (tests change the endpoint between stacks)."""
+    client.cache_clear()
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int or kind is float:
+        return {"N": str(value)}
+    if kind is dict:
+        return {"M": {k: to_attr(v) for k, v in value.items()}}
+    if kind is list or kind is tuple:
+        return {"L": [to_attr(v) for v in value]}
+    raise TypeError(f"cannot store {kind.__name__}")
+
+
+def to_item(values: Item) -> AttrItem:
+    return {k: to_attr(v) for k, v in values.items()}
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    ((kind, value),) = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+    if kind == "NULL":
+        return None
+    if kind == "BOOL":
+        return value
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    if kind == "NS":
+        return sorted(int(v) for v in value)
+    if kind == "SS":
+        return sorted(value)
+    raise TypeError(f"unsupported attribute type {kind}")
+
+
+def from_item(item: AttrItem) -> Item:
+    return {k: from_attr(v) for k, v in item.items()}
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
+    """BatchWriteItem in groups of 25 (AWS's limit; moto accepts more, we don't rely on it)."""
+    ddb = client("dynamodb")
+    for group in _chunks(requests, 25):
+        pending: dict[str, Any] = {table: list(group)}
+        delay = 0.05
+        while pending:
+            response = ddb.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if pending:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
+    """BatchGetItem in groups of 100, following UnprocessedKeys; raw attribute items."""
+    ddb = client("dynamodb")
+    unique = list({tuple(sorted((k, str(v)) for k, v in key.items())): key for key in keys}.values())
+    found: list[AttrItem] = []
+    for group in _chunks(unique, 100):
+        pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
+        delay = 0.05
+        while pending:
+            response = ddb.batch_get_item(RequestItems=pending)
+            found.extend(response["Responses"].get(table, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if pending:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+    return found
+
+
+def get_item(table: str, key: Item) -> Item | None:
+    response = client("dynamodb").get_item(
+        TableName=table, Key=to_item(key), ConsistentRead=True
+    )
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def next_ids(table: str, key: Item, attribute: str, count: int) -> tuple[int, int]:
+    """Reserve ``count`` ids from an atomic counter; returns (value before, value after)."""
+    response = client("dynamodb").update_item(
+        TableName=table,
+        Key=to_item(key),
+        UpdateExpression="ADD #a :n",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":n": {"N": str(count)}},
+        ReturnValues="UPDATED_NEW",
+    )
+    after = int(response["Attributes"][attribute]["N"])
+    return after - count, after
+
+
+def is_conditional_failure(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")

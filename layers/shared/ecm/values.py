@@ -1,0 +1,202 @@
+"""Cell-value normalisers shared by every file kind: text, dates, ids, phones, ZIPs, NPIs.
+
+Each raises ``ValueError`` with the reason; the caller adds the row and the column.
+Cells come as strings (CSV, XML) or typed values (Excel: float, int, date, datetime).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+EXCEL_EPOCH = date(1899, 12, 30)
+MAX_TEXT = 255
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_DIGITS = re.compile(r"\D+")
+
+
+def cell_text(value: Any) -> str:
+    """A cell as trimmed text; whole floats lose their ``.0`` (Excel stores ids as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def bounded_text(value: Any) -> str:
+    text = cell_text(value)
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"is longer than {MAX_TEXT} characters")
+    return text
+
+
+def identifier(value: Any) -> str:
+    """An id as text; refuses what Excel turned into scientific notation (6.45722E+12)."""
+    text = bounded_text(value)
+    if _SCIENTIFIC.match(text):
+        raise ValueError(
+            f"'{text}' is in scientific notation (Excel shortened the number); "
+            "format the column as text and export again"
+        )
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"'{text}' is not a whole identifier")
+    return text
+
+
+def _excel_serial(number: float) -> date:
+    if not 1 <= number < 2958466:
+        raise ValueError("out of range")
+    return EXCEL_EPOCH + timedelta(days=int(number))
+
+
+def parse_date(value: Any, typed_cells: bool) -> date | None:
+    """MM-DD-YYYY (also M/D/YYYY and YYYY-MM-DD); Excel date cells and serials when typed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not typed_cells:
+            raise ValueError("not a date")
+        return _excel_serial(float(value))
+    text = str(value).strip()
+    if not text:
+        return None
+    if " " in text:  # "01-02-2020 00:00:00" from some exports
+        text = text.split(" ", 1)[0]
+    sep = "-" if "-" in text else "/"
+    parts = text.split(sep)
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError("not a date")
+    if len(parts[0]) == 4:
+        year, month, day = (int(p) for p in parts)
+    else:
+        if len(parts[2]) != 4:
+            raise ValueError("not a date")
+        month, day, year = (int(p) for p in parts)
+    return date(year, month, day)
+
+
+def digits(value: Any) -> str:
+    return _DIGITS.sub("", cell_text(value))
+
+
+def normalize_phone(value: Any) -> str | None:
+    raw = digits(value)
+    if not raw:
+        return None
+    if len(raw) == 11 and raw.startswith("1"):
+        raw = raw[1:]
+    if len(raw) != 10:
+        raise ValueError("must have 10 digits")
+    return "+1" + raw
+
+
+def normalize_zip(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Excel drops a ZIP's leading zeros; a negative or fractional number is no ZIP.
+        if value < 0 or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be 5 or 9 digits")
+        number = int(value)
+        raw = f"{number:05d}" if number < 100000 else f"{number:09d}"
+    else:
+        text = cell_text(value)
+        if not text:
+            return None
+        if not re.fullmatch(r"\d{5}(-?\d{4})?", text):
+            raise ValueError("must be 5 or 9 digits")
+        raw = text.replace("-", "")
+    if len(raw) == 5:
+        return raw
+    if len(raw) == 9:
+        return f"{raw[:5]}-{raw[5:]}"
+    raise ValueError("must be 5 or 9 digits")
+
+
+def npi_is_valid(npi: str) -> bool:
+    """Luhn check over the card-issuer prefix 80840 + the first nine digits (CMS NPI rule)."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 24  # the prefix 80840 contributes 24 to the Luhn sum
+    for position, char in enumerate(reversed(npi[:9])):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def normalize_npi(value: Any) -> str | None:
+    text = identifier(value)
+    if not text:
+        return None
+    if len(text) != 10 or not text.isdigit():
+        raise ValueError("must be 10 digits")
+    if not npi_is_valid(text):
+        raise ValueError("fails the NPI check digit")
+    return text
+
+
+GENDERS = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "1": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "2": "female",
+    "o": "other",
+    "other": "other",
+    "x": "other",
+    "non-binary": "other",
+    "nonbinary": "other",
+    "u": "unknown",
+    "unknown": "unknown",
+    "unk": "unknown",
+}
+
+
+def normalize_gender(value: Any) -> str | None:
+    text = cell_text(value).lower()
+    if not text:
+        return None
+    try:
+        return GENDERS[text]
+    except KeyError:
+        raise ValueError("must be male, female, other or unknown (M/F/U/1/2 accepted)") from None
+
+
+ACUITY_LEVELS = ("low", "medium", "high")
+
+
+def normalize_choice(value: Any, choices: tuple[str, ...]) -> str | None:
+    text = cell_text(value).lower()
+    if not text:
+        return None
+    if text not in choices:
+        raise ValueError(f"must be one of {', '.join(choices)}")
+    return text
+
+
+def normalize_state(value: Any) -> str | None:
+    text = cell_text(value).upper()
+    if not text:
+        return None
+    if len(text) != 2 or not text.isalpha():
+        raise ValueError("must be a two-letter state code")
+    return text

@@ -1,0 +1,691 @@
+"""ecm.readers: CSV/TSV, XML and XLSX records, and file type detection."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import struct
+import sys
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures_builders import (
+    MIF_HEADERS,
+    mif_csv,
+    mif_xlsx,
+    mif_xml,
+    sample_mif_row,
+    write_file,
+)
+
+from ecm.errors import FileFormatError
+from ecm.fields import MIF_FIELDS
+from ecm.readers import detect_file_type, read_records
+from ecm.readers import xlsx_reader as xlsx_module
+from ecm.readers.base import RecordStream, too_many_rows
+from ecm.settings import get_settings
+from ecm.values import normalize_zip
+
+MIF_TYPES = ("csv", "xml", "xlsx")
+
+
+def _read(
+    tmp_path: Path, data: bytes, file_type: str, max_rows: int = 1000
+) -> tuple[list[tuple[int, dict[str, Any]]], RecordStream]:
+    path = write_file(tmp_path, f"mif.{file_type}", data)
+    stream = read_records(path, file_type, MIF_FIELDS, max_rows)
+    return list(stream.records), stream
+
+
+def _read_raw(tmp_path: Path, text: str | bytes, file_type: str = "csv", max_rows: int = 1000):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return _read(tmp_path, data, file_type, max_rows)
+
+
+def _csv_error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(FileFormatError) as info:
+        _read_raw(tmp_path, text)
+    return str(info.value)
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_comma_reads_every_seed_field_as_text(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1), sample_mif_row(2)]
+    records, stream = _read(tmp_path, mif_csv(rows), "csv")
+    assert [n for n, _ in records] == [2, 3]
+    assert records[0][1] == rows[0]
+    assert records[1][1]["ZIP"] == "02134"
+    assert records[1][1]["ADDRESS"] == "102 Main St, Apt 2"
+    assert stream.warnings == []
+    assert stream.missing_required == []
+
+
+def test_csv_tab_separated(tmp_path: Path) -> None:
+    rows = [sample_mif_row(3)]
+    records, stream = _read(tmp_path, mif_csv(rows, delimiter="\t"), "csv")
+    assert records == [(2, rows[0])]
+    # The comma inside the address is data, not a separator, in a TSV.
+    assert records[0][1]["ADDRESS"] == "103 Main St, Apt 3"
+    assert stream.warnings == []
+
+
+def test_csv_utf8_bom_is_not_part_of_the_first_header(tmp_path: Path) -> None:
+    rows = [sample_mif_row(4)]
+    records, stream = _read(tmp_path, mif_csv(rows, bom=True), "csv")
+    assert records[0][1]["MEMBER_ID"] == "M000000004"
+    assert stream.warnings == []
+    assert stream.missing_required == []
+
+
+def test_csv_crlf_line_ends_leave_no_carriage_returns(tmp_path: Path) -> None:
+    rows = [sample_mif_row(5), sample_mif_row(6)]
+    records, _ = _read(tmp_path, mif_csv(rows, crlf=True, bom=True), "csv")
+    assert [n for n, _ in records] == [2, 3]
+    assert records[1][1]["ACUITY_LEVEL"] == "Low"
+    assert all("\r" not in v for _, rec in records for v in rec.values())
+
+
+def test_csv_quoted_fields_with_commas_quotes_and_newlines(tmp_path: Path) -> None:
+    text = (
+        "MEMBER_ID,FIRST_NAME,LAST_NAME,ADDRESS\n"
+        'M1,Ana,"Lopez, Jr.","1 Main St\nApt 2"\n'
+        'M2,"Ben ""Benny""",Kim,"x"\n'
+    )
+    records, _ = _read_raw(tmp_path, text)
+    assert records == [
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez, Jr.",
+             "ADDRESS": "1 Main St\nApt 2"}),
+        # Row numbers count records: the multi-line record above is row 2 only.
+        (3, {"MEMBER_ID": "M2", "FIRST_NAME": 'Ben "Benny"', "LAST_NAME": "Kim",
+             "ADDRESS": "x"}),
+    ]
+
+
+def test_csv_headers_are_case_insensitive_and_trimmed(tmp_path: Path) -> None:
+    text = " member_id ,First_Name,  LAST NAME,dob\nM1,Ana,Lopez,01-02-1980\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert records == [
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez", "DOB": "01-02-1980"})
+    ]
+    assert stream.warnings == []
+    assert stream.missing_required == []
+
+
+def test_csv_dhcs_alias_headers(tmp_path: Path) -> None:
+    headers = [
+        "Member Client Index Number (CIN)",
+        "Member First Name",
+        "Member Last Name",
+        "Member Date of Birth",
+        "Member Gender Code",
+        "Member Residential Address",
+        "Member Residential City",
+        "Member Residential Zip Code",
+        "Primary Phone Number",
+        "ECM Provider Name",
+        "ECM Provider National Provider Identifier (NPI)",
+        "Member Acuity Level",
+    ]
+    values = ["91234567A", "Ana", "Lopez", "01-02-1980", "F", "1 Main St", "Boston", "02134",
+              "617-555-0100", "Esteem Health PSC", "1234567893", "High"]
+    text = ",".join(f'"{h}"' for h in headers) + "\n" + ",".join(values) + "\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert records == [
+        (
+            2,
+            {
+                "MEMBER_ID": "91234567A",
+                "CIN": "91234567A",
+                "FIRST_NAME": "Ana",
+                "LAST_NAME": "Lopez",
+                "DOB": "01-02-1980",
+                "GENDER": "F",
+                "ADDRESS": "1 Main St",
+                "CITY": "Boston",
+                "ZIP": "02134",
+                "PHONE": "617-555-0100",
+                "ECM_PROVIDER_NAME": "Esteem Health PSC",
+                "ECM_NPI": "1234567893",
+                "ACUITY_LEVEL": "High",
+            },
+        )
+    ]
+    assert stream.warnings == []
+    assert stream.missing_required == []
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Medi-Cal Member Client Index Number (CIN)", "CIN"),
+        ("MCP_CIN", "CIN"),
+        ("mcp cin", "MEMBER_ID"),
+        ("Member Sex", "GENDER"),
+        ("Member DOB", "DOB"),
+        ("ECM Provider NPI", "ECM_NPI"),
+    ],
+)
+def test_more_aliases_resolve(tmp_path: Path, header: str, field: str) -> None:
+    text = f'"{header}",FIRST_NAME,LAST_NAME,MEMBER_ID\nVALUE,Ana,Lopez,M1\n'
+    records, _ = _read_raw(tmp_path, text)
+    assert records[0][1][field] == ("M1" if field == "MEMBER_ID" else "VALUE")
+
+
+def test_explicit_member_id_column_wins_over_mcp_cin_in_any_order(tmp_path: Path) -> None:
+    for text in (
+        "MCP_CIN,MEMBER_ID,FIRST_NAME,LAST_NAME\n91234567A,M1,Ana,Lopez\n",
+        "MEMBER_ID,MCP_CIN,FIRST_NAME,LAST_NAME\nM1,91234567A,Ana,Lopez\n",
+    ):
+        records, stream = _read_raw(tmp_path, text)
+        assert records[0][1]["MEMBER_ID"] == "M1"
+        assert records[0][1]["CIN"] == "91234567A"
+        assert stream.warnings == []
+
+
+def test_csv_repeated_column_warns_and_keeps_the_first(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME,first name\nM1,Ana,Lopez,Other\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert records[0][1]["FIRST_NAME"] == "Ana"
+    assert stream.warnings == ["Column 'first name' repeats FIRST_NAME; column 2 is used"]
+
+
+def test_csv_unknown_column_is_a_warning(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME, Favorite Color ,\nM1,Ana,Lopez,blue,\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert records == [(2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"})]
+    # The blank trailing header is not reported.
+    assert stream.warnings == ["Unknown column 'Favorite Color' ignored"]
+
+
+def test_csv_missing_required_columns(tmp_path: Path) -> None:
+    _, stream = _read_raw(tmp_path, "MEMBER_ID,DOB\nM1,01-02-1980\n")
+    assert stream.missing_required == ["FIRST_NAME", "LAST_NAME"]
+
+
+def test_csv_short_rows_fill_missing_cells_with_blank(tmp_path: Path) -> None:
+    records, _ = _read_raw(tmp_path, "MEMBER_ID,FIRST_NAME,LAST_NAME,CITY\nM1,Ana\n")
+    assert records == [(2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "", "CITY": ""})]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # The seed's own example: the quote opens on line 3.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\nM2,"Ben,Kim\nM3,Cy,Doe\n', 3),
+        # A quoted newline earlier moves the physical line on.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,"Lo\npez"\nM2,"Ben,Kim\n', 4),
+        # Blank lines count as lines.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\n\nM1,Ana,Lopez\n\n\nM2,Ben,"Kim\n', 6),
+        # CRLF files.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\r\nM1,Ana,Lopez\r\nM2,"Ben,Kim\r\n', 3),
+        # The record opens on line 2; its second quoted field opens (and never closes) on 3.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,"A\nna","Lopez\nM2,Ben,Kim\n', 3),
+        # Escaped quotes inside a quoted field do not close it.
+        ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,"Lo ""the"" pez\n', 2),
+        # In the header.
+        ('MEMBER_ID,"FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\n', 1),
+    ],
+)
+def test_csv_unclosed_quote_names_the_line_where_it_opens(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    assert _csv_error(tmp_path, text) == f"Invalid CSV format: Unclosed quoted field on line {line}"
+
+
+def test_csv_text_after_closing_quote_is_a_format_error(tmp_path: Path) -> None:
+    message = _csv_error(tmp_path, 'MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,"Ana"x,Lopez\n')
+    assert message == "Invalid CSV format: ',' expected after '\"' on line 2"
+
+
+def test_csv_row_numbers_count_the_header_and_skipped_blank_lines(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\n\n , ,\nM2,Ben,Kim\n,,\n"
+    records, _ = _read_raw(tmp_path, text)
+    assert [(n, r["MEMBER_ID"]) for n, r in records] == [(2, "M1"), (5, "M2")]
+
+
+def test_csv_header_only_file_has_no_records(tmp_path: Path) -> None:
+    records, stream = _read_raw(tmp_path, "MEMBER_ID,FIRST_NAME,LAST_NAME\n")
+    assert records == []
+    assert stream.missing_required == []
+
+
+def test_csv_more_rows_than_max_rows_is_an_error(tmp_path: Path) -> None:
+    data = mif_csv([sample_mif_row(i) for i in range(3)])
+    records, _ = _read(tmp_path, data, "csv", max_rows=3)
+    assert len(records) == 3
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, data, "csv", max_rows=2)
+    assert str(info.value) == too_many_rows(2)
+    assert str(info.value).startswith("File has more than 2 data rows")
+
+
+def test_csv_blank_lines_do_not_count_towards_max_rows(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\n\n\n,,\nM2,Ben,Kim\n"
+    records, _ = _read_raw(tmp_path, text, max_rows=2)
+    assert [r["MEMBER_ID"] for _, r in records] == ["M1", "M2"]
+
+
+def test_csv_windows_1252_fallback(tmp_path: Path) -> None:
+    row = {"MEMBER_ID": "M1", "FIRST_NAME": "José", "LAST_NAME": "Müller – Peña"}
+    records, _ = _read(tmp_path, mif_csv([row], encoding="cp1252"), "csv")
+    assert records == [(2, row)]
+
+
+def test_csv_utf8_is_preferred_over_windows_1252(tmp_path: Path) -> None:
+    row = {"MEMBER_ID": "M1", "FIRST_NAME": "José", "LAST_NAME": "Nguyễn"}
+    records, _ = _read(tmp_path, mif_csv([row], bom=True), "csv")
+    assert records == [(2, row)]
+
+
+def test_csv_neither_utf8_nor_windows_1252_is_a_format_error(tmp_path: Path) -> None:
+    # 0x81 and 0x8d are undefined in Windows-1252 and invalid as UTF-8 here.
+    data = b"MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,An\x81a,Lo\x8dpez\n"
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, data, "csv")
+    assert str(info.value).startswith("Invalid CSV format:")
+    assert "UTF-8" in str(info.value)
+
+
+# --- XML ------------------------------------------------------------------------------------
+
+
+def test_xml_any_root_and_every_field(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1), sample_mif_row(2)]
+    records, stream = _read(tmp_path, mif_xml(rows, root="EnrollmentExport"), "xml")
+    assert records == [(1, rows[0]), (2, rows[1])]
+    assert stream.warnings == []
+
+
+def test_xml_namespaces_are_ignored(tmp_path: Path) -> None:
+    text = (
+        '<?xml version="1.0"?>\n'
+        '<m:Members xmlns:m="urn:dhcs:mif" xmlns="urn:default">'
+        "<m:Member><m:MEMBER_ID>M1</m:MEMBER_ID><FIRST_NAME>Ana</FIRST_NAME>"
+        "<LAST_NAME>Lopez</LAST_NAME></m:Member>"
+        "<Member><MEMBER_ID>M2</MEMBER_ID><FIRST_NAME>Ben</FIRST_NAME>"
+        "<LAST_NAME>Kim</LAST_NAME></Member>"
+        "</m:Members>"
+    )
+    records, _ = _read_raw(tmp_path, text, "xml")
+    assert records == [
+        (1, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"}),
+        (2, {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim"}),
+    ]
+
+
+def test_xml_child_names_are_case_insensitive_and_aliases_work(tmp_path: Path) -> None:
+    text = (
+        "<members><MEMBER><mcp_cin> 91234567A </mcp_cin><First_Name>Ana</First_Name>"
+        "<last_name>Lopez</last_name><Member_Date_Of_Birth>01-02-1980</Member_Date_Of_Birth>"
+        "<Zip>02134</Zip><Notes>x</Notes></MEMBER>"
+        "<member><member_id>M2</member_id><Notes>y</Notes></member></members>"
+    )
+    records, stream = _read_raw(tmp_path, text, "xml")
+    assert records == [
+        (1, {"MEMBER_ID": "91234567A", "CIN": "91234567A", "FIRST_NAME": "Ana",
+             "LAST_NAME": "Lopez", "DOB": "01-02-1980", "ZIP": "02134"}),
+        (2, {"MEMBER_ID": "M2"}),
+    ]
+    # One warning per unknown element name, not per record.
+    assert stream.warnings == ["Unknown element 'Notes' ignored"]
+
+
+def test_xml_explicit_member_id_wins_over_mcp_cin(tmp_path: Path) -> None:
+    text = (
+        "<Members><Member><MCP_CIN>91234567A</MCP_CIN><MEMBER_ID>M1</MEMBER_ID>"
+        "<FIRST_NAME>Ana</FIRST_NAME><LAST_NAME>Lopez</LAST_NAME></Member></Members>"
+    )
+    records, _ = _read_raw(tmp_path, text, "xml")
+    assert records[0][1]["MEMBER_ID"] == "M1"
+    assert records[0][1]["CIN"] == "91234567A"
+
+
+def test_xml_escaped_text_is_decoded(tmp_path: Path) -> None:
+    rows = [{"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "O'Neil & <Sons>"}]
+    records, _ = _read(tmp_path, mif_xml(rows), "xml")
+    assert records[0][1]["LAST_NAME"] == "O'Neil & <Sons>"
+
+
+def test_xml_without_member_elements_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError) as info:
+        _read_raw(tmp_path, "<Patients><Patient><MEMBER_ID>1</MEMBER_ID></Patient></Patients>",
+                  "xml")
+    assert str(info.value) == "Invalid XML format: no <Member> elements found"
+
+
+def test_xml_malformed_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError) as info:
+        _read_raw(tmp_path, "<Members><Member><MEMBER_ID>1</Member></Members>", "xml")
+    assert str(info.value).startswith("Invalid XML format: mismatched tag")
+
+
+def test_xml_max_rows(tmp_path: Path) -> None:
+    data = mif_xml([sample_mif_row(i) for i in range(3)])
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, data, "xml", max_rows=2)
+    assert str(info.value) == too_many_rows(2)
+
+
+class OpenedFiles:
+    """Paths Python opens while ``watching`` (audit hooks cannot be removed: they are gated)."""
+
+    def __init__(self) -> None:
+        self.watching = False
+        self.paths: list[str] = []
+
+    def hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if self.watching and event == "open" and args and isinstance(args[0], str | Path):
+            self.paths.append(str(args[0]))
+
+
+@pytest.fixture
+def opened_files() -> Iterator[OpenedFiles]:
+    opened = OpenedFiles()
+    sys.addaudithook(opened.hook)
+    yield opened
+    opened.watching = False
+
+
+def _refused(tmp_path: Path, text: str, opened: OpenedFiles | None = None) -> str:
+    path = write_file(tmp_path, "mif.xml", text.encode())
+    if opened is not None:
+        opened.watching = True
+    try:
+        with pytest.raises(FileFormatError) as info:
+            list(read_records(path, "xml", MIF_FIELDS, 10).records)
+    finally:
+        if opened is not None:
+            opened.watching = False
+    message = str(info.value)
+    assert message.startswith("Invalid XML format: DTDForbidden")
+    assert "DTDs, entities and external references are not allowed" in message
+    return message
+
+
+def test_xml_xxe_file_entity_is_refused_and_never_read(
+    tmp_path: Path, opened_files: OpenedFiles
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-PHI")
+    text = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE Members [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        "<Members><Member><MEMBER_ID>&xxe;</MEMBER_ID><FIRST_NAME>A</FIRST_NAME>"
+        "<LAST_NAME>B</LAST_NAME></Member></Members>"
+    )
+    message = _refused(tmp_path, text, opened_files)
+    assert "TOP-SECRET-PHI" not in message
+    # The reader opened the upload and nothing else.
+    assert opened_files.paths
+    assert all(p.endswith("mif.xml") for p in opened_files.paths)
+
+
+def test_xml_billion_laughs_is_refused(tmp_path: Path) -> None:
+    entities = ['<!ENTITY lol "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    ]
+    text = (
+        f"<?xml version=\"1.0\"?>\n<!DOCTYPE Members [{''.join(entities)}]>\n"
+        "<Members><Member><MEMBER_ID>&lol9;</MEMBER_ID></Member></Members>"
+    )
+    _refused(tmp_path, text)
+
+
+def test_xml_external_dtd_is_refused_and_never_read(
+    tmp_path: Path, opened_files: OpenedFiles
+) -> None:
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text('<!ENTITY leak "LEAKED">')
+    text = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE Members SYSTEM "file://{dtd}">\n'
+        "<Members><Member><MEMBER_ID>M1</MEMBER_ID></Member></Members>"
+    )
+    _refused(tmp_path, text, opened_files)
+    assert opened_files.paths
+    assert all(p.endswith("mif.xml") for p in opened_files.paths)
+
+
+def test_xml_internal_entity_without_dtd_use_is_still_refused(tmp_path: Path) -> None:
+    text = '<!DOCTYPE Members [<!ENTITY n "Ana">]><Members><Member><MEMBER_ID>M1</MEMBER_ID>' \
+        "<FIRST_NAME>&n;</FIRST_NAME></Member></Members>"
+    _refused(tmp_path, text)
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def test_xlsx_headers_in_first_row_and_text_values(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1), sample_mif_row(2)]
+    records, stream = _read(tmp_path, mif_xlsx(rows), "xlsx")
+    assert records == [(2, rows[0]), (3, rows[1])]
+    assert stream.sheet_name == "MIF"
+    assert stream.warnings == []
+    assert stream.missing_required == []
+
+
+def test_xlsx_typed_date_cells_come_back_as_dates(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1)]
+    records, _ = _read(tmp_path, mif_xlsx(rows, typed_dates=True), "xlsx")
+    record = records[0][1]
+    assert record["DOB"] == date(1951, 2, 2)
+    assert record["ECM_BENEFIT_AUTH_EFF_DATE"] == date(2024, 1, 1)
+    assert record["ECM_BENEFIT_AUTH_END_DATE"] == date(2024, 12, 31)
+
+
+def test_xlsx_numbers_serials_and_numeric_zip(tmp_path: Path) -> None:
+    row = {
+        **sample_mif_row(1),
+        "MEMBER_ID": 12345678,
+        "ZIP": 2134,
+        "DOB": 44927,
+        "ECM_NPI": 1234567893,
+    }
+    records, _ = _read(tmp_path, mif_xlsx([row]), "xlsx")
+    record = records[0][1]
+    assert record["ZIP"] == 2134
+    assert normalize_zip(record["ZIP"]) == "02134"
+    assert record["MEMBER_ID"] == 12345678
+    assert record["DOB"] == 44927  # a serial number: the row validator turns it into a date
+    assert record["ECM_NPI"] == 1234567893
+
+
+def test_xlsx_trailing_empty_rows_are_ignored(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1), sample_mif_row(2)]
+    records, _ = _read(tmp_path, mif_xlsx(rows, trailing_empty_rows=5), "xlsx", max_rows=2)
+    assert [n for n, _ in records] == [2, 3]
+
+
+def test_xlsx_header_below_blank_rows_keeps_sheet_row_numbers(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.cell(row=3, column=2, value="MEMBER_ID")
+    sheet.cell(row=3, column=3, value="First Name")
+    sheet.cell(row=3, column=4, value="Last Name")
+    sheet.cell(row=4, column=2, value="M1")
+    sheet.cell(row=4, column=3, value="Ana")
+    sheet.cell(row=4, column=4, value="Lopez")
+    sheet.cell(row=6, column=2, value="M2")
+    sheet.cell(row=6, column=3, value="Ben")
+    sheet.cell(row=6, column=4, value="Kim")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    records, _ = _read(tmp_path, buffer.getvalue(), "xlsx")
+    assert records == [
+        (4, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"}),
+        (6, {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim"}),
+    ]
+
+
+def test_xlsx_dhcs_headers_and_missing_required(tmp_path: Path) -> None:
+    rows = [{"Member Client Index Number (CIN)": "91234567A", "Member Date of Birth": "x"}]
+    records, stream = _read(tmp_path, mif_xlsx(rows), "xlsx")
+    assert records == [(2, {"MEMBER_ID": "91234567A", "CIN": "91234567A", "DOB": "x"})]
+    assert stream.missing_required == ["FIRST_NAME", "LAST_NAME"]
+
+
+def test_xlsx_max_rows(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, mif_xlsx([sample_mif_row(i) for i in range(3)]), "xlsx", max_rows=2)
+    assert str(info.value) == too_many_rows(2)
+
+
+def test_xlsx_over_the_uncompressed_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limited = dataclasses.replace(get_settings(), max_xlsx_uncompressed_bytes=2 * 1024 * 1024)
+    monkeypatch.setattr(xlsx_module, "get_settings", lambda: limited)
+    workbook = io.BytesIO(mif_xlsx([sample_mif_row(1)]))
+    with zipfile.ZipFile(workbook, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (3 * 1024 * 1024))
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, workbook.getvalue(), "xlsx")
+    assert str(info.value) == (
+        "Invalid Excel format: the workbook expands to 3 MB, more than the 2 MB limit"
+    )
+
+
+def _declare_huge(data: bytes) -> bytes:
+    """Rewrite every central-directory entry to declare a 4 GB uncompressed size."""
+    out = bytearray(data)
+    start = 0
+    while (at := out.find(b"PK\x01\x02", start)) != -1:
+        struct.pack_into("<I", out, at + 24, 0xFFFF0000)
+        start = at + 4
+    return bytes(out)
+
+
+def test_xlsx_declared_zip_bomb_is_refused_before_reading(tmp_path: Path) -> None:
+    data = _declare_huge(mif_xlsx([sample_mif_row(1)]))
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, data, "xlsx")
+    message = str(info.value)
+    assert message.startswith("Invalid Excel format: the workbook expands to ")
+    assert message.endswith("more than the 400 MB limit")
+
+
+def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("members.csv", "MEMBER_ID\nM1\n")
+    path = write_file(tmp_path, "mif.xlsx", buffer.getvalue())
+    assert detect_file_type(path, MIF_TYPES) == "xlsx"
+    with pytest.raises(FileFormatError) as info:
+        read_records(path, "xlsx", MIF_FIELDS, 10)
+    assert str(info.value) == "Invalid Excel format: the zip file is not an Excel workbook"
+
+
+def test_damaged_zip(tmp_path: Path) -> None:
+    data = mif_xlsx([sample_mif_row(1)])
+    path = write_file(tmp_path, "mif.xlsx", data[:200])
+    with pytest.raises(FileFormatError) as info:
+        detect_file_type(path, MIF_TYPES)
+    assert str(info.value) == "Invalid Excel format: the zip container is damaged"
+    with pytest.raises(FileFormatError) as info:
+        read_records(path, "xlsx", MIF_FIELDS, 10)
+    assert str(info.value).startswith("Invalid Excel format:")
+
+
+def test_empty_sheet(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    with pytest.raises(FileFormatError) as info:
+        _read(tmp_path, buffer.getvalue(), "xlsx")
+    assert str(info.value) == "Invalid Excel format: sheet 'Sheet' is empty"
+
+
+def test_unsupported_reader_type(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "mif.json", b"{}")
+    with pytest.raises(FileFormatError) as info:
+        read_records(path, "json", MIF_FIELDS, 10)
+    assert str(info.value) == "Unsupported file type 'json'"
+
+
+# --- type detection -------------------------------------------------------------------------
+
+
+def _detect(tmp_path: Path, data: bytes, **claims: str) -> str:
+    return detect_file_type(write_file(tmp_path, "upload.bin", data), MIF_TYPES, **claims)
+
+
+def _detect_error(tmp_path: Path, data: bytes, **claims: str) -> str:
+    with pytest.raises(FileFormatError) as info:
+        _detect(tmp_path, data, **claims)
+    return str(info.value)
+
+
+def test_detect_by_content(tmp_path: Path) -> None:
+    rows = [sample_mif_row(1)]
+    assert _detect(tmp_path, mif_xlsx(rows)) == "xlsx"
+    assert _detect(tmp_path, mif_xml(rows)) == "xml"
+    assert _detect(tmp_path, b"\xef\xbb\xbf\r\n  <Members/>") == "xml"
+    assert _detect(tmp_path, mif_csv(rows, bom=True)) == "csv"
+    assert _detect(tmp_path, mif_csv(rows, delimiter="\t")) == "csv"
+
+
+def test_detect_agreeing_claims(tmp_path: Path) -> None:
+    data = mif_xlsx([sample_mif_row(1)])
+    assert _detect(
+        tmp_path,
+        data,
+        declared=" XLSX ",
+        data_uri_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename="members.XLSX",
+    ) == "xlsx"
+    assert _detect(tmp_path, b"MEMBER_ID\nM1\n", declared="csv", data_uri_type="text/csv",
+                   filename="m.txt") == "csv"
+    # xlsm and xlsx are one container family.
+    assert _detect(tmp_path, data, filename="members.xlsm") == "xlsx"
+
+
+def test_detect_claims_contradicting_content(tmp_path: Path) -> None:
+    csv_data = mif_csv([sample_mif_row(1)])
+    assert _detect_error(tmp_path, csv_data, declared="xml") == (
+        "file_type says 'xml' but the content is CSV"
+    )
+    assert _detect_error(tmp_path, csv_data, data_uri_type="text/xml") == (
+        "data URI prefix says 'xml' but the content is CSV"
+    )
+    assert _detect_error(tmp_path, csv_data, filename="members.xlsx") == (
+        "file name says 'xlsx' but the content is CSV"
+    )
+    xlsx_data = mif_xlsx([sample_mif_row(1)])
+    assert _detect_error(tmp_path, xlsx_data, declared="csv") == (
+        "file_type says 'csv' but the content is XLSX"
+    )
+
+
+def test_detect_refuses_unsupported_declared_type(tmp_path: Path) -> None:
+    assert _detect_error(tmp_path, b"MEMBER_ID\nM1\n", declared="json") == (
+        "Unsupported file_type 'json'; expected one of: csv, xml, xlsx"
+    )
+
+
+def test_detect_refuses_pdf_empty_binary_and_xls(tmp_path: Path) -> None:
+    assert _detect_error(tmp_path, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n") == (
+        "Unsupported file: this is a PDF document"
+    )
+    assert _detect_error(tmp_path, b"\xef\xbb\xbf \r\n\t") == "File is empty"
+    assert _detect_error(tmp_path, b"M\x00E\x00M\x00") == (
+        "Unsupported file: binary content that is not an Excel workbook"
+    )
+    assert _detect_error(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100) == (
+        "Unsupported file type 'xls'; expected one of: csv, xml, xlsx"
+    )
+
+
+def test_sample_rows_have_every_seed_field() -> None:
+    row = sample_mif_row(7)
+    assert tuple(row) == MIF_HEADERS
+    assert row["MEMBER_ID"] == "M000000007"
+    assert row["ZIP"] == "02134"
+    assert row["ECM_NPI"] == "1234567893"
