@@ -63,7 +63,7 @@ def invoke(handlers: dict[str, Handler], name: str, event: Any) -> tuple[str, bo
     """Run a handler like Lambda does: an exception becomes {"errorType", "errorMessage"}."""
     try:
         result = handlers[name](event, LambdaContext(name))
-    except Exception as exc:  # noqa: BLE001 - reported to Step Functions like Lambda does
+    except Exception as exc:
         payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
         return json.dumps(payload), True, ""
     return json.dumps(result), False, ""
@@ -116,7 +116,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto's dummy credentials
+                "AWS_SECRET_ACCESS_KEY": "local",
                 "MOTO_PORT": str(self.aws_port),
                 "NO_PROXY": "127.0.0.1,localhost",
                 "POWERTOOLS_TRACE_DISABLED": "1",
@@ -128,10 +128,18 @@ class LocalStack:
         for function in self.functions.values():
             os.environ.update({k: str(v) for k, v in function.environment.items()})
         os.environ.update(self.extra_env)
+        store = os.environ.get("ECM_STORE_ENDPOINT")
+        if store:
+            # Data services in another process (benchmarks: their CPU is not ours).
+            for service in ("DYNAMODB", "S3", "SQS"):
+                os.environ[f"AWS_ENDPOINT_URL_{service}"] = store
 
     # --- resources ------------------------------------------------------------------------
     def _client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
+        endpoint = (
+            os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
+        )
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
     def _create_tables(self) -> None:
         ddb = self._client("dynamodb")
@@ -222,7 +230,7 @@ class LocalStack:
     def _enable_step_functions(self) -> None:
         import urllib.request
 
-        request = urllib.request.Request(  # noqa: S310 - loopback moto endpoint
+        request = urllib.request.Request(
             f"http://127.0.0.1:{self.aws_port}/moto-api/config",
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
             headers={"Content-Type": "application/json"},
@@ -234,14 +242,14 @@ class LocalStack:
     # --- inbox poller (the SQS event source mapping) ---------------------------------------
     def _poll_inbox(self) -> None:
         sqs = self._client("sqs")
-        url = self.template.ref("InboxQueue")
+        url = sqs.get_queue_url(QueueName=self.template.physical_name("InboxQueue"))["QueueUrl"]
         arn = self.template.get_att("InboxQueue", "Arn")
         while not self.stop_event.is_set():
             try:
                 messages = sqs.receive_message(
                     QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                 ).get("Messages", [])
-            except Exception:  # noqa: BLE001 - the stack is shutting down
+            except Exception:
                 if self.stop_event.is_set():
                     return
                 time.sleep(0.5)
@@ -267,7 +275,9 @@ class LocalStack:
             payload, errored, _ = invoke(self.handlers, "ImportTriggerFunction", event)
             failed = set()
             if not errored:
-                failed = {f["itemIdentifier"] for f in json.loads(payload).get("batchItemFailures", [])}
+                failed = {
+                    f["itemIdentifier"] for f in json.loads(payload).get("batchItemFailures", [])
+                }
             for m in messages:
                 if not errored and m["MessageId"] not in failed:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])

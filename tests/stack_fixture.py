@@ -42,7 +42,7 @@ class RunningStack:
                 endpoint_url=self.aws,
                 region_name="us-east-1",
                 aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106
+                aws_secret_access_key="local",
             )
         return self.clients[service]
 
@@ -67,7 +67,7 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningSt
     }
     log_path = tmp / f"stack-{port}.log"
     log = log_path.open("wb")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     api = f"http://127.0.0.1:{port}"
@@ -84,7 +84,9 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningSt
     else:
         process.kill()
         raise RuntimeError(f"local stack did not start:\n{log_path.read_text()}")
-    return RunningStack(api=api, aws=f"http://127.0.0.1:{aws_port}", log_path=log_path, process=process)
+    return RunningStack(
+        api=api, aws=f"http://127.0.0.1:{aws_port}", log_path=log_path, process=process
+    )
 
 
 def stop_stack(stack: RunningStack) -> None:

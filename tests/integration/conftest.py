@@ -26,7 +26,7 @@ SERVED: dict[str, bytes] = {}
 
 
 class _FileHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = SERVED.get(self.path)
         if body is None:
             self.send_response(404)
@@ -64,9 +64,13 @@ def data_uri(content: bytes, file_type: str) -> str:
     return f"data:{MIME[file_type]};base64,{base64.b64encode(content).decode()}"
 
 
-def post_mif(stack: RunningStack, source: dict[str, Any], token: str | None = None) -> requests.Response:
+def post_mif(
+    stack: RunningStack, source: dict[str, Any], token: str | None = None
+) -> requests.Response:
     headers = stack.headers(token) if token else stack.headers()
-    return requests.post(f"{stack.api}{MIF_URL}", json={"mif": source}, headers=headers, timeout=120)
+    return requests.post(
+        f"{stack.api}{MIF_URL}", json={"mif": source}, headers=headers, timeout=120
+    )
 
 
 def scan(stack: RunningStack, table: str) -> list[dict[str, Any]]:
@@ -95,7 +99,9 @@ def patients_by_member(stack: RunningStack) -> dict[str, dict[str, Any]]:
 def wait_for_file(stack: RunningStack, file_id: int, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        response = requests.get(f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30)
+        response = requests.get(
+            f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30
+        )
         body = response.json()["mif_file"]
         if body["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return body

@@ -39,7 +39,10 @@ def upload_key(stack: RunningStack, key: str, body: bytes) -> None:
 def test_each_source_and_format_imports_and_stores_fields(
     stack: RunningStack, file_server: str, source: str, file_type: str
 ) -> None:
-    base = 10_000 + 100 * (["base64", "url", "path", "inbox"].index(source) * 3 + ["csv", "xml", "xlsx"].index(file_type))
+    base = 10_000 + 100 * (
+        ["base64", "url", "path", "inbox"].index(source) * 3
+        + ["csv", "xml", "xlsx"].index(file_type)
+    )
     batch = rows(base, 3)
     content = BUILDERS[file_type](batch)
     if source == "base64":
@@ -55,8 +58,21 @@ def test_each_source_and_format_imports_and_stores_fields(
         deadline = time.monotonic() + 30
         record = None
         while time.monotonic() < deadline and record is None:
-            listing = requests.get(f"{stack.api}{MIF_URL}?per_page=100", headers=stack.headers(), timeout=30).json()
-            record = next((f for f in listing["mif_files"] if f["source_type"] == "inbox" and f["file_type"] == file_type and f["status"] == "completed" and f["records_imported"] == 3 and base_in_file(stack, f["id"], base)), None)
+            listing = requests.get(
+                f"{stack.api}{MIF_URL}?per_page=100", headers=stack.headers(), timeout=30
+            ).json()
+            record = next(
+                (
+                    f
+                    for f in listing["mif_files"]
+                    if f["source_type"] == "inbox"
+                    and f["file_type"] == file_type
+                    and f["status"] == "completed"
+                    and f["records_imported"] == 3
+                    and base_in_file(stack, f["id"], base)
+                ),
+                None,
+            )
             time.sleep(0.3)
         assert record is not None, "the inbox drop was not imported"
         response = None
@@ -71,7 +87,9 @@ def test_each_source_and_format_imports_and_stores_fields(
         detail = wait_for_file(stack, body["mif_file_id"])
         assert detail["source_type"] == source
         assert detail["file_type"] == file_type
-        assert detail["filename"].startswith("mif_") and detail["filename"].endswith(f".{file_type}")
+        assert detail["filename"].startswith("mif_") and detail["filename"].endswith(
+            f".{file_type}"
+        )
     stored = patients_by_member(stack)
     first = stored[batch[0]["MEMBER_ID"]]
     expected = batch[0]
@@ -89,11 +107,17 @@ def test_each_source_and_format_imports_and_stores_fields(
 
 
 def base_in_file(stack: RunningStack, file_id: int, base: int) -> bool:
-    detail = requests.get(f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30).json()
-    return any(r["member_id"] == f"M{base:09d}" for r in detail["mif_file"]["eligibility_informations"])
+    detail = requests.get(
+        f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30
+    ).json()
+    return any(
+        r["member_id"] == f"M{base:09d}" for r in detail["mif_file"]["eligibility_informations"]
+    )
 
 
-def test_update_keeps_one_patient_and_detail_keeps_what_each_file_imported(stack: RunningStack) -> None:
+def test_update_keeps_one_patient_and_detail_keeps_what_each_file_imported(
+    stack: RunningStack,
+) -> None:
     batch = rows(20_000, 2)
     first = post_mif(stack, {"file": data_uri(mif_csv(batch), "csv")}).json()
     changed = [dict(r) for r in batch]
@@ -110,8 +134,14 @@ def test_update_keeps_one_patient_and_detail_keeps_what_each_file_imported(stack
     assert patient["eligibility"]["ecm_provider_name"] == "Another Provider"
     assert patient["version"] == 2
     assert stored[batch[1]["MEMBER_ID"]]["address"]["street"] == batch[1]["ADDRESS"]
-    old = requests.get(f"{stack.api}{MIF_URL}/{first['mif_file_id']}", headers=stack.headers(), timeout=30).json()
-    old_row = next(r for r in old["mif_file"]["eligibility_informations"] if r["member_id"] == batch[0]["MEMBER_ID"])
+    old = requests.get(
+        f"{stack.api}{MIF_URL}/{first['mif_file_id']}", headers=stack.headers(), timeout=30
+    ).json()
+    old_row = next(
+        r
+        for r in old["mif_file"]["eligibility_informations"]
+        if r["member_id"] == batch[0]["MEMBER_ID"]
+    )
     assert old_row["ecm_provider_name"] == "Esteem Health PSC"
     assert old_row["patient_id"] == patient["id"]
     assert old_row["patient_name"] == f"{batch[0]['FIRST_NAME']} {batch[0]['LAST_NAME']}"
@@ -142,7 +172,9 @@ def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningS
     for row in batch[:60]:
         row["ACUITY_LEVEL"] = "high"
     ddb = stack.client("dynamodb")
-    ddb.put_item(TableName="MetaTable", Item={"pk": {"S": "fault#apply"}, "after_chunk": {"N": "2"}})
+    ddb.put_item(
+        TableName="MetaTable", Item={"pk": {"S": "fault#apply"}, "after_chunk": {"N": "2"}}
+    )
     try:
         response = post_mif(stack, {"file": data_uri(mif_csv(batch), "csv")})
     finally:
@@ -151,7 +183,9 @@ def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningS
     assert "rolled back" in response.json()["errors"][0]
     assert "InjectedFault" in response.json()["errors"][0]
     assert snapshot(stack) == before
-    file_id = requests.get(f"{stack.api}{MIF_URL}", headers=stack.headers(), timeout=30).json()["mif_files"][0]["id"]
+    file_id = requests.get(f"{stack.api}{MIF_URL}", headers=stack.headers(), timeout=30).json()[
+        "mif_files"
+    ][0]["id"]
     detail = wait_for_file(stack, file_id)
     assert detail["status"] == "failed"
     assert detail["stage"] == "rolled_back"
@@ -168,7 +202,9 @@ def test_state_machine_really_ran_the_import(stack: RunningStack) -> None:
     sfn = stack.client("stepfunctions")
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
     events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
     for state in ("Validate", "Lock", "Plan", "Apply", "Finalize"):
         assert state in entered
 
@@ -189,7 +225,11 @@ def test_duplicate_s3_event_imports_once(stack: RunningStack) -> None:
                 "eventTime": "2026-01-01T00:00:00.000Z",
                 "s3": {
                     "bucket": {"name": stack.bucket},
-                    "object": {"key": "inbox%2Fmif%2Fdup-60000.csv", "eTag": "abc", "sequencer": "0001"},
+                    "object": {
+                        "key": "inbox%2Fmif%2Fdup-60000.csv",
+                        "eTag": "abc",
+                        "sequencer": "0001",
+                    },
                 },
             }
         ]
@@ -224,7 +264,10 @@ def test_two_imports_started_together_both_succeed_one_after_the_other(stack: Ru
         if response.status_code == 202:
             bodies[name] = wait_for_file(stack, response.json()["mif_file_id"])
             assert bodies[name]["status"] == "completed"
-            bodies[name] = {"created_count": bodies[name]["created_count"], "updated_count": bodies[name]["updated_count"]}
+            bodies[name] = {
+                "created_count": bodies[name]["created_count"],
+                "updated_count": bodies[name]["updated_count"],
+            }
         else:
             assert response.status_code == 201, response.text
             bodies[name] = response.json()
@@ -238,7 +281,9 @@ def test_two_imports_started_together_both_succeed_one_after_the_other(stack: Ru
 
 
 def test_declared_type_contradicting_content_is_422(stack: RunningStack) -> None:
-    response = post_mif(stack, {"file": data_uri(mif_csv(rows(80_000, 1)), "csv"), "file_type": "xlsx"})
+    response = post_mif(
+        stack, {"file": data_uri(mif_csv(rows(80_000, 1)), "csv"), "file_type": "xlsx"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == ["file_type says 'xlsx' but the content is CSV"]
 
@@ -251,7 +296,7 @@ def test_missing_required_column_names_it(stack: RunningStack) -> None:
 
 
 def test_unclosed_quote_reports_the_line(stack: RunningStack) -> None:
-    content = b"MEMBER_ID,FIRST_NAME,LAST_NAME\nA1,Ann,Lee\nA2,\"Bob,Smith\n"
+    content = b'MEMBER_ID,FIRST_NAME,LAST_NAME\nA1,Ann,Lee\nA2,"Bob,Smith\n'
     response = post_mif(stack, {"file": data_uri(content, "csv")})
     assert response.status_code == 422
     assert response.json()["errors"] == ["Invalid CSV format: Unclosed quoted field on line 3"]
@@ -261,21 +306,37 @@ def test_unclosed_quote_reports_the_line(stack: RunningStack) -> None:
     ("source", "message"),
     [
         ({}, "Provide one of mif.file, mif.url or mif.path"),
-        ({"file": "eA==", "path": "x.csv"}, "Provide only one of mif.file, mif.url or mif.path (got file, path)"),
+        (
+            {"file": "eA==", "path": "x.csv"},
+            "Provide only one of mif.file, mif.url or mif.path (got file, path)",
+        ),
         ({"file": "not base64!!"}, "mif.file is not valid base64"),
-        ({"path": "../etc/passwd"}, "mif.path '../etc/passwd' is not a valid key of the inbox bucket"),
-        ({"path": "s3://another-bucket/x.csv"}, "mif.path must be in the inbox bucket 'ecm-local-files-123456789012'"),
-        ({"path": "sftp/missing.csv"}, "mif.path 'sftp/missing.csv' does not exist in the inbox bucket"),
+        (
+            {"path": "../etc/passwd"},
+            "mif.path '../etc/passwd' is not a valid key of the inbox bucket",
+        ),
+        (
+            {"path": "s3://another-bucket/x.csv"},
+            "mif.path must be in the inbox bucket 'ecm-local-files-123456789012'",
+        ),
+        (
+            {"path": "sftp/missing.csv"},
+            "mif.path 'sftp/missing.csv' does not exist in the inbox bucket",
+        ),
         ({"file": "eA==", "color": "red"}, "Unknown field 'mif.color'"),
     ],
 )
-def test_bad_requests_are_422_with_a_clear_message(stack: RunningStack, source: dict[str, Any], message: str) -> None:
+def test_bad_requests_are_422_with_a_clear_message(
+    stack: RunningStack, source: dict[str, Any], message: str
+) -> None:
     response = post_mif(stack, source)
     assert response.status_code == 422
     assert response.json() == {"errors": [message]}
 
 
-def test_url_to_a_loopback_address_outside_the_allowlist_is_refused(stack: RunningStack, file_server: str) -> None:
+def test_url_to_a_loopback_address_outside_the_allowlist_is_refused(
+    stack: RunningStack, file_server: str
+) -> None:
     SERVED["/files/private.csv"] = mif_csv(rows(81_000, 1))
     before = count_files(stack)
     port = int(file_server.rsplit(":", 1)[1])
@@ -290,7 +351,10 @@ def test_url_to_a_loopback_address_outside_the_allowlist_is_refused(stack: Runni
 
 def test_body_over_the_lambda_limit_is_413(stack: RunningStack) -> None:
     response = requests.post(
-        f"{stack.api}{MIF_URL}", data=b"x" * (6 * 1024 * 1024 + 10), headers=stack.headers(), timeout=60
+        f"{stack.api}{MIF_URL}",
+        data=b"x" * (6 * 1024 * 1024 + 10),
+        headers=stack.headers(),
+        timeout=60,
     )
     assert response.status_code == 413
     assert "6 MB" in response.json()["errors"][0]
@@ -314,7 +378,9 @@ def test_auth_errors(stack: RunningStack) -> None:
 
 def test_not_found_and_paging_errors(stack: RunningStack) -> None:
     for file_id in ("999999", "abc", "0"):
-        response = requests.get(f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30)
+        response = requests.get(
+            f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30
+        )
         assert response.status_code == 404
         assert response.json() == {"errors": ["MIF file not found"]}
     for query, message in (
@@ -322,7 +388,9 @@ def test_not_found_and_paging_errors(stack: RunningStack) -> None:
         ("per_page=101", "per_page must be at most 100"),
         ("page=abc", "page must be a positive integer"),
     ):
-        response = requests.get(f"{stack.api}{MIF_URL}?{query}", headers=stack.headers(), timeout=30)
+        response = requests.get(
+            f"{stack.api}{MIF_URL}?{query}", headers=stack.headers(), timeout=30
+        )
         assert response.status_code == 422
         assert response.json() == {"errors": [message]}
 
@@ -331,15 +399,35 @@ def test_list_shape_and_pagination(stack: RunningStack) -> None:
     post_mif(stack, {"file": data_uri(mif_csv(rows(82_000, 1)), "csv")})
     post_mif(stack, {"file": data_uri(mif_csv(rows(82_001, 1)), "csv")})
     total = count_files(stack)
-    page = requests.get(f"{stack.api}{MIF_URL}?per_page=1&page=2", headers=stack.headers(), timeout=30).json()
-    assert page["pagination"] == {"current_page": 2, "total_pages": total, "total_count": total, "per_page": 1}
+    page = requests.get(
+        f"{stack.api}{MIF_URL}?per_page=1&page=2", headers=stack.headers(), timeout=30
+    ).json()
+    assert page["pagination"] == {
+        "current_page": 2,
+        "total_pages": total,
+        "total_count": total,
+        "per_page": 1,
+    }
     item = page["mif_files"][0]
     assert item["id"] == total - 1
-    for field in ("id", "filename", "file_type", "source_type", "records_imported", "import_errors", "status", "created_at", "updated_at", "file_url"):
+    for field in (
+        "id",
+        "filename",
+        "file_type",
+        "source_type",
+        "records_imported",
+        "import_errors",
+        "status",
+        "created_at",
+        "updated_at",
+        "file_url",
+    ):
         assert field in item
     assert item["created_at"].endswith("Z") and len(item["created_at"]) == 24
     assert "X-Amz-Expires=1800" in item["file_url"]
-    beyond = requests.get(f"{stack.api}{MIF_URL}?page=9999", headers=stack.headers(), timeout=30).json()
+    beyond = requests.get(
+        f"{stack.api}{MIF_URL}?page=9999", headers=stack.headers(), timeout=30
+    ).json()
     assert beyond["mif_files"] == []
 
 

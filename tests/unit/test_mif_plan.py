@@ -139,8 +139,12 @@ def test_new_rows_create_patients_with_fresh_ids_and_keys() -> None:
     assert first["version"] == 1
     assert first["last_import"] == TAG
     assert first["created_at"] == NOW
-    assert first["address"] == {"street": "101 Main St, Apt 1", "city": "Boston", "state": "MA",
-                                "zip": "02134"}
+    assert first["address"] == {
+        "street": "101 Main St, Apt 1",
+        "city": "Boston",
+        "state": "MA",
+        "zip": "02134",
+    }
     assert first["phone"] == "+16175550001"
     assert first["services"] == ["ecm"]
     assert first["case_load"] is None
@@ -152,15 +156,27 @@ def test_new_rows_create_patients_with_fresh_ids_and_keys() -> None:
 
     snap = entries[0]["snap"]
     assert snap == {
-        "id": 501, "patient_id": 101, "patient_name": "Ben Nguyen1", "member_id": "M000000001",
-        "cin": "900000001A", "first_name": "Ben", "last_name": "Nguyen1", "dob": "1951-02-02",
-        "ecm_service_auth_id": "AUTH000001", "ecm_provider_name": "Esteem Health PSC",
-        "member_record_status": "new_member", "created_at": NOW, "updated_at": NOW,
+        "id": 501,
+        "patient_id": 101,
+        "patient_name": "Ben Nguyen1",
+        "member_id": "M000000001",
+        "cin": "900000001A",
+        "first_name": "Ben",
+        "last_name": "Nguyen1",
+        "dob": "1951-02-02",
+        "ecm_service_auth_id": "AUTH000001",
+        "ecm_provider_name": "Esteem Health PSC",
+        "member_record_status": "new_member",
+        "created_at": NOW,
+        "updated_at": NOW,
     }
 
     member_keys = _keys(entries)
     assert member_keys["member#M000000001"]["put"] == {
-        "key": "member#M000000001", "patient_id": 101, "version": 1, "last_import": TAG
+        "key": "member#M000000001",
+        "patient_id": 101,
+        "version": 1,
+        "last_import": TAG,
     }
     assert member_keys["member#M000000002"]["put"]["patient_id"] == 102
     assert all(k["prior"] is None for k in member_keys.values())
@@ -168,7 +184,9 @@ def test_new_rows_create_patients_with_fresh_ids_and_keys() -> None:
     name_keys = _keys(tail)
     assert set(name_keys) == {"name#ben|nguyen1|1951-02-02", "name#carla|smith2|1952-03-03"}
     assert name_keys["name#ben|nguyen1|1951-02-02"]["put"] == {
-        "key": "name#ben|nguyen1|1951-02-02", "patient_ids": [101], "version": 1,
+        "key": "name#ben|nguyen1|1951-02-02",
+        "patient_ids": [101],
+        "version": 1,
         "last_import": TAG,
     }
     assert name_keys["name#ben|nguyen1|1951-02-02"]["prior"] is None
@@ -324,8 +342,10 @@ def test_rows_of_one_file_with_one_name_and_different_ids_create_two_patients() 
         ({"ECM_NPI": VALID_NPI, "ECM_PROVIDER_NAME": "Unknown Name"}, (7, "Esteem Health PSC")),
         ({"ECM_NPI": "", "ECM_PROVIDER_NAME": "  ESTEEM health psc "}, (7, "Esteem Health PSC")),
         ({"ECM_NPI": "", "ECM_PROVIDER_NAME": "other care   GROUP"}, (8, "Other  Care Group")),
-        ({"ECM_NPI": "1003000126", "ECM_PROVIDER_NAME": "Other Care Group"},
-         (8, "Other  Care Group")),
+        (
+            {"ECM_NPI": "1003000126", "ECM_PROVIDER_NAME": "Other Care Group"},
+            (8, "Other  Care Group"),
+        ),
         ({"ECM_NPI": "", "ECM_PROVIDER_NAME": "Nobody"}, None),
     ],
 )
@@ -343,12 +363,15 @@ def test_unknown_provider_keeps_the_prior_case_load() -> None:
     lookup = FakeLookup()
     patient = lookup.add_patient(5, _row(1))
     patient["case_load"] = {"provider_id": 8, "provider_name": "Other  Care Group", "x": 1}
-    _, entries, _ = _plan(lookup, (2, _row(1, ECM_NPI="", ECM_PROVIDER_NAME="Nobody")),
-                          providers=PROVIDERS)
+    _, entries, _ = _plan(
+        lookup, (2, _row(1, ECM_NPI="", ECM_PROVIDER_NAME="Nobody")), providers=PROVIDERS
+    )
     assert _patients(entries)[0]["put"]["case_load"] == patient["case_load"]
     _, entries, _ = _plan(lookup, (2, _row(1)), providers=PROVIDERS)
     assert _patients(entries)[0]["put"]["case_load"] == {
-        "provider_id": 7, "provider_name": "Esteem Health PSC", "x": 1
+        "provider_id": 7,
+        "provider_name": "Esteem Health PSC",
+        "x": 1,
     }
 
 
@@ -358,18 +381,40 @@ def test_unknown_provider_keeps_the_prior_case_load() -> None:
 def test_blanks_in_an_update_keep_prior_values() -> None:
     lookup = FakeLookup()
     old = lookup.add_patient(5, _row(1))
-    blanks = {f: "" for f in ("CIN", "DOB", "GENDER", "ADDRESS", "CITY", "STATE", "ZIP", "PHONE",
-                              "ECM_SERVICE_AUTH_ID", "ECM_PROVIDER_NAME", "ECM_NPI",
-                              "ECM_BENEFIT_AUTH_EFF_DATE", "ECM_BENEFIT_AUTH_END_DATE",
-                              "ACUITY_LEVEL")}
-    planner, entries, tail = _plan(lookup, (2, _row(1, **blanks)))
+    blanks = dict.fromkeys(
+        (
+            "CIN",
+            "DOB",
+            "GENDER",
+            "ADDRESS",
+            "CITY",
+            "STATE",
+            "ZIP",
+            "PHONE",
+            "ECM_SERVICE_AUTH_ID",
+            "ECM_PROVIDER_NAME",
+            "ECM_NPI",
+            "ECM_BENEFIT_AUTH_EFF_DATE",
+            "ECM_BENEFIT_AUTH_END_DATE",
+            "ACUITY_LEVEL",
+        ),
+        "",
+    )
+    _, entries, tail = _plan(lookup, (2, _row(1, **blanks)))
     put = _patients(entries)[0]["put"]
     assert put["date_of_birth"] == old["date_of_birth"] == "1951-02-02"
     assert put["gender"] == "female"
     assert put["address"] == old["address"]
     assert put["phone"] == old["phone"]
-    for field in ("cin", "ecm_service_auth_id", "ecm_provider_name", "ecm_npi",
-                  "ecm_benefit_auth_eff_date", "ecm_benefit_auth_end_date", "acuity_level"):
+    for field in (
+        "cin",
+        "ecm_service_auth_id",
+        "ecm_provider_name",
+        "ecm_npi",
+        "ecm_benefit_auth_eff_date",
+        "ecm_benefit_auth_end_date",
+        "acuity_level",
+    ):
         assert put["eligibility"][field] == old["eligibility"][field], field
     assert put["eligibility"]["acuity_level"] == "medium"
     assert put["version"] == old["version"] + 1
@@ -406,7 +451,7 @@ def test_name_change_moves_the_patient_to_the_new_name_key() -> None:
     lookup = FakeLookup()
     lookup.add_patient(5, _row(1))
     old_key = lookup.keys["name#ben|nguyen1|1951-02-02"]
-    planner, entries, tail = _plan(lookup, (2, _row(1, LAST_NAME="Nguyen-Park")))
+    _, entries, tail = _plan(lookup, (2, _row(1, LAST_NAME="Nguyen-Park")))
 
     assert _patients(entries)[0]["put"]["name"] == "Ben Nguyen-Park"
     keys = _keys(tail)
@@ -417,7 +462,9 @@ def test_name_change_moves_the_patient_to_the_new_name_key() -> None:
     assert removed["prior"] == old_key
     added = keys["name#ben|nguyen-park|1951-02-02"]
     assert added["put"] == {
-        "key": "name#ben|nguyen-park|1951-02-02", "patient_ids": [5], "version": 1,
+        "key": "name#ben|nguyen-park|1951-02-02",
+        "patient_ids": [5],
+        "version": 1,
         "last_import": TAG,
     }
     assert added["prior"] is None
@@ -427,8 +474,9 @@ def test_name_change_keeps_the_other_patients_of_the_old_key() -> None:
     lookup = FakeLookup()
     lookup.add_patient(5, _row(1))
     lookup.add_patient(6, _row(1, MEMBER_ID="M-TWIN"))
-    lookup.add_patient(9, _row(2, FIRST_NAME="Ben", LAST_NAME="Nguyen1", DOB="02-02-1951",
-                               MEMBER_ID="M-OTHER"))
+    lookup.add_patient(
+        9, _row(2, FIRST_NAME="Ben", LAST_NAME="Nguyen1", DOB="02-02-1951", MEMBER_ID="M-OTHER")
+    )
     prior_old = dict(lookup.keys["name#ben|nguyen1|1951-02-02"])
     # Patient 5 changes their DOB, which changes the name key too.
     _, _, tail = _plan(lookup, (2, _row(1, DOB="02-12-1951")))

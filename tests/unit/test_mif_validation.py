@@ -115,8 +115,16 @@ def test_text_longer_than_255_characters() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["01-02-2020", "1-2-2020", "1/2/2020", "01/02/2020", "2020-01-02", "2020-1-2",
-     " 01-02-2020 ", "01-02-2020 00:00:00"],
+    [
+        "01-02-2020",
+        "1-2-2020",
+        "1/2/2020",
+        "01/02/2020",
+        "2020-01-02",
+        "2020-1-2",
+        " 01-02-2020 ",
+        "01-02-2020 00:00:00",
+    ],
 )
 def test_accepted_date_formats(text: str) -> None:
     record, errors = _validate({"DOB": text})
@@ -126,8 +134,18 @@ def test_accepted_date_formats(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["13-45-2020", "02-30-2020", "00-10-2020", "01-02-20", "2020/13/01", "Jan 2 2020",
-     "01.02.2020", "01-02", "1-2-2020-3", "44927"],
+    [
+        "13-45-2020",
+        "02-30-2020",
+        "00-10-2020",
+        "01-02-20",
+        "2020/13/01",
+        "Jan 2 2020",
+        "01.02.2020",
+        "01-02",
+        "1-2-2020-3",
+        "44927",
+    ],
 )
 def test_invalid_dates(text: str) -> None:
     assert _errors({"DOB": text}, row=5) == [
@@ -204,8 +222,12 @@ def test_excel_serial_dates_only_with_typed_cells() -> None:
 
 @pytest.mark.parametrize(
     ("serial", "expected"),
-    [(1, date(1899, 12, 31)), (61, date(1900, 3, 1)), (36526, date(2000, 1, 1)),
-     (45658.75, date(2025, 1, 1))],
+    [
+        (1, date(1899, 12, 31)),
+        (61, date(1900, 3, 1)),
+        (36526, date(2000, 1, 1)),
+        (45658.75, date(2025, 1, 1)),
+    ],
 )
 def test_parse_date_serials(serial: float, expected: date) -> None:
     assert values.parse_date(serial, typed_cells=True) == expected
@@ -213,7 +235,7 @@ def test_parse_date_serials(serial: float, expected: date) -> None:
 
 @pytest.mark.parametrize("serial", [0, -5, 2958466, True])
 def test_parse_date_refuses_out_of_range_serials_and_booleans(serial: Any) -> None:
-    with pytest.raises(ValueError, match="out of range|not a date"):
+    with pytest.raises(ValueError, match=r"out of range|not a date"):
         values.parse_date(serial, typed_cells=True)
 
 
@@ -228,10 +250,23 @@ def test_parse_date_blank() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("M", "male"), ("m", "male"), ("Male", "male"), (" MALE ", "male"), ("1", "male"),
-     (1.0, "male"), ("F", "female"), ("female", "female"), ("2", "female"), (2, "female"),
-     ("U", "unknown"), ("Unknown", "unknown"), ("X", "other"), ("Non-Binary", "other"),
-     ("", None)],
+    [
+        ("M", "male"),
+        ("m", "male"),
+        ("Male", "male"),
+        (" MALE ", "male"),
+        ("1", "male"),
+        (1.0, "male"),
+        ("F", "female"),
+        ("female", "female"),
+        ("2", "female"),
+        (2, "female"),
+        ("U", "unknown"),
+        ("Unknown", "unknown"),
+        ("X", "other"),
+        ("Non-Binary", "other"),
+        ("", None),
+    ],
 )
 def test_gender(raw: Any, expected: str | None) -> None:
     record, errors = _validate({"GENDER": raw})
@@ -276,9 +311,19 @@ def test_bad_acuity() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("02134", "02134"), (" 02134 ", "02134"), ("021341234", "02134-1234"),
-     ("02134-1234", "02134-1234"), (2134, "02134"), (2134.0, "02134"), (501, "00501"),
-     (21341234, "02134-1234"), (90210, "90210"), ("", None), (None, None)],
+    [
+        ("02134", "02134"),
+        (" 02134 ", "02134"),
+        ("021341234", "02134-1234"),
+        ("02134-1234", "02134-1234"),
+        (2134, "02134"),
+        (2134.0, "02134"),
+        (501, "00501"),
+        (21341234, "02134-1234"),
+        (90210, "90210"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_zip(raw: Any, expected: str | None) -> None:
     assert values.normalize_zip(raw) == expected
@@ -299,8 +344,17 @@ def test_zip_in_a_row_keeps_its_leading_zero() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["(617) 555-0100", "617-555-0100", "617.555.0100", "6175550100", "1-617-555-0100",
-     "+1 (617) 555-0100", "16175550100", 6175550100.0, 6175550100],
+    [
+        "(617) 555-0100",
+        "617-555-0100",
+        "617.555.0100",
+        "6175550100",
+        "1-617-555-0100",
+        "+1 (617) 555-0100",
+        "16175550100",
+        6175550100.0,
+        6175550100,
+    ],
 )
 def test_phone(raw: Any) -> None:
     assert values.normalize_phone(raw) == "+16175550100"
@@ -335,8 +389,13 @@ def test_npi_check_digit_agrees_with_the_reference_luhn() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(VALID_NPI, VALID_NPI), (" 1234567893 ", VALID_NPI), (1234567893.0, VALID_NPI),
-     (1234567893, VALID_NPI), ("", None)],
+    [
+        (VALID_NPI, VALID_NPI),
+        (" 1234567893 ", VALID_NPI),
+        (1234567893.0, VALID_NPI),
+        (1234567893, VALID_NPI),
+        ("", None),
+    ],
 )
 def test_normalize_npi(raw: Any, expected: str | None) -> None:
     assert values.normalize_npi(raw) == expected
@@ -344,10 +403,12 @@ def test_normalize_npi(raw: Any, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [("123456789", "ECM_NPI '123456789' must be 10 digits"),
-     ("12345678931", "ECM_NPI '12345678931' must be 10 digits"),
-     ("123456789O", "ECM_NPI '123456789O' must be 10 digits"),
-     (INVALID_NPI, "ECM_NPI '1234567890' fails the NPI check digit")],
+    [
+        ("123456789", "ECM_NPI '123456789' must be 10 digits"),
+        ("12345678931", "ECM_NPI '12345678931' must be 10 digits"),
+        ("123456789O", "ECM_NPI '123456789O' must be 10 digits"),
+        (INVALID_NPI, "ECM_NPI '1234567890' fails the NPI check digit"),
+    ],
 )
 def test_bad_npi_in_a_row(raw: str, message: str) -> None:
     assert _errors({"ECM_NPI": raw}, row=11) == [f"Row 11: {message}"]
@@ -388,8 +449,16 @@ def test_ids_keep_leading_zeros_and_letters() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(None, ""), ("  a b ", "a b"), (True, "TRUE"), (12.0, "12"), (12.5, "12.5"), (7, "7"),
-     (date(2020, 1, 2), "2020-01-02"), (datetime(2020, 1, 2, 3, 4), "2020-01-02")],
+    [
+        (None, ""),
+        ("  a b ", "a b"),
+        (True, "TRUE"),
+        (12.0, "12"),
+        (12.5, "12.5"),
+        (7, "7"),
+        (date(2020, 1, 2), "2020-01-02"),
+        (datetime(2020, 1, 2, 3, 4), "2020-01-02"),
+    ],
 )
 def test_cell_text(raw: Any, expected: str) -> None:
     assert values.cell_text(raw) == expected

@@ -23,6 +23,7 @@ import pytest
 import requests.adapters
 import urllib3.response
 import urllib3.util.connection
+
 from ecm.netguard import FetchedFile, UrlRefused, fetch_url_to_file, is_public_address
 
 MB = 1024 * 1024
@@ -69,7 +70,7 @@ def net(monkeypatch: pytest.MonkeyPatch) -> FakeNet:
         name = host.decode() if isinstance(host, bytes) else str(host)
         fake.lookups.append(name)
         if name in fake.hosts:
-            results = []
+            results: list[Any] = []
             for ip in fake.hosts[name]:
                 if ":" in ip:
                     results.append(

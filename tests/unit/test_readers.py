@@ -99,11 +99,17 @@ def test_csv_quoted_fields_with_commas_quotes_and_newlines(tmp_path: Path) -> No
     )
     records, _ = _read_raw(tmp_path, text)
     assert records == [
-        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez, Jr.",
-             "ADDRESS": "1 Main St\nApt 2"}),
+        (
+            2,
+            {
+                "MEMBER_ID": "M1",
+                "FIRST_NAME": "Ana",
+                "LAST_NAME": "Lopez, Jr.",
+                "ADDRESS": "1 Main St\nApt 2",
+            },
+        ),
         # Row numbers count records: the multi-line record above is row 2 only.
-        (3, {"MEMBER_ID": "M2", "FIRST_NAME": 'Ben "Benny"', "LAST_NAME": "Kim",
-             "ADDRESS": "x"}),
+        (3, {"MEMBER_ID": "M2", "FIRST_NAME": 'Ben "Benny"', "LAST_NAME": "Kim", "ADDRESS": "x"}),
     ]
 
 
@@ -132,8 +138,20 @@ def test_csv_dhcs_alias_headers(tmp_path: Path) -> None:
         "ECM Provider National Provider Identifier (NPI)",
         "Member Acuity Level",
     ]
-    values = ["91234567A", "Ana", "Lopez", "01-02-1980", "F", "1 Main St", "Boston", "02134",
-              "617-555-0100", "Esteem Health PSC", "1234567893", "High"]
+    values = [
+        "91234567A",
+        "Ana",
+        "Lopez",
+        "01-02-1980",
+        "F",
+        "1 Main St",
+        "Boston",
+        "02134",
+        "617-555-0100",
+        "Esteem Health PSC",
+        "1234567893",
+        "High",
+    ]
     text = ",".join(f'"{h}"' for h in headers) + "\n" + ",".join(values) + "\n"
     records, stream = _read_raw(tmp_path, text)
     assert records == [
@@ -328,8 +346,17 @@ def test_xml_child_names_are_case_insensitive_and_aliases_work(tmp_path: Path) -
     )
     records, stream = _read_raw(tmp_path, text, "xml")
     assert records == [
-        (1, {"MEMBER_ID": "91234567A", "CIN": "91234567A", "FIRST_NAME": "Ana",
-             "LAST_NAME": "Lopez", "DOB": "01-02-1980", "ZIP": "02134"}),
+        (
+            1,
+            {
+                "MEMBER_ID": "91234567A",
+                "CIN": "91234567A",
+                "FIRST_NAME": "Ana",
+                "LAST_NAME": "Lopez",
+                "DOB": "01-02-1980",
+                "ZIP": "02134",
+            },
+        ),
         (2, {"MEMBER_ID": "M2"}),
     ]
     # One warning per unknown element name, not per record.
@@ -354,8 +381,9 @@ def test_xml_escaped_text_is_decoded(tmp_path: Path) -> None:
 
 def test_xml_without_member_elements_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as info:
-        _read_raw(tmp_path, "<Patients><Patient><MEMBER_ID>1</MEMBER_ID></Patient></Patients>",
-                  "xml")
+        _read_raw(
+            tmp_path, "<Patients><Patient><MEMBER_ID>1</MEMBER_ID></Patient></Patients>", "xml"
+        )
     assert str(info.value) == "Invalid XML format: no <Member> elements found"
 
 
@@ -431,7 +459,7 @@ def test_xml_billion_laughs_is_refused(tmp_path: Path) -> None:
         for i in range(1, 10)
     ]
     text = (
-        f"<?xml version=\"1.0\"?>\n<!DOCTYPE Members [{''.join(entities)}]>\n"
+        f'<?xml version="1.0"?>\n<!DOCTYPE Members [{"".join(entities)}]>\n'
         "<Members><Member><MEMBER_ID>&lol9;</MEMBER_ID></Member></Members>"
     )
     _refused(tmp_path, text)
@@ -452,8 +480,10 @@ def test_xml_external_dtd_is_refused_and_never_read(
 
 
 def test_xml_internal_entity_without_dtd_use_is_still_refused(tmp_path: Path) -> None:
-    text = '<!DOCTYPE Members [<!ENTITY n "Ana">]><Members><Member><MEMBER_ID>M1</MEMBER_ID>' \
+    text = (
+        '<!DOCTYPE Members [<!ENTITY n "Ana">]><Members><Member><MEMBER_ID>M1</MEMBER_ID>'
         "<FIRST_NAME>&n;</FIRST_NAME></Member></Members>"
+    )
     _refused(tmp_path, text)
 
 
@@ -634,15 +664,22 @@ def test_detect_by_content(tmp_path: Path) -> None:
 
 def test_detect_agreeing_claims(tmp_path: Path) -> None:
     data = mif_xlsx([sample_mif_row(1)])
-    assert _detect(
-        tmp_path,
-        data,
-        declared=" XLSX ",
-        data_uri_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename="members.XLSX",
-    ) == "xlsx"
-    assert _detect(tmp_path, b"MEMBER_ID\nM1\n", declared="csv", data_uri_type="text/csv",
-                   filename="m.txt") == "csv"
+    assert (
+        _detect(
+            tmp_path,
+            data,
+            declared=" XLSX ",
+            data_uri_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename="members.XLSX",
+        )
+        == "xlsx"
+    )
+    assert (
+        _detect(
+            tmp_path, b"MEMBER_ID\nM1\n", declared="csv", data_uri_type="text/csv", filename="m.txt"
+        )
+        == "csv"
+    )
     # xlsm and xlsx are one container family.
     assert _detect(tmp_path, data, filename="members.xlsm") == "xlsx"
 

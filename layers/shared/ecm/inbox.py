@@ -50,7 +50,7 @@ def _start_once(s3_object: dict[str, Any]) -> int:
     def start(s3_object: dict[str, Any]) -> int:
         return start_inbox_import(s3_object["kind"], s3_object["key"])
 
-    return start(s3_object=s3_object)
+    return int(start(s3_object=s3_object))
 
 
 def handle_inbox_message(body: str) -> list[int]:

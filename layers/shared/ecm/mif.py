@@ -64,8 +64,10 @@ def validate_mif_row(
 
     for field, label in _REQUIRED:
         try:
-            text = identifier(values.get(field)) if field == "MEMBER_ID" else bounded_text(
-                values.get(field)
+            text = (
+                identifier(values.get(field))
+                if field == "MEMBER_ID"
+                else bounded_text(values.get(field))
             )
         except ValueError as exc:
             errors.append(f"{prefix}{label} {exc}")

@@ -98,8 +98,7 @@ class MifPlanner:
             if patient_id is not None:
                 if patient_id in self.used:
                     self.errors.append(
-                        f"Row {row_number}: matches the same patient as row "
-                        f"{self.used[patient_id]}"
+                        f"Row {row_number}: matches the same patient as row {self.used[patient_id]}"
                     )
                     continue
                 self.used[patient_id] = row_number
@@ -110,15 +109,17 @@ class MifPlanner:
         new_count = sum(1 for _, _, pid in targets if pid is None or pid not in priors)
         next_patient = self.lookup.reserve("patient", new_count) if new_count else 0
         next_elig = self.lookup.reserve("eligibility", new_count) if new_count else 0
-        old_names = {
-            nk for pid in priors if (nk := patient_name_key(priors[pid]))
-        } | {nk for _, r, _ in targets if (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))}
+        old_names = {nk for pid in priors if (nk := patient_name_key(priors[pid]))} | {
+            nk
+            for _, r, _ in targets
+            if (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))
+        }
         self._load_names(old_names)
 
         entries: list[PlanEntry] = []
-        for row_number, record, patient_id in targets:
-            prior = priors.get(patient_id) if patient_id is not None else None
-            if patient_id is None or prior is None:
+        for row_number, record, matched_id in targets:
+            prior = priors.get(matched_id) if matched_id is not None else None
+            if matched_id is None or prior is None:
                 patient_id, eligibility_id = next_patient, next_elig
                 next_patient += 1
                 next_elig += 1
@@ -126,11 +127,19 @@ class MifPlanner:
                 self.used[patient_id] = row_number
                 self.created += 1
             else:
+                patient_id = matched_id
                 eligibility_id = int(prior["eligibility"]["id"])
                 self.updated += 1
             provider = self.providers.find(record.get("ecm_npi"), record.get("ecm_provider_name"))
             patient = build_patient(
-                prior, record, patient_id, eligibility_id, self.file_id, provider, self.tag, self.now
+                prior,
+                record,
+                patient_id,
+                eligibility_id,
+                self.file_id,
+                provider,
+                self.tag,
+                self.now,
             )
             entries.append(
                 {
@@ -146,8 +155,12 @@ class MifPlanner:
             if key_item is None or int(key_item["patient_id"]) != patient_id:
                 # New member, or a member key left pointing at a missing patient: (re)point it.
                 version = int(key_item.get("version", 0)) + 1 if key_item else 1
-                item = {"key": mk, "patient_id": patient_id, "version": version,
-                        "last_import": self.tag}
+                item = {
+                    "key": mk,
+                    "patient_id": patient_id,
+                    "version": version,
+                    "last_import": self.tag,
+                }
                 entries.append(
                     {
                         "t": "keys",
@@ -187,7 +200,12 @@ class MifPlanner:
                     )
                 continue
             version = int(prior.get("version", 0)) + 1 if prior else 1
-            item = {"key": key, "patient_ids": state.ids, "version": version, "last_import": self.tag}
+            item = {
+                "key": key,
+                "patient_ids": state.ids,
+                "version": version,
+                "last_import": self.tag,
+            }
             entries.append(
                 {"t": "keys", "put": to_item(item), "prior": to_item(prior) if prior else None}
             )

@@ -28,7 +28,9 @@ def name_key(first: str | None, last: str | None, dob: str | None) -> str | None
 
 
 def patient_name_key(patient: Item) -> str | None:
-    return name_key(patient.get("first_name"), patient.get("last_name"), patient.get("date_of_birth"))
+    return name_key(
+        patient.get("first_name"), patient.get("last_name"), patient.get("date_of_birth")
+    )
 
 
 def _pick(new: Any, old: Any) -> Any:

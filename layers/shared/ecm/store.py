@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -28,7 +28,7 @@ _CONFIG = Config(
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
     return boto3.client(service, config=config)  # type: ignore[call-overload]
@@ -107,7 +107,9 @@ def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
 def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
     """BatchGetItem in groups of 100, following UnprocessedKeys; raw attribute items."""
     ddb = client("dynamodb")
-    unique = list({tuple(sorted((k, str(v)) for k, v in key.items())): key for key in keys}.values())
+    unique = list(
+        {tuple(sorted((k, str(v)) for k, v in key.items())): key for key in keys}.values()
+    )
     found: list[AttrItem] = []
     for group in _chunks(unique, 100):
         pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
@@ -123,9 +125,7 @@ def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
 
 
 def get_item(table: str, key: Item) -> Item | None:
-    response = client("dynamodb").get_item(
-        TableName=table, Key=to_item(key), ConsistentRead=True
-    )
+    response = client("dynamodb").get_item(TableName=table, Key=to_item(key), ConsistentRead=True)
     item = response.get("Item")
     return from_item(item) if item else None
 

@@ -78,9 +78,7 @@ def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
     )
 
 
-def _register(
-    kind: ImportKind, received: ReceivedFile, declared: str | None, user_id: Any
-) -> Item:
+def _register(kind: ImportKind, received: ReceivedFile, declared: str | None, user_id: Any) -> Item:
     record = create_import_file(
         kind.name,
         received.source_type,
@@ -110,7 +108,9 @@ def start_import(kind: ImportKind, file_id: int) -> None:
     except Exception:
         mark_failed(kind.name, file_id, ["The import could not be started; try again"])
         raise
-    update_import_file(kind.name, file_id, status="processing", execution_arn=response["executionArn"])
+    update_import_file(
+        kind.name, file_id, status="processing", execution_arn=response["executionArn"]
+    )
 
 
 def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
@@ -148,8 +148,10 @@ def create_import(kind_name: str, body: Any, user_id: Any) -> tuple[int, Item]:
     request = parse_import_request(kind, body)
     received = receive(kind.body_key, request.file, request.url, request.path)
     record = _register(kind, received, request.file_type, user_id)
-    logger.info("import received", extra={"kind": kind.name, "file_id": record["id"],
-                                           "source_type": received.source_type})
+    logger.info(
+        "import received",
+        extra={"kind": kind.name, "file_id": record["id"], "source_type": received.source_type},
+    )
     start_import(kind, int(record["id"]))
     final = wait_for_import(kind, int(record["id"]), get_settings().sync_wait_seconds)
     return import_result(kind, final)
@@ -266,7 +268,9 @@ def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) 
     skip = start - chunk * chunk_rows
     while start + len(out) < stop:
         try:
-            body = client("s3").get_object(Bucket=bucket, Key=plan_key(kind.name, int(record["id"]), chunk))
+            body = client("s3").get_object(
+                Bucket=bucket, Key=plan_key(kind.name, int(record["id"]), chunk)
+            )
         except client("s3").exceptions.NoSuchKey:
             break
         snaps = [e["snap"] for e in json.loads(body["Body"].read()) if "snap" in e]

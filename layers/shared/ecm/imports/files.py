@@ -124,7 +124,9 @@ def list_import_files(kind: str, page: int, per_page: int) -> tuple[list[Item], 
     total = int(counter["last_id"]) if counter else 0
     newest = total - (page - 1) * per_page
     ids = list(range(newest, max(newest - per_page, 0), -1)) if newest > 0 else []
-    items = [from_item(i) for i in batch_get(_table(), (to_item({"kind": kind, "id": i}) for i in ids))]
+    items = [
+        from_item(i) for i in batch_get(_table(), (to_item({"kind": kind, "id": i}) for i in ids))
+    ]
     items.sort(key=lambda item: -int(item["id"]))
     pagination = {
         "current_page": page,

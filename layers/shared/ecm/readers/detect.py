@@ -90,9 +90,7 @@ def detect_file_type(
         # An xlsm saved as .xlsx (or the reverse) is still one container format.
         same_family = {claim, actual} <= {"xlsx", "xlsm"}
         if claim != actual and not same_family:
-            raise FileFormatError(
-                f"{source} says '{claim}' but the content is {actual.upper()}"
-            )
+            raise FileFormatError(f"{source} says '{claim}' but the content is {actual.upper()}")
     if actual not in allowed:
         raise FileFormatError(
             f"Unsupported file type '{actual}'; expected one of: {', '.join(allowed)}"

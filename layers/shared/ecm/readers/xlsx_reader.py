@@ -78,9 +78,10 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
             if data_rows > max_rows:
                 raise FileFormatError(too_many_rows(max_rows))
             width = len(row)
-            yield header_row + offset, {
-                name: row[index] if index < width else "" for index, name in columns
-            }
+            yield (
+                header_row + offset,
+                {name: row[index] if index < width else "" for index, name in columns},
+            )
 
     return RecordStream(
         records=records(),

@@ -34,9 +34,7 @@ def read_xml_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordSt
         count = 0
         root: Element | None = None
         try:
-            for event, element in iterparse(
-                str(path), events=("start", "end"), forbid_dtd=True
-            ):
+            for event, element in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
                 if root is None:
                     root = element
                 if event != "end" or _local(element.tag).lower() != RECORD_TAG:
