@@ -24,8 +24,12 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, in
     port, aws_port = free_port(), free_port()
     log = (tmp_path_factory.mktemp("make-run") / "run.log").open("wb")
     env = {**os.environ, "PORT": str(port), "AWS_PORT": str(aws_port), "ECM_ADMIN_TOKEN": ADMIN}
-    process = subprocess.Popen(  # noqa: S603
-        ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     api = f"http://127.0.0.1:{port}"
@@ -57,9 +61,13 @@ def _post(api: str, token: str, path: Path) -> requests.Response:
 
 def test_readme_walkthrough(make_run: tuple[str, int]) -> None:
     api, aws_port = make_run
-    created = subprocess.run(  # noqa: S603
+    created = subprocess.run(
         ["make", "-s", "user", "ROLE=admin", "NAME=Readme", f"AWS_PORT={aws_port}"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     token = created.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
@@ -70,7 +78,9 @@ def test_readme_walkthrough(make_run: tuple[str, int]) -> None:
     assert body["message"] == "MIF data imported successfully"
     assert body["imported_count"] == 3
 
-    listing = requests.get(f"{api}/v1/admin/clinic/ecm/mifs", headers={"X-User-Token": ADMIN}, timeout=30)
+    listing = requests.get(
+        f"{api}/v1/admin/clinic/ecm/mifs", headers={"X-User-Token": ADMIN}, timeout=30
+    )
     assert listing.json()["pagination"]["total_count"] == 1
     assert listing.json()["mif_files"][0]["status"] == "completed"
 

@@ -50,16 +50,21 @@ def test_tokens_are_stored_hashed_and_roles_reach_the_context(aws: None) -> None
     assert token not in str(stored)
     assert stored[0]["token_hash"]["S"] == auth.hash_token(token)
     policy = auth.authorize_request(
-        {"headers": {"x-user-token": token}, "methodArn": "arn:aws:execute-api:r:a:api/prod/GET/v1/x"}
+        {
+            "headers": {"x-user-token": token},
+            "methodArn": "arn:aws:execute-api:r:a:api/prod/GET/v1/x",
+        }
     )
     assert policy["context"] == {"user_id": str(user["id"]), "role": "staff", "name": "Ana"}
-    assert policy["policyDocument"]["Statement"][0]["Resource"] == "arn:aws:execute-api:r:a:api/prod/*"
+    assert (
+        policy["policyDocument"]["Statement"][0]["Resource"] == "arn:aws:execute-api:r:a:api/prod/*"
+    )
 
 
 def test_unknown_or_missing_token_is_unauthorized(aws: None) -> None:
     auth.create_user("Ana", "admin")
     for headers in ({}, {"X-User-Token": "wrong-token-wrong-token"}):
-        with pytest.raises(PermissionError, match="^Unauthorized$"):
+        with pytest.raises(PermissionError, match=r"^Unauthorized$"):
             auth.authorize_request({"headers": headers, "methodArn": "arn"})
 
 
@@ -84,14 +89,20 @@ def test_roles_and_token_length_are_checked(aws: None) -> None:
     ("text", "mime"),
     [
         ("data:text/csv;base64,", "text/csv"),
-        ("data:application/vnd.ms-excel.sheet.macroEnabled.12;base64,", "application/vnd.ms-excel.sheet.macroenabled.12"),
+        (
+            "data:application/vnd.ms-excel.sheet.macroEnabled.12;base64,",
+            "application/vnd.ms-excel.sheet.macroenabled.12",
+        ),
         ("data:text/csv;charset=utf-8;base64,", "text/csv"),
         ("", None),
     ],
 )
 def test_decode_inline_with_and_without_data_uri(text: str, mime: str | None) -> None:
     payload = base64.b64encode(b"MEMBER_ID\nA1\n").decode()
-    assert decode_inline("mif.file", text + payload[:8] + "\n" + payload[8:], 1000) == (mime, b"MEMBER_ID\nA1\n")
+    assert decode_inline("mif.file", text + payload[:8] + "\n" + payload[8:], 1000) == (
+        mime,
+        b"MEMBER_ID\nA1\n",
+    )
 
 
 def test_decode_inline_errors() -> None:

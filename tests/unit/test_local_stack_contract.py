@@ -48,8 +48,11 @@ def test_shim_runs_our_handler_for_a_lambda_invoke() -> None:
                 zf.writestr("app.py", "")
             lam = boto3.client("lambda", region_name="us-east-1")
             lam.create_function(
-                FunctionName="Probe", Runtime="python3.11", Handler="app.handler",
-                Role=role, Code={"ZipFile": archive.getvalue()},
+                FunctionName="Probe",
+                Runtime="python3.11",
+                Handler="app.handler",
+                Role=role,
+                Code={"ZipFile": archive.getvalue()},
             )
             ok = lam.invoke(FunctionName="Probe", Payload=json.dumps({"n": 21}))
             assert json.loads(ok["Payload"].read()) == {"doubled": 42, "function": "Probe"}
@@ -67,7 +70,9 @@ def test_shim_runs_our_handler_for_a_lambda_invoke() -> None:
 def test_every_function_of_the_template_loads_its_handler() -> None:
     template = LocalTemplate(load_template(), {}, 4566)
     functions = template.functions()
-    assert {"AuthorizerFunction", "MifsApiFunction", "ValidateFunction", "RollbackFunction"} <= set(functions)
+    assert {"AuthorizerFunction", "MifsApiFunction", "ValidateFunction", "RollbackFunction"} <= set(
+        functions
+    )
     for function in functions.values():
         assert callable(load_handler(function)), function.logical_id
     routes = {(m, p) for f in functions.values() for m, p, _ in f.routes}
@@ -81,7 +86,10 @@ def test_state_machine_substitutions_leave_no_placeholder() -> None:
     assert name == "ImportStateMachine"
     assert "${" not in definition
     states = json.loads(definition)["States"]
-    assert states["Validate"]["Resource"] == "arn:aws:lambda:us-east-1:123456789012:function:ValidateFunction"
+    assert (
+        states["Validate"]["Resource"]
+        == "arn:aws:lambda:us-east-1:123456789012:function:ValidateFunction"
+    )
     assert set(states) >= {"Validate", "Lock", "Plan", "Apply", "Finalize", "Rollback"}
 
 
@@ -103,7 +111,8 @@ def test_layer_requirements_match_pyproject() -> None:
 def test_handlers_stay_thin() -> None:
     for path in Path(ROOT / "functions").glob("*/app.py"):
         code = [
-            line for line in path.read_text().splitlines()
+            line
+            for line in path.read_text().splitlines()
             if line.strip() and not line.strip().startswith(("#", '"', "from", "import"))
         ]
         assert len(code) < 40, f"{path} holds logic that belongs in layers/shared"

@@ -34,7 +34,6 @@ class Settings:
     max_inline_bytes: int = 6 * MB
     max_file_bytes: int = 50 * MB
     max_rows: int = 100_000
-    max_columns: int = 200
     max_xlsx_uncompressed_bytes: int = 400 * MB
     chunk_rows: int = 500
     sync_wait_seconds: float = 25.0
