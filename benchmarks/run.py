@@ -238,6 +238,23 @@ def run_plan(directory: Path) -> tuple[int, float]:
 # --- fresh-process children (peak RSS) ------------------------------------------------------
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB.
+
+    ``VmHWM`` (Linux) is the peak of this process's own address space. ``ru_maxrss`` is the
+    fallback only: Linux carries the parent's peak over a vfork+exec (what ``subprocess``
+    does), so a child of a big parent would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_main(stage: str, target: str, fmt: str) -> int:
     """Run one stage in this fresh process and print its peak RSS as JSON."""
     import ecm.imports.engine
@@ -252,8 +269,7 @@ def child_main(stage: str, target: str, fmt: str) -> int:
         result["rows"], result["seconds"] = run_plan(Path(target))
     elif stage != "baseline":
         raise SystemExit(f"unknown stage {stage}")
-    # ru_maxrss is in KiB on Linux.
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
     return 0
 
@@ -605,9 +621,9 @@ def evaluate(report: Report, sizes: list[int]) -> list[Verdict]:
         for r in report.rows
         if r.measure.startswith("peak RSS ") and r.rows is not None and r.rows >= rss_rows
     ]
-    label = f"peak RSS <= {MAX_RSS_MB} MB at {rss_rows:,} rows, every format and stage"
+    label = f"peak RSS <= {MAX_RSS_MB} MB at {rss_rows:,} rows (every format, stage)"
     if rss_rows < RSS_TARGET_ROWS:
-        label += f" (target is for {RSS_TARGET_ROWS:,}; largest size here)"
+        label += " [largest size run]"
     if rss:
         worst = max(rss, key=lambda r: r.value)
         verdicts.append(

@@ -4,6 +4,9 @@ nothing, rollback after an injected fault, inbox drops, concurrency, limits and 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -442,3 +445,44 @@ def test_no_phi_in_logs(stack: RunningStack) -> None:
         for field in ("MEMBER_ID", "CIN", "LAST_NAME", "ADDRESS", "PHONE"):
             assert row[field] not in logs, field
     assert "02-30-2001" not in logs
+
+
+def test_rows_join_the_caseload_of_an_existing_provider(stack: RunningStack) -> None:
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": stack.aws,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecm.cli",
+            "add-provider",
+            "--name",
+            "Sunrise ECM",
+            "--npi",
+            "1993999998",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    provider = json.loads(added.stdout)
+    batch = rows(95_000, 3)
+    batch[0]["ECM_NPI"] = "1993999998"  # by NPI
+    batch[1]["ECM_NPI"] = ""
+    batch[1]["ECM_PROVIDER_NAME"] = "  sunrise ecm "  # by name, any case and spacing
+    batch[2]["ECM_PROVIDER_NAME"] = "Unknown Clinic"
+    batch[2]["ECM_NPI"] = ""
+    response = post_mif(stack, {"file": data_uri(mif_csv(batch), "csv")})
+    assert response.status_code == 201, response.text
+    stored = patients_by_member(stack)
+    for row in batch[:2]:
+        assert stored[row["MEMBER_ID"]]["case_load"]["provider_id"] == provider["id"]
+        assert stored[row["MEMBER_ID"]]["case_load"]["provider_name"] == "Sunrise ECM"
+    assert stored[batch[2]["MEMBER_ID"]]["case_load"] is None

@@ -35,3 +35,11 @@ class ConcurrentModification(Exception):
 
 class InjectedFault(Exception):
     """Raised by the test-only fault hook (enabled only with ECM_ENABLE_FAULT_HOOKS=1)."""
+
+
+class StageFailed(Exception):
+    """An unexpected error inside an import stage, re-raised without its message.
+
+    A message or traceback may quote a row value; Lambda writes both to the logs. This keeps
+    only the original exception's type, which Step Functions records as the cause.
+    """

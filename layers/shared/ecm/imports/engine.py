@@ -8,6 +8,7 @@ id counters back, mark the file failed, release the lock. Every stage is idempot
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -26,6 +27,7 @@ from ecm.errors import (
     ImportRejected,
     InjectedFault,
     LockHeld,
+    StageFailed,
 )
 from ecm.imports.files import (
     add_rows_processed,
@@ -62,6 +64,31 @@ TABLE_KEYS = {"patients": "id", "keys": "key"}
 def _table(logical: str) -> str:
     settings = get_settings()
     return {"patients": settings.patients_table, "keys": settings.patient_keys_table}[logical]
+
+
+# Errors whose messages we wrote (no row values): they pass through to Step Functions.
+SAFE_ERRORS = (ConcurrentModification, FileFormatError, ImportRejected, InjectedFault, LockHeld)
+
+
+def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
+    """Wrap a stage handler so an unexpected exception leaves only its type in logs."""
+
+    @functools.wraps(stage)
+    def run(event: Item, context: Any) -> Item:
+        try:
+            return stage(event, context)
+        except SAFE_ERRORS:
+            raise
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            logger.error("stage failed", extra={"stage": stage.__name__, "error_type": code})
+            raise StageFailed(f"{stage.__name__}: AWS error {code}") from None
+        except Exception as exc:
+            error_type = type(exc).__name__
+            logger.error("stage failed", extra={"stage": stage.__name__, "error_type": error_type})
+            raise StageFailed(f"{stage.__name__}: {error_type}") from None
+
+    return run
 
 
 # --- S3 work area -------------------------------------------------------------------------

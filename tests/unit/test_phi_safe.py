@@ -1,0 +1,41 @@
+"""Stage errors reach the logs and Step Functions without the values that caused them."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import pytest
+
+from ecm.errors import LockHeld, StageFailed
+from ecm.imports.engine import phi_safe
+
+
+def test_unexpected_errors_keep_only_their_type() -> None:
+    @phi_safe
+    def plan(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise KeyError("Maria Lopez 1984-11-02")
+
+    with pytest.raises(StageFailed) as caught:
+        plan({}, None)
+    assert str(caught.value) == "plan: KeyError"
+    rendered = "".join(traceback.format_exception(caught.value))
+    assert "Maria" not in rendered
+    assert caught.value.__suppress_context__
+
+
+def test_our_own_errors_pass_through_for_retry_and_catch() -> None:
+    @phi_safe
+    def lock(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise LockHeld("another import is running")
+
+    with pytest.raises(LockHeld):
+        lock({}, None)
+
+
+def test_results_are_returned_unchanged() -> None:
+    @phi_safe
+    def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"status": "completed", **event}
+
+    assert finalize({"file_id": 3}, None) == {"status": "completed", "file_id": 3}
