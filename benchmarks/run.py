@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +56,8 @@ MAX_RSS_MB = 250
 RSS_TARGET_ROWS = 100_000
 MAX_CPU_US_PER_ROW = 300
 E2E_SCALING_SLACK = 1.1  # time(100k)/time(10k) <= 11 = 1.1 x (100k/10k)
+PROFILE_DIR: Path | None = None  # --profile-e2e
+PARTS = ("read", "memory", "e2e")
 
 
 # --- generated files ------------------------------------------------------------------------
@@ -362,6 +365,70 @@ class E2EResult:
     idle_cpu_per_s: float
     peak_rss_mb: float
     status_code: int
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+STAGE_MESSAGES = {
+    "received": "import received",
+    "validated": "import validated",
+    "planned": "import planned",
+    "completed": "import completed",
+}
+
+
+def stage_seconds(log_path: Path) -> dict[str, float]:
+    """Seconds per stage from the stack's log lines (best effort: {} when they change)."""
+    seen: dict[str, float] = {}
+    try:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            for name, message in STAGE_MESSAGES.items():
+                if record.get("message") == message and name not in seen:
+                    stamp = datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z")
+                    seen[name] = stamp.timestamp()
+    except (OSError, ValueError, KeyError):
+        return {}
+    if len(seen) != len(STAGE_MESSAGES):
+        return {}
+    return {
+        "validate": seen["validated"] - seen["received"],
+        "lock+plan": seen["planned"] - seen["validated"],
+        "apply+finalize": seen["completed"] - seen["planned"],
+    }
+
+
+def _start_profiler(pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy (from $PYSPY or PATH) sampling the stack process, when --profile-e2e asks."""
+    if not PROFILE_DIR:
+        return None
+    binary = os.environ.get("PYSPY") or shutil.which("py-spy")
+    if not binary:
+        log("--profile-e2e: py-spy not found (set PYSPY or put it on PATH); not profiling")
+        return None
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    out = PROFILE_DIR / f"devstack-{name}.txt"
+    log(f"profiling the stack process into {out}")
+    command = [binary, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    return subprocess.Popen(
+        # --gil: only the thread holding the GIL, i.e. where the stack's CPU goes (threads
+        # waiting on a socket or on the GIL would blur the picture).
+        [*command, "--gil", "--nonblocking", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is None or profiler.poll() is not None:
+        return
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    try:
+        profiler.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait(timeout=15)
 
 
 def e2e_import(path: Path, rows: int) -> E2EResult:
@@ -379,6 +446,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
     session.trust_env = False  # loopback only, never a proxy
     store: subprocess.Popen[bytes] | None = None
     stack: subprocess.Popen[bytes] | None = None
+    profiler: subprocess.Popen[bytes] | None = None
     base_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         base_env.pop(proxy, None)
@@ -428,6 +496,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
         idle_per_s = (_cpu_seconds(stack.pid) - idle_start) / 3
 
         headers = {"X-User-Token": ADMIN_TOKEN, "Content-Type": "application/json"}
+        profiler = _start_profiler(stack.pid, path.name)
         cpu_start, store_start = _cpu_seconds(stack.pid), _cpu_seconds(store.pid)
         wall_start, clock_start = time.time(), time.perf_counter()
         response = session.post(
@@ -468,6 +537,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
         observed = time.perf_counter() - clock_start
         cpu = _cpu_seconds(stack.pid) - cpu_start
         store_cpu = _cpu_seconds(store.pid) - store_start
+        _stop_profiler(profiler)
         # The record's last update is the finalize stage: exact, whatever the polling interval.
         finished = _parse_iso(record.get("updated_at"))
         seconds = observed
@@ -484,8 +554,10 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
             idle_cpu_per_s=idle_per_s,
             peak_rss_mb=peak_rss,
             status_code=response.status_code,
+            stages=stage_seconds(stack_log),
         )
     finally:
+        _stop_profiler(profiler)
         _stop(stack)
         _stop(store)
         session.close()
@@ -654,7 +726,9 @@ def evaluate(report: Report, sizes: list[int]) -> list[Verdict]:
     limit = E2E_SCALING_SLACK * large / small
     label = f"e2e time({large:,}) / time({small:,}) <= {limit:g}"
     times = {r.rows: r.value for r in report.find("e2e import time", "csv")}
-    if small in times and large in times and small != large:
+    if small == large:
+        verdicts.append(Verdict(label, None, "needs two sizes"))
+    elif small in times and large in times:
         ratio = times[large] / times[small]
         verdicts.append(
             Verdict(
@@ -730,6 +804,8 @@ def measure_e2e(report: Report, size: int, fmt: str) -> None:
     )
     report.add("e2e import time", fmt, size, result.seconds, "s")
     report.add("e2e throughput", fmt, size, size / result.seconds, "rows/s")
+    for stage, seconds in result.stages.items():
+        report.add(f"e2e stage {stage} (info)", fmt, size, seconds, "s")
     report.add("our CPU per row", fmt, size, result.cpu_seconds * 1e6 / size, "µs/row")
     report.add("our CPU total", fmt, size, result.cpu_seconds, "s")
     report.add(
@@ -758,6 +834,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "'none' skips the end-to-end part (default %(default)s)",
     )
     parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="what to measure, comma separated (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile-e2e",
+        metavar="DIR",
+        help="sample the stack process with py-spy ($PYSPY or PATH) during each end-to-end "
+        "import, raw collapsed stacks into DIR (the CPU figures then include py-spy's cost)",
+    )
+    parser.add_argument(
         "--child", nargs=3, metavar=("STAGE", "PATH", "FORMAT"), help=argparse.SUPPRESS
     )
     return parser.parse_args(argv)
@@ -773,41 +860,53 @@ def main(argv: list[str]) -> int:
     e2e_formats = [
         f.strip().lower() for f in args.e2e_formats.split(",") if f.strip() and f.strip() != "none"
     ]
-    unknown = [f for f in e2e_formats if f not in FORMATS]
+    parts = {p.strip().lower() for p in args.parts.split(",") if p.strip()}
+    unknown = [f for f in e2e_formats if f not in FORMATS] + sorted(parts - set(PARTS))
     if unknown or not sizes:
-        raise SystemExit(f"bad arguments: sizes {sizes}, unknown formats {unknown}")
+        raise SystemExit(f"bad arguments: sizes {sizes}, unknown formats or parts {unknown}")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    global PROFILE_DIR  # noqa: PLW0603 - one run, one setting
+    PROFILE_DIR = Path(args.profile_e2e).resolve() if args.profile_e2e else None
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     report = Report()
 
     for size in sizes:
         for fmt in FORMATS:
             attempt(report, f"generate {fmt} {size}", lambda s=size, f=fmt: ensure_file(s, f))
 
-    def measure_baseline() -> None:
-        baseline = run_child("baseline", "-", "-")
-        report.add("peak RSS python+imports (baseline)", "-", None, baseline["rss_mb"], "MB")
+    if "read" in parts:
+        for size in sizes:
+            for fmt in FORMATS:
+                log(f"read+validate {fmt} {size:,} rows")
+                attempt(
+                    report,
+                    f"throughput {fmt} {size}",
+                    lambda s=size, f=fmt: measure_throughput(report, s, f),
+                )
+    if "memory" in parts:
 
-    attempt(report, "baseline", measure_baseline)
-    for size in sizes:
-        for fmt in FORMATS:
-            log(f"read+validate {fmt} {size:,} rows")
-            attempt(
-                report,
-                f"throughput {fmt} {size}",
-                lambda s=size, f=fmt: measure_throughput(report, s, f),
-            )
-    for size in sizes:
-        for fmt in FORMATS:
-            log(f"peak RSS {fmt} {size:,} rows")
-            attempt(
-                report, f"memory {fmt} {size}", lambda s=size, f=fmt: measure_memory(report, s, f)
-            )
-    for size in sizes:
-        for fmt in e2e_formats:
-            if fmt != "csv" and size != max(sizes):
-                continue
-            attempt(report, f"e2e {fmt} {size}", lambda s=size, f=fmt: measure_e2e(report, s, f))
+        def measure_baseline() -> None:
+            baseline = run_child("baseline", "-", "-")
+            report.add("peak RSS python+imports (baseline)", "-", None, baseline["rss_mb"], "MB")
+
+        attempt(report, "baseline", measure_baseline)
+        for size in sizes:
+            for fmt in FORMATS:
+                log(f"peak RSS {fmt} {size:,} rows")
+                attempt(
+                    report,
+                    f"memory {fmt} {size}",
+                    lambda s=size, f=fmt: measure_memory(report, s, f),
+                )
+    if "e2e" in parts:
+        for size in sizes:
+            for fmt in e2e_formats:
+                if fmt != "csv" and size != max(sizes):
+                    continue
+                attempt(
+                    report, f"e2e {fmt} {size}", lambda s=size, f=fmt: measure_e2e(report, s, f)
+                )
 
     report.rows.sort(
         key=lambda r: (
@@ -820,6 +919,7 @@ def main(argv: list[str]) -> int:
     print(
         f"ECM Imports benchmark — sizes {', '.join(f'{s:,}' for s in sizes)}; "
         f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
         f"{time.perf_counter() - started:.0f} s"
     )
     print()
@@ -844,6 +944,9 @@ MEASURE_ORDER = (
     "peak RSS plan",
     "e2e import time",
     "e2e throughput",
+    "e2e stage validate (info)",
+    "e2e stage lock+plan (info)",
+    "e2e stage apply+finalize (info)",
     "our CPU per row",
     "our CPU total",
     "store CPU per row (info)",

@@ -161,3 +161,184 @@ def write_file(directory: Path, name: str, data: bytes) -> Path:
     path = directory / name
     path.write_bytes(data)
     return path
+
+
+# --- authorization workbooks (seed 001) ------------------------------------------------------
+
+#: The 15 fields of the seed's authorization field map, in the seed's order.
+AUTH_HEADERS: tuple[str, ...] = (
+    "AUTH_NO",
+    "AUTH_TYPE",
+    "AUTH_DESCRIPTION",
+    "MEMBER_ID",
+    "MEMBER_NAME",
+    "AUTHORIZATION_TYPE",
+    "STATUS",
+    "REQUESTING_PROVIDER",
+    "SERVICING_PROVIDER",
+    "RECEIVED_DATE",
+    "DECISION_DATE",
+    "START_DATE",
+    "EXPIRATION_DATE",
+    "CONTACT_NAME",
+    "REMARKS",
+)
+
+AUTH_DATE_FIELDS = ("RECEIVED_DATE", "DECISION_DATE", "START_DATE", "EXPIRATION_DATE")
+
+
+def sample_auth_row(i: int, **overrides: Any) -> dict[str, Any]:
+    """A valid authorization row (all 15 seed fields) for the member of ``sample_mif_row(i)``.
+
+    Dates are ``YYYY-MM-DD`` text with received <= decision <= start <= expiration.
+    """
+    from datetime import timedelta
+
+    mif = sample_mif_row(i)
+    received = date(2024, i % 12 + 1, i % 28 + 1)
+    decision = received + timedelta(days=i % 10)
+    start = decision
+    expiration = start + timedelta(days=365)
+    row: dict[str, Any] = {
+        "AUTH_NO": f"AUTH{i:010d}",
+        "AUTH_TYPE": "ES",
+        "AUTH_DESCRIPTION": "ECM Service",
+        "MEMBER_ID": mif["MEMBER_ID"],
+        "MEMBER_NAME": f"{mif['FIRST_NAME']} {mif['LAST_NAME']}",
+        "AUTHORIZATION_TYPE": "Form I",
+        "STATUS": "Approved",
+        "REQUESTING_PROVIDER": "Dr. Smith",
+        "SERVICING_PROVIDER": "Esteem Health PSC",
+        "RECEIVED_DATE": received.isoformat(),
+        "DECISION_DATE": decision.isoformat(),
+        "START_DATE": start.isoformat(),
+        "EXPIRATION_DATE": expiration.isoformat(),
+        "CONTACT_NAME": "Jane Contact",
+        "REMARKS": f"Authorization {i}",
+    }
+    row.update(overrides)
+    return row
+
+
+def _auth_headers(rows: Sequence[dict[str, Any]], headers: Sequence[str] | None) -> list[str]:
+    if headers is not None:
+        return list(headers)
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen) or list(AUTH_HEADERS)
+
+
+def _auth_value(name: str, value: Any, typed_dates: bool) -> Any:
+    if typed_dates and name in AUTH_DATE_FIELDS and isinstance(value, str) and value:
+        return date.fromisoformat(value)
+    return value
+
+
+def auth_xlsx(
+    rows: Sequence[dict[str, Any]],
+    headers: Sequence[str] | None = None,
+    sheet_title: str = "Authorizations",
+    leading_sheets: int = 0,
+    typed_dates: bool = False,
+) -> bytes:
+    """An authorization XLSX (openpyxl): headers in row 1 of sheet ``sheet_title``.
+
+    ``leading_sheets`` empty sheets come BEFORE the data sheet; ``typed_dates`` turns the
+    ``YYYY-MM-DD`` strings of the date fields into date cells. Other values keep their
+    Python type (a float AUTH_NO is a number cell, a ``date`` a date cell).
+    """
+    from openpyxl import Workbook
+
+    names = _auth_headers(rows, headers)
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    sheets = [first] + [workbook.create_sheet() for _ in range(leading_sheets)]
+    for index, sheet in enumerate(sheets[:-1], start=1):
+        sheet.title = f"Notes{index}"
+    data = sheets[-1]
+    data.title = sheet_title
+    data.append(names)
+    for row in rows:
+        data.append([_auth_value(n, row.get(n), typed_dates) for n in names])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+_MACRO_WORKBOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_PLAIN_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_VBA_PROJECT = "application/vnd.ms-office.vbaProject"
+_VBA_RELATIONSHIP = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+
+
+def auth_xlsm(rows: Sequence[dict[str, Any]], headers: Sequence[str] | None = None) -> bytes:
+    """An XLSM: the XLSX of ``rows`` plus an ``xl/vbaProject.bin`` part (never run), its
+    relationship, and the macro-enabled content types in ``[Content_Types].xml``."""
+    import zipfile
+
+    plain = auth_xlsx(rows, headers)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                text = data.decode("utf-8").replace(_PLAIN_WORKBOOK, _MACRO_WORKBOOK)
+                override = f'<Override PartName="/xl/vbaProject.bin" ContentType="{_VBA_PROJECT}"/>'
+                data = text.replace("</Types>", override + "</Types>").encode("utf-8")
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                rel = f'<Relationship Id="rIdVba1" Type="{_VBA_RELATIONSHIP}" Target="vbaProject.bin"/>'
+                data = (
+                    data.decode("utf-8")
+                    .replace("</Relationships>", rel + "</Relationships>")
+                    .encode("utf-8")
+                )
+            target.writestr(info.filename, data)
+        # Not a real VBA project: enough bytes for the part to exist; readers never run it.
+        target.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    return out.getvalue()
+
+
+def auth_xls(
+    rows: Sequence[dict[str, Any]],
+    headers: Sequence[str] | None = None,
+    typed_dates: bool = False,
+    sheet_title: str = "Authorizations",
+) -> bytes:
+    """An XLS (BIFF8, xlwt): dates as the rows hold them (text), or date cells with a date
+    format for ``date`` values and, with ``typed_dates``, for the date fields' text."""
+    import xlwt
+
+    names = _auth_headers(rows, headers)
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet(sheet_title)
+    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for column, name in enumerate(names):
+        sheet.write(0, column, name)
+    for row_index, row in enumerate(rows, start=1):
+        for column, name in enumerate(names):
+            value = _auth_value(name, row.get(name), typed_dates)
+            if value is None:
+                continue
+            if isinstance(value, datetime | date):
+                sheet.write(row_index, column, value, date_style)
+            else:
+                sheet.write(row_index, column, value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def encrypted_xlsx(rows: Sequence[dict[str, Any]], password: str = "secret") -> bytes:
+    """The XLSX of ``rows`` encrypted with ``password`` (an OLE2 container, as Excel saves it)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = auth_xlsx(rows)
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(plain)).encrypt(password, out)
+    return out.getvalue()

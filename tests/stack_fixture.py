@@ -3,6 +3,7 @@ exactly as ``make run`` does, and give tests its URLs, tokens and AWS clients.""
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from typing import Any
 
 import boto3
 import requests
+
+from ecm.store import from_item
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -95,3 +98,67 @@ def stop_stack(stack: RunningStack) -> None:
         stack.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         stack.process.kill()
+
+
+MIF_URL = "/v1/admin/clinic/ecm/mifs"
+MIME = {
+    "csv": "text/csv",
+    "xml": "text/xml",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: Files the integration tests' local HTTP server answers with, by path.
+SERVED: dict[str, bytes] = {}
+
+
+def data_uri(content: bytes, file_type: str) -> str:
+    return f"data:{MIME[file_type]};base64,{base64.b64encode(content).decode()}"
+
+
+def post_mif(
+    stack: RunningStack, source: dict[str, Any], token: str | None = None
+) -> requests.Response:
+    headers = stack.headers(token) if token else stack.headers()
+    return requests.post(
+        f"{stack.api}{MIF_URL}", json={"mif": source}, headers=headers, timeout=120
+    )
+
+
+def scan(stack: RunningStack, table: str) -> list[dict[str, Any]]:
+    ddb = stack.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        items.extend(from_item(i) for i in page["Items"])
+    return items
+
+
+DATA_TABLES = (
+    "PatientsTable",
+    "PatientKeysTable",
+    "AuthorizationsTable",
+    "MetaTable",
+    "ProvidersTable",
+)
+
+
+def snapshot(stack: RunningStack) -> dict[str, list[dict[str, Any]]]:
+    """Every data table, sorted, for byte-for-byte comparisons around a failed import."""
+    return {
+        table: sorted(scan(stack, table), key=lambda i: repr(sorted(i.items())))
+        for table in DATA_TABLES
+    }
+
+
+def patients_by_member(stack: RunningStack) -> dict[str, dict[str, Any]]:
+    return {p["eligibility"]["member_id"]: p for p in scan(stack, "PatientsTable")}
+
+
+def wait_for_file(stack: RunningStack, file_id: int, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(
+            f"{stack.api}{MIF_URL}/{file_id}", headers=stack.headers(), timeout=30
+        )
+        body = response.json()["mif_file"]
+        if body["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)

@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import (
+from fixtures_builders import mif_csv, mif_xlsx, mif_xml, sample_mif_row
+from stack_fixture import (
     MIF_URL,
     SERVED,
+    STAFF_TOKEN,
+    RunningStack,
     data_uri,
     patients_by_member,
     post_mif,
@@ -23,8 +26,6 @@ from conftest import (
     snapshot,
     wait_for_file,
 )
-from fixtures_builders import mif_csv, mif_xlsx, mif_xml, sample_mif_row
-from stack_fixture import STAFF_TOKEN, RunningStack
 
 BUILDERS = {"csv": mif_csv, "xml": mif_xml, "xlsx": mif_xlsx}
 

@@ -154,7 +154,7 @@ def test_new_rows_create_patients_with_fresh_ids_and_keys() -> None:
     assert first["eligibility"]["member_record_status"] == "new_member"
     assert patients[1]["put"]["eligibility"]["id"] == 502
 
-    snap = entries[0]["snap"]
+    snap = next(e for e in entries if e["t"] == "patients")["snap"]
     assert snap == {
         "id": 501,
         "patient_id": 101,

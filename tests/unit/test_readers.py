@@ -630,7 +630,7 @@ def test_empty_sheet(tmp_path: Path) -> None:
     Workbook().save(buffer)
     with pytest.raises(FileFormatError) as info:
         _read(tmp_path, buffer.getvalue(), "xlsx")
-    assert str(info.value) == "Invalid Excel format: sheet 'Sheet' is empty"
+    assert str(info.value) == "Invalid Excel format: the workbook has no sheet with a header row"
 
 
 def test_unsupported_reader_type(tmp_path: Path) -> None:
@@ -711,9 +711,9 @@ def test_detect_refuses_pdf_empty_binary_and_xls(tmp_path: Path) -> None:
     assert _detect_error(tmp_path, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n") == (
         "Unsupported file: this is a PDF document"
     )
-    assert _detect_error(tmp_path, b"\xef\xbb\xbf \r\n\t") == "File is empty"
+    assert _detect_error(tmp_path, b"\xef\xbb\xbf \r\n\t") == "Unsupported file: the file is empty"
     assert _detect_error(tmp_path, b"M\x00E\x00M\x00") == (
-        "Unsupported file: binary content that is not an Excel workbook"
+        "Unsupported file: binary content that is not a spreadsheet"
     )
     assert _detect_error(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100) == (
         "Unsupported file type 'xls'; expected one of: csv, xml, xlsx"

@@ -18,10 +18,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from ecm.imports.api import start_inbox_import
+from ecm.imports.kinds import KINDS
 from ecm.log import logger
 from ecm.settings import get_settings
 
-INBOX_KINDS = {"inbox/mif/": "mif"}
+INBOX_KINDS = {kind.inbox_prefix: kind.name for kind in KINDS.values()}
 IDEMPOTENCY_DAYS = 30
 
 config = IdempotencyConfig(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ecm.authorization_plan import pending_key
+from ecm.member_status import AuthorizationEvent, apply_authorization_events, assign_history_ids
 from ecm.patients import (
     build_patient,
     eligibility_snapshot,
@@ -30,6 +32,8 @@ class PatientLookup(Protocol):
     def get_keys(self, keys: list[str]) -> dict[str, Item]: ...
 
     def get_patients(self, ids: list[int]) -> dict[int, Item]: ...
+
+    def get_authorizations(self, auth_nos: list[str]) -> dict[str, Item]: ...
 
     def reserve(self, counter: str, count: int) -> int:
         """Reserve ``count`` ids and return the first."""
@@ -55,6 +59,8 @@ class MifPlanner:
     used: dict[int, int] = field(default_factory=dict)
     created_ids: set[int] = field(default_factory=set)
     names: dict[str, NameKeyState] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    linked_authorizations: int = 0
 
     @property
     def tag(self) -> str:
@@ -117,6 +123,8 @@ class MifPlanner:
         self._load_names(old_names)
 
         entries: list[PlanEntry] = []
+        built: list[tuple[int, Item | None, Item]] = []
+        new_members: dict[str, Item] = {}
         for row_number, record, matched_id in targets:
             prior = priors.get(matched_id) if matched_id is not None else None
             if matched_id is None or prior is None:
@@ -141,15 +149,7 @@ class MifPlanner:
                 self.tag,
                 self.now,
             )
-            entries.append(
-                {
-                    "t": "patients",
-                    "row": row_number,
-                    "put": to_item(patient),
-                    "prior": to_item(prior) if prior else None,
-                    "snap": eligibility_snapshot(patient),
-                }
-            )
+            built.append((row_number, prior, patient))
             mk = member_key(record["member_id"])
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
@@ -170,7 +170,68 @@ class MifPlanner:
                     }
                 )
                 members[mk] = item
+                new_members[record["member_id"].upper()] = patient
             self._move_name(prior, patient, patient_id)
+        entries.extend(self._link_pending_authorizations(new_members))
+        for row_number, prior, patient in built:
+            entries.append(
+                {
+                    "t": "patients",
+                    "row": row_number,
+                    "put": to_item(patient),
+                    "prior": to_item(prior) if prior else None,
+                    "snap": eligibility_snapshot(patient),
+                }
+            )
+        return entries
+
+    def _link_pending_authorizations(self, new_members: dict[str, Item]) -> list[PlanEntry]:
+        """Authorizations stored before their member was known: link them, apply statuses."""
+        if not new_members:
+            return []
+        pending = self.lookup.get_keys([pending_key(m) for m in new_members])
+        if not pending:
+            return []
+        auth_nos = [a for item in pending.values() for a in item.get("auth_nos", [])]
+        authorizations = self.lookup.get_authorizations(auth_nos)
+        entries: list[PlanEntry] = []
+        touched: list[Item] = []
+        for member, patient in new_members.items():
+            key = pending_key(member)
+            waiting = pending.get(key)
+            if waiting is None:
+                continue
+            events = []
+            for auth_no in waiting.get("auth_nos", []):
+                auth = authorizations.get(auth_no)
+                if auth is None or auth.get("patient_id") is not None:
+                    continue
+                linked = {
+                    **auth,
+                    "patient_id": patient["id"],
+                    "ecm_eligibility_information_id": patient["eligibility"]["id"],
+                    "patient_name": patient["name"],
+                    "updated_at": self.now,
+                    "version": int(auth.get("version", 0)) + 1,
+                    "last_import": self.tag,
+                }
+                entries.append(
+                    {"t": "authorizations", "put": to_item(linked), "prior": to_item(auth)}
+                )
+                events.append(
+                    AuthorizationEvent(
+                        auth_no, auth.get("status"), auth.get("decision_date"), int(auth["id"])
+                    )
+                )
+            if apply_authorization_events(patient, events, self.now):
+                touched.append(patient)
+            entries.append(
+                {"t": "keys", "delete": to_item({"key": key}), "prior": to_item(waiting)}
+            )
+            self.linked_authorizations += len(events)
+        new_history = sum(1 for p in touched for h in p["ecm_status_history"] if h["id"] is None)
+        if new_history:
+            assign_history_ids(touched, self.lookup.reserve("status_history", new_history))
         return entries
 
     def _move_name(self, prior: Item | None, patient: Item, patient_id: int) -> None:

@@ -83,6 +83,7 @@ def build_patient(
             "provider_name": provider["name"],
         }
     return {
+        **old,  # attributes other imports own (status history, approved authorizations)
         "id": patient_id,
         "first_name": first,
         "last_name": last,

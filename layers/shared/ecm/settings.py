@@ -21,6 +21,7 @@ def _int(name: str, default: int) -> int:
 class Settings:
     patients_table: str
     patient_keys_table: str
+    authorizations_table: str
     import_files_table: str
     meta_table: str
     users_table: str
@@ -39,10 +40,6 @@ class Settings:
     sync_wait_seconds: float = 25.0
     fault_hooks_enabled: bool = False
 
-    @property
-    def mif_inbox_prefix(self) -> str:
-        return "inbox/mif/"
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -51,6 +48,7 @@ def get_settings() -> Settings:
     return Settings(
         patients_table=env.get("PATIENTS_TABLE", "PatientsTable"),
         patient_keys_table=env.get("PATIENT_KEYS_TABLE", "PatientKeysTable"),
+        authorizations_table=env.get("AUTHORIZATIONS_TABLE", "AuthorizationsTable"),
         import_files_table=env.get("IMPORT_FILES_TABLE", "ImportFilesTable"),
         meta_table=env.get("META_TABLE", "MetaTable"),
         users_table=env.get("USERS_TABLE", "UsersTable"),

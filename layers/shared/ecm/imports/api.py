@@ -131,9 +131,9 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
         body: Item = {
             "message": kind.success_message,
             "imported_count": int(record["records_imported"]),
+            "updated_count": int(record["updated_count"]),
             kind.id_field: int(record["id"]),
             "created_count": int(record["created_count"]),
-            "updated_count": int(record["updated_count"]),
         }
         if record.get("warnings"):
             body["warnings"] = record["warnings"]
@@ -211,6 +211,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "rows_total": record.get("rows_total"),
         "rows_processed": int(record.get("rows_processed") or 0),
         "warnings": record.get("warnings") or [],
+        "sheet_name": record.get("sheet_name"),
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
         "file_url": _presigned(record["s3_key"]),
@@ -245,7 +246,7 @@ def file_detail(kind_name: str, raw_id: str, query: dict[str, str] | None) -> It
     page = parse_positive_int(query, "records_page", 1, 10**9)
     per_page = parse_positive_int(query, "records_per_page", 500, 1000)
     detail = file_summary(kind, record)
-    imported = int(record.get("records_imported") or 0)
+    imported = _rows_written(record)
     detail[kind.records_key] = (
         _imported_records(kind, record, page, per_page) if record["status"] == "completed" else []
     )
@@ -258,10 +259,15 @@ def file_detail(kind_name: str, raw_id: str, query: dict[str, str] | None) -> It
     return {kind.detail_key: detail}
 
 
+def _rows_written(record: Item) -> int:
+    """Rows created or updated (``records_imported`` counts only new ones for some kinds)."""
+    return int(record.get("created_count") or 0) + int(record.get("updated_count") or 0)
+
+
 def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) -> list[Item]:
     chunk_rows = int(record.get("chunk_rows") or get_settings().chunk_rows)
     start = (page - 1) * per_page
-    stop = min(start + per_page, int(record.get("records_imported") or 0))
+    stop = min(start + per_page, _rows_written(record))
     out: list[Item] = []
     bucket = get_settings().files_bucket
     chunk = start // chunk_rows

@@ -58,12 +58,16 @@ Item = dict[str, Any]
 LOCK_KEY = "lock#imports"
 LOCK_SECONDS = 900
 TYPED_CELL_TYPES = ("xlsx", "xlsm", "xls")
-TABLE_KEYS = {"patients": "id", "keys": "key"}
+TABLE_KEYS = {"patients": "id", "keys": "key", "authorizations": "auth_no"}
 
 
 def _table(logical: str) -> str:
     settings = get_settings()
-    return {"patients": settings.patients_table, "keys": settings.patient_keys_table}[logical]
+    return {
+        "patients": settings.patients_table,
+        "keys": settings.patient_keys_table,
+        "authorizations": settings.authorizations_table,
+    }[logical]
 
 
 # Errors whose messages we wrote (no row values): they pass through to Step Functions.
@@ -181,10 +185,11 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             extra={"kind": kind_name, "file_id": file_id, "error_count": len(outcome.errors)},
         )
         return {"valid": False, "rows": 0}
-    rows, chunks, warnings = outcome
+    rows, chunks, warnings, sheet_name = outcome
     update_import_file(
         kind_name,
         file_id,
+        sheet_name=sheet_name,
         rows_total=rows,
         chunk_count=chunks,
         warnings=warnings,
@@ -202,6 +207,7 @@ def validate_file(
     on_chunk: Callable[[list[tuple[int, Item]]], None],
     max_rows: int,
     chunk_rows: int,
+    sheet: list[str | None] | None = None,
 ) -> tuple[int, list[str]] | ImportRejected:
     """Read and validate every row of a local file, handing valid rows over in chunks.
 
@@ -209,6 +215,8 @@ def validate_file(
     handed over must be discarded). The benchmark measures exactly this function.
     """
     stream = read_records(path, file_type, kind.field_map, max_rows)
+    if sheet is not None:
+        sheet.append(stream.sheet_name)  # which sheet of a workbook was read
     if stream.missing_required:
         return ImportRejected(
             [f"Missing required column: {name}" for name in stream.missing_required],
@@ -245,9 +253,10 @@ def validate_file(
 
 def _validate_rows(
     kind: ImportKind, file_id: int, path: Path, file_type: str
-) -> tuple[int, int, list[str]] | ImportRejected:
+) -> tuple[int, int, list[str], str | None] | ImportRejected:
     settings = get_settings()
     written = 0
+    sheet: list[str | None] = []
 
     def store_chunk(rows: list[tuple[int, Item]]) -> None:
         nonlocal written
@@ -255,12 +264,12 @@ def _validate_rows(
         written += 1
 
     outcome = validate_file(
-        kind, path, file_type, store_chunk, settings.max_rows, settings.chunk_rows
+        kind, path, file_type, store_chunk, settings.max_rows, settings.chunk_rows, sheet
     )
     if isinstance(outcome, ImportRejected):
         return outcome
     rows, warnings = outcome
-    return rows, written, warnings
+    return rows, written, warnings, sheet[0] if sheet else None
 
 
 # --- lock ---------------------------------------------------------------------------------
@@ -340,6 +349,11 @@ class DynamoLookup:
         found = batch_get(table, ({"id": {"N": str(i)}} for i in ids))
         return {int(item["id"]["N"]): from_item(item) for item in found}
 
+    def get_authorizations(self, auth_nos: list[str]) -> dict[str, Item]:
+        table = get_settings().authorizations_table
+        found = batch_get(table, ({"auth_no": {"S": a}} for a in auth_nos))
+        return {item["auth_no"]["S"]: from_item(item) for item in found}
+
     def reserve(self, counter: str, count: int) -> int:
         settings = get_settings()
         before, _ = next_ids(settings.meta_table, {"pk": f"counter#{counter}"}, "value", count)
@@ -373,14 +387,23 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         if not planner.errors:
             _put_json(plan_key(kind_name, file_id, written), entries)
             written += 1
-    tail = planner.finish()
     if planner.errors:
         # Rollback reads the errors from the record: a Lambda error carries one message only.
         update_import_file(kind_name, file_id, errors=summarize_errors(planner.errors))
         raise ImportRejected(planner.errors)
-    for start in range(0, len(tail), chunk_rows * 2):
-        _put_json(plan_key(kind_name, file_id, written), tail[start : start + chunk_rows * 2])
+    piece: list[Item] = []
+    for entry in planner.finish():
+        piece.append(entry)
+        if len(piece) >= chunk_rows * 2:
+            _put_json(plan_key(kind_name, file_id, written), piece)
+            written, piece = written + 1, []
+    if piece:
+        _put_json(plan_key(kind_name, file_id, written), piece)
         written += 1
+    if planner.warnings:
+        update_import_file(
+            kind_name, file_id, warnings=[*(record.get("warnings") or []), *planner.warnings]
+        )
     manifest = {"chunks": written, "created": planner.created, "updated": planner.updated}
     _put_json(manifest_key(kind_name, file_id), manifest)
     update_import_file(kind_name, file_id, stage="applying", rows_processed=0)
@@ -478,12 +501,13 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
 def finalize_stage(kind_name: str, file_id: int) -> Item:
     manifest = _get_json(manifest_key(kind_name, file_id))
     created, updated = int(manifest["created"]), int(manifest["updated"])
+    kind = get_kind(kind_name)
     update_import_file(
         kind_name,
         file_id,
         status="completed",
         stage="done",
-        records_imported=created + updated,
+        records_imported=created if kind.imported_counts_created_only else created + updated,
         created_count=created,
         updated_count=updated,
         records_updated=updated,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from ecm.authorization import validate_authorization_row
+from ecm.authorization_plan import AuthorizationPlanner
 from ecm.errors import ApiError
-from ecm.fields import MIF_FIELDS, FieldMap
+from ecm.fields import AUTHORIZATION_FIELDS, MIF_FIELDS, FieldMap
 from ecm.mif import validate_mif_row
 from ecm.mif_plan import MifPlanner, PatientLookup
 from ecm.providers import ProviderDirectory, list_providers
@@ -18,12 +20,13 @@ Item = dict[str, Any]
 
 class Planner(Protocol):
     errors: list[str]
+    warnings: list[str]
     created: int
     updated: int
 
     def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[Item]: ...
 
-    def finish(self) -> list[Item]: ...
+    def finish(self) -> Iterable[Item]: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,10 @@ class ImportKind:
     list_key: str
     detail_key: str
     records_key: str
+    inbox_prefix: str
+    #: what "imported_count" counts: every row (MIF, seed 000) or new records (seed 001)
+    imported_counts_created_only: bool
+    format_error_prefix: str | None = None
 
 
 def _mif_planner(file_id: int, lookup: PatientLookup, now: str) -> Planner:
@@ -65,9 +72,37 @@ MIF = ImportKind(
     list_key="mif_files",
     detail_key="mif_file",
     records_key="eligibility_informations",
+    inbox_prefix="inbox/mif/",
+    imported_counts_created_only=False,
 )
 
-KINDS = {MIF.name: MIF}
+
+def _authorization_planner(file_id: int, lookup: PatientLookup, now: str) -> Planner:
+    return AuthorizationPlanner(file_id, lookup, now)
+
+
+AUTHORIZATION = ImportKind(
+    name="authorization",
+    label="Authorization",
+    field_map=AUTHORIZATION_FIELDS,
+    file_types=("xlsx", "xlsm", "xls"),
+    validate_row=validate_authorization_row,
+    unique_field="auth_no",
+    unique_label="Auth No",
+    make_planner=_authorization_planner,
+    success_message="Authorization data imported successfully",
+    id_field="authorization_file_id",
+    not_found="Authorization file not found",
+    body_key="authorization",
+    list_key="authorization_files",
+    detail_key="authorization_file",
+    records_key="authorizations",
+    inbox_prefix="inbox/authorizations/",
+    imported_counts_created_only=True,
+    format_error_prefix="Invalid Excel format",
+)
+
+KINDS = {MIF.name: MIF, AUTHORIZATION.name: AUTHORIZATION}
 
 
 def get_kind(name: str) -> ImportKind:

@@ -33,12 +33,30 @@ EXTENSION_TYPES = {
 }
 
 
+PROTECTED_WORKBOOK_MESSAGE = (
+    "Invalid Excel format: the workbook is password-protected; remove the password and "
+    "export it again"
+)
+_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    """An encrypted XLSX/XLSM is an OLE2 file holding EncryptionInfo + EncryptedPackage."""
+    with path.open("rb") as handle:
+        tail = b""
+        while block := handle.read(1 << 20):
+            if _ENCRYPTION_STREAM in tail + block:
+                return True
+            tail = block[-len(_ENCRYPTION_STREAM) :]
+    return False
+
+
 def sniff_content(path: Path) -> str:
     """What the bytes say: zip → xlsx/xlsm, OLE2 → xls, ``<`` → xml, text → csv."""
     with path.open("rb") as handle:
         head = handle.read(4096)
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise FileFormatError("File is empty")
+        raise FileFormatError("the file is empty")
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -47,13 +65,15 @@ def sniff_content(path: Path) -> str:
             raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
         return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
     if head.startswith(OLE2_MAGIC):
+        if _is_encrypted_package(path):
+            raise FileFormatError(PROTECTED_WORKBOOK_MESSAGE)
         return "xls"
     if head.startswith(b"%PDF"):
-        raise FileFormatError("Unsupported file: this is a PDF document")
+        raise FileFormatError("this is a PDF document")
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         return "xml"
     if b"\x00" in head:
-        raise FileFormatError("Unsupported file: binary content that is not an Excel workbook")
+        raise FileFormatError("binary content that is not a spreadsheet")
     return "csv"
 
 
@@ -71,7 +91,15 @@ def detect_file_type(
     filename: str | None = None,
 ) -> str:
     """Return the file's type; a claim that contradicts the content is an error."""
-    actual = sniff_content(path)
+    excel_only = set(allowed) <= {"xlsx", "xlsm", "xls"}
+    prefix = "Invalid Excel format: " if excel_only else "Unsupported file: "
+    try:
+        actual = sniff_content(path)
+    except FileFormatError as exc:
+        message = str(exc)
+        raise FileFormatError(
+            message if message.startswith("Invalid") else prefix + message
+        ) from exc
     claims: list[tuple[str, str]] = []
     if declared:
         claims.append(("file_type", declared.strip().lower()))
@@ -91,6 +119,12 @@ def detect_file_type(
         same_family = {claim, actual} <= {"xlsx", "xlsm"}
         if claim != actual and not same_family:
             raise FileFormatError(f"{source} says '{claim}' but the content is {actual.upper()}")
+    if actual not in allowed and excel_only:
+        kind = {"csv": "CSV text", "xml": "XML"}.get(actual, actual.upper())
+        raise FileFormatError(
+            f"Invalid Excel format: the file is {kind}, not an Excel workbook "
+            f"({', '.join(allowed)})"
+        )
     if actual not in allowed:
         raise FileFormatError(
             f"Unsupported file type '{actual}'; expected one of: {', '.join(allowed)}"

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from ecm.errors import FileFormatError
 from ecm.fields import FieldMap, plan_columns
 from ecm.readers.base import Record, RecordStream, too_many_rows
+from ecm.readers.detect import PROTECTED_WORKBOOK_MESSAGE
 from ecm.settings import get_settings
 
 MAX_COLUMNS = 500
@@ -48,24 +49,36 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
     _check_container(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheet_name = workbook.sheet_names[0]
-        sheet = workbook.get_sheet_by_index(0)
-    except (CalamineError, IndexError, ValueError, OSError) as exc:
+        names = list(workbook.sheet_names)
+    except PasswordError as exc:
+        raise FileFormatError(PROTECTED_WORKBOOK_MESSAGE) from exc
+    except (CalamineError, ValueError, OSError) as exc:
         raise FileFormatError(f"Invalid Excel format: {exc}") from exc
-    if sheet.width > MAX_COLUMNS:
-        raise FileFormatError(f"Invalid Excel format: more than {MAX_COLUMNS} columns")
-    # iter_rows yields every row from the sheet's row 1 (the blank rows above the used
-    # range come as empty rows; columns start at the used range), so counting from 1
-    # gives the row numbers Excel shows.
-    rows = iter(sheet.iter_rows())
-    header_row = 1
-    headers: list[Any] = []
-    for headers in rows:
-        if not all(_is_blank(v) for v in headers):
-            break
-        header_row += 1
+    # The first sheet with a header row: plans put notes or blank sheets before the data.
+    for index, sheet_name in enumerate(names):
+        try:
+            sheet = workbook.get_sheet_by_index(index)
+        except (CalamineError, ValueError) as exc:
+            raise FileFormatError(f"Invalid Excel format: sheet '{sheet_name}': {exc}") from exc
+        if sheet.width > MAX_COLUMNS:
+            raise FileFormatError(
+                f"Invalid Excel format: sheet '{sheet_name}' has more than {MAX_COLUMNS} columns"
+            )
+        # iter_rows yields every row from the sheet's row 1 (the blank rows above the used
+        # range come as empty rows; columns start at the used range), so counting from 1
+        # gives the row numbers Excel shows.
+        rows = iter(sheet.iter_rows())
+        header_row = 1
+        headers: list[Any] = []
+        for headers in rows:
+            if not all(_is_blank(v) for v in headers):
+                break
+            header_row += 1
+        else:
+            continue
+        break
     else:
-        raise FileFormatError(f"Invalid Excel format: sheet '{sheet_name}' is empty")
+        raise FileFormatError("Invalid Excel format: the workbook has no sheet with a header row")
     plan = plan_columns(field_map, headers)
 
     def records() -> Iterator[Record]:

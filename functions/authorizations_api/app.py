@@ -1,0 +1,15 @@
+"""Authorization import routes (seed 001): POST/GET .../authorizations, GET .../{id}."""
+
+from typing import Any
+
+from ecm.http import make_resolver
+from ecm.imports.routes import register_import_routes
+from ecm.log import logger
+
+app = make_resolver()
+register_import_routes(app, "authorization", "/v1/admin/clinic/ecm/authorizations")
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
