@@ -390,7 +390,7 @@ def test_xml_without_member_elements_is_an_error(tmp_path: Path) -> None:
 def test_xml_malformed_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as info:
         _read_raw(tmp_path, "<Members><Member><MEMBER_ID>1</Member></Members>", "xml")
-    assert str(info.value).startswith("Invalid XML format: mismatched tag")
+    assert str(info.value).startswith("Invalid XML format: Opening and ending tag mismatch")
 
 
 def test_xml_max_rows(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ from typing import Any
 
 from ecm.values import (
     ACUITY_LEVELS,
+    TEXT_DATE,
+    TYPED_DATE,
+    Memo,
     bounded_text,
     cell_text,
     identifier,
@@ -20,7 +23,6 @@ from ecm.values import (
     normalize_phone,
     normalize_state,
     normalize_zip,
-    parse_date,
 )
 
 MifRecord = dict[str, Any]
@@ -32,12 +34,17 @@ _REQUIRED = (
 )
 
 _SIMPLE: tuple[tuple[str, str, str, Any], ...] = (
-    ("GENDER", "gender", "Gender", normalize_gender),
-    ("STATE", "state", "State", normalize_state),
-    ("ZIP", "zip", "ZIP", normalize_zip),
-    ("PHONE", "phone", "Phone", normalize_phone),
-    ("ECM_NPI", "ecm_npi", "ECM_NPI", normalize_npi),
-    ("ACUITY_LEVEL", "acuity_level", "ACUITY_LEVEL", lambda v: normalize_choice(v, ACUITY_LEVELS)),
+    ("GENDER", "gender", "Gender", Memo(normalize_gender)),
+    ("STATE", "state", "State", Memo(normalize_state)),
+    ("ZIP", "zip", "ZIP", Memo(normalize_zip)),
+    ("PHONE", "phone", "Phone", Memo(normalize_phone, limit=0)),
+    ("ECM_NPI", "ecm_npi", "ECM_NPI", Memo(normalize_npi)),
+    (
+        "ACUITY_LEVEL",
+        "acuity_level",
+        "ACUITY_LEVEL",
+        Memo(lambda v: normalize_choice(v, ACUITY_LEVELS)),
+    ),
 )
 
 _TEXT = (
@@ -60,59 +67,55 @@ def validate_mif_row(
     """Return the normalised record and every error of this row (empty when valid)."""
     errors: list[str] = []
     record: MifRecord = {}
-    prefix = f"Row {row_number}: "
+    get = values.get
 
     for field, label in _REQUIRED:
         try:
-            text = (
-                identifier(values.get(field))
-                if field == "MEMBER_ID"
-                else bounded_text(values.get(field))
-            )
+            text = identifier(get(field)) if field == "MEMBER_ID" else bounded_text(get(field))
         except ValueError as exc:
-            errors.append(f"{prefix}{label} {exc}")
+            errors.append(f"Row {row_number}: {label} {exc}")
             text = ""
         else:
             if not text:
-                errors.append(f"{prefix}Validation failed: {label} can't be blank")
+                errors.append(f"Row {row_number}: Validation failed: {label} can't be blank")
         record[field.lower()] = text
 
     try:
-        record["cin"] = identifier(values.get("CIN")) or None
+        record["cin"] = identifier(get("CIN")) or None
     except ValueError as exc:
-        errors.append(f"{prefix}CIN {exc}")
+        errors.append(f"Row {row_number}: CIN {exc}")
 
     for field, key in _TEXT:
         try:
-            record[key] = bounded_text(values.get(field)) or None
+            record[key] = bounded_text(get(field)) or None
         except ValueError as exc:
-            errors.append(f"{prefix}{field} {exc}")
+            errors.append(f"Row {row_number}: {field} {exc}")
 
     for field, key, label, normalize in _SIMPLE:
-        raw = values.get(field)
-        try:
-            record[key] = normalize(raw)
-        except ValueError as exc:
-            errors.append(f"{prefix}{label} '{cell_text(raw)}' {exc}")
+        raw = get(field)
+        value, error = normalize(raw)
+        record[key] = value
+        if error:
+            errors.append(f"Row {row_number}: {label} '{cell_text(raw)}' {error}")
 
+    parse = TYPED_DATE if typed_cells else TEXT_DATE
     parsed: dict[str, date | None] = {}
     for field, key in _DATES:
-        raw = values.get(field)
-        try:
-            parsed[field] = parse_date(raw, typed_cells)
-        except (ValueError, OverflowError):
-            parsed[field] = None
-            errors.append(f"{prefix}{field} '{cell_text(raw)}' is not a valid MM-DD-YYYY date")
-        value = parsed[field]
-        record[key] = value.isoformat() if value else None
+        raw = get(field)
+        value, error = parse(raw)
+        if error:
+            errors.append(
+                f"Row {row_number}: {field} '{cell_text(raw)}' is not a valid MM-DD-YYYY date"
+            )
+        parsed[field], record[key] = value if value else (None, None)
 
     dob = parsed["DOB"]
     if dob and dob > today:
-        errors.append(f"{prefix}DOB '{cell_text(values.get('DOB'))}' is in the future")
+        errors.append(f"Row {row_number}: DOB '{cell_text(get('DOB'))}' is in the future")
     effective, end = parsed["ECM_BENEFIT_AUTH_EFF_DATE"], parsed["ECM_BENEFIT_AUTH_END_DATE"]
     if effective and end and effective > end:
         errors.append(
-            f"{prefix}ECM_BENEFIT_AUTH_EFF_DATE {effective.isoformat()} is after "
+            f"Row {row_number}: ECM_BENEFIT_AUTH_EFF_DATE {effective.isoformat()} is after "
             f"ECM_BENEFIT_AUTH_END_DATE {end.isoformat()}"
         )
     return record, errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -18,6 +19,8 @@ _DIGITS = re.compile(r"\D+")
 
 def cell_text(value: Any) -> str:
     """A cell as trimmed text; whole floats lose their ``.0`` (Excel stores ids as numbers)."""
+    if type(value) is str:  # the common case first: every CSV and XML cell
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, str):
@@ -34,7 +37,7 @@ def cell_text(value: Any) -> str:
 
 
 def bounded_text(value: Any) -> str:
-    text = cell_text(value)
+    text = value.strip() if type(value) is str else cell_text(value)
     if len(text) > MAX_TEXT:
         raise ValueError(f"is longer than {MAX_TEXT} characters")
     return text
@@ -43,7 +46,7 @@ def bounded_text(value: Any) -> str:
 def identifier(value: Any) -> str:
     """An id as text; refuses what Excel turned into scientific notation (6.45722E+12)."""
     text = bounded_text(value)
-    if _SCIENTIFIC.match(text):
+    if ("e" in text or "E" in text) and _SCIENTIFIC.match(text):
         raise ValueError(
             f"'{text}' is in scientific notation (Excel shortened the number); "
             "format the column as text and export again"
@@ -74,6 +77,11 @@ def parse_date(value: Any, typed_cells: bool) -> date | None:
     text = str(value).strip()
     if not text:
         return None
+    if len(text) == 10 and text[2] == "-" and text[5] == "-":  # MM-DD-YYYY, the seed's format
+        mm, dd, yyyy = text[:2], text[3:5], text[6:]
+        if mm.isdigit() and dd.isdigit() and yyyy.isdigit():
+            return date(int(yyyy), int(mm), int(dd))
+        raise ValueError("not a date")
     if " " in text:  # "01-02-2020 00:00:00" from some exports
         text = text.split(" ", 1)[0]
     sep = "-" if "-" in text else "/"
@@ -125,6 +133,7 @@ def normalize_zip(value: Any) -> str | None:
     raise ValueError("must be 5 or 9 digits")
 
 
+@lru_cache(maxsize=4096)  # a file names a handful of providers, on every row
 def npi_is_valid(npi: str) -> bool:
     """Luhn check over the card-issuer prefix 80840 + the first nine digits (CMS NPI rule)."""
     if len(npi) != 10 or not npi.isdigit():
@@ -200,3 +209,41 @@ def normalize_state(value: Any) -> str | None:
     if len(text) != 2 or not text.isalpha():
         raise ValueError("must be a two-letter state code")
     return text
+
+
+_MISSING = object()
+
+
+class Memo:
+    """A normaliser's answer per distinct cell value, as ``(value, error)``.
+
+    Files repeat most values (provider, NPI, state, plan dates) on every row, so the answer
+    is computed once per distinct value; the cache is bounded.
+    """
+
+    def __init__(self, normalise: Any, limit: int = 65536) -> None:
+        self.normalise = normalise
+        self.limit = limit
+        self.cache: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+
+    def __call__(self, value: Any) -> tuple[Any, str | None]:
+        key = (value.__class__, value)
+        hit = self.cache.get(key, _MISSING)
+        if hit is _MISSING:
+            try:
+                hit = (self.normalise(value), None)
+            except (ValueError, OverflowError) as exc:
+                hit = (None, str(exc))
+            if len(self.cache) < self.limit:
+                self.cache[key] = hit
+        return hit  # type: ignore[return-value]
+
+
+def _date_and_iso(value: Any, typed_cells: bool) -> tuple[date, str] | None:
+    parsed = parse_date(value, typed_cells)
+    return (parsed, parsed.isoformat()) if parsed else None
+
+
+#: Dates as (date, "YYYY-MM-DD"): text only (CSV, XML), or typed Excel cells and serials too.
+TEXT_DATE = Memo(lambda v: _date_and_iso(v, False))
+TYPED_DATE = Memo(lambda v: _date_and_iso(v, True))

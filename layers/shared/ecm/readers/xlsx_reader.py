@@ -84,9 +84,13 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
     def records() -> Iterator[Record]:
         columns = plan.columns
         data_rows = 0
+        first = columns[0][0] if columns else 0
         for offset, row in enumerate(rows, start=1):
-            if all(_is_blank(v) for v in row):
-                continue
+            if not any(row):
+                continue  # an empty row (calamine gives "" for empty cells)
+            lead = row[first] if first < len(row) else ""
+            if _is_blank(lead) and all(_is_blank(v) for v in row):
+                continue  # whitespace only: a phantom row Excel keeps after deletions
             data_rows += 1
             if data_rows > max_rows:
                 raise FileFormatError(too_many_rows(max_rows))
