@@ -15,7 +15,6 @@ from ecm.mif import validate_mif_row
 from ecm.mif_plan import MifPlanner
 from ecm.patients import build_patient, member_key
 from ecm.providers import ProviderDirectory
-from ecm.store import from_item
 
 Item = dict[str, Any]
 NOW = "2025-06-15T12:00:00.000Z"
@@ -133,9 +132,9 @@ def _decoded(entries: list[Item], kind: str) -> list[Item]:
         out.append(
             {
                 "row": entry.get("row"),
-                "put": from_item(entry["put"]) if entry.get("put") else None,
-                "prior": from_item(entry["prior"]) if entry.get("prior") else None,
-                "delete": from_item(entry["delete"]) if entry.get("delete") else None,
+                "put": entry.get("put"),
+                "prior": entry.get("prior"),
+                "delete": entry.get("delete"),
                 "snap": entry.get("snap"),
             }
         )
@@ -700,7 +699,7 @@ def test_authorization_import_then_mif_then_authorization_import() -> None:
     def apply(entries: list[Item]) -> None:
         for entry in entries:
             if entry.get("put"):
-                item = from_item(entry["put"])
+                item = entry["put"]
                 if entry["t"] == "authorizations":
                     lookup.authorizations[item["auth_no"]] = item
                 elif entry["t"] == "patients":
@@ -708,7 +707,7 @@ def test_authorization_import_then_mif_then_authorization_import() -> None:
                 else:
                     lookup.keys[item["key"]] = item
             elif entry.get("delete"):
-                lookup.keys.pop(from_item(entry["delete"])["key"], None)
+                lookup.keys.pop(entry["delete"]["key"], None)
 
     planner, entries, tail = _plan(lookup, (2, _auth(1, STATUS="Pending")))
     assert planner.unlinked_count == 1

@@ -12,7 +12,6 @@ from ecm.mif import validate_mif_row
 from ecm.mif_plan import MifPlanner
 from ecm.patients import build_patient, member_key, name_key, patient_name_key
 from ecm.providers import ProviderDirectory
-from ecm.store import from_item
 
 Item = dict[str, Any]
 NOW = "2025-06-15T12:00:00.000Z"
@@ -101,9 +100,9 @@ def _decoded(entries: list[Item], kind: str) -> list[Item]:
         out.append(
             {
                 "row": entry.get("row"),
-                "put": from_item(entry["put"]) if entry.get("put") else None,
-                "prior": from_item(entry["prior"]) if entry.get("prior") else None,
-                "delete": from_item(entry["delete"]) if entry.get("delete") else None,
+                "put": entry.get("put"),
+                "prior": entry.get("prior"),
+                "delete": entry.get("delete"),
             }
         )
     return out

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from ecm.member_status import AuthorizationEvent, apply_authorization_events, assign_history_ids
 from ecm.patients import member_key
-from ecm.store import to_item
 
 Item = dict[str, Any]
 PlanEntry = dict[str, Any]
@@ -175,8 +174,8 @@ class AuthorizationPlanner:
                 {
                     "t": "authorizations",
                     "row": row_number,
-                    "put": to_item(item),
-                    "prior": to_item(prior) if prior else None,
+                    "put": item,
+                    "prior": prior,
                     "snap": authorization_snapshot(item),
                 }
             )
@@ -207,7 +206,7 @@ class AuthorizationPlanner:
                 first = self.lookup.reserve("status_history", new_history)
                 assign_history_ids([p for _, p in changed], first)
             for prior, patient in changed:
-                yield {"t": "patients", "put": to_item(patient), "prior": to_item(prior)}
+                yield {"t": "patients", "put": patient, "prior": prior}
         members = sorted(self.unlinked)
         for start in range(0, len(members), BATCH):
             batch_members = members[start : start + BATCH]
@@ -225,6 +224,6 @@ class AuthorizationPlanner:
                 }
                 yield {
                     "t": "keys",
-                    "put": to_item(item),
-                    "prior": to_item(prior) if prior else None,
+                    "put": item,
+                    "prior": prior,
                 }

@@ -22,7 +22,6 @@ from ecm.patients import (
     patient_name_key,
 )
 from ecm.providers import ProviderDirectory
-from ecm.store import to_item
 
 Item = dict[str, Any]
 PlanEntry = dict[str, Any]
@@ -165,8 +164,8 @@ class MifPlanner:
                     {
                         "t": "keys",
                         "row": row_number,
-                        "put": to_item(item),
-                        "prior": to_item(key_item) if key_item else None,
+                        "put": item,
+                        "prior": key_item,
                     }
                 )
                 members[mk] = item
@@ -178,8 +177,8 @@ class MifPlanner:
                 {
                     "t": "patients",
                     "row": row_number,
-                    "put": to_item(patient),
-                    "prior": to_item(prior) if prior else None,
+                    "put": patient,
+                    "prior": prior,
                     "snap": eligibility_snapshot(patient),
                 }
             )
@@ -215,9 +214,7 @@ class MifPlanner:
                     "version": int(auth.get("version", 0)) + 1,
                     "last_import": self.tag,
                 }
-                entries.append(
-                    {"t": "authorizations", "put": to_item(linked), "prior": to_item(auth)}
-                )
+                entries.append({"t": "authorizations", "put": linked, "prior": auth})
                 events.append(
                     AuthorizationEvent(
                         auth_no, auth.get("status"), auth.get("decision_date"), int(auth["id"])
@@ -225,9 +222,7 @@ class MifPlanner:
                 )
             if apply_authorization_events(patient, events, self.now):
                 touched.append(patient)
-            entries.append(
-                {"t": "keys", "delete": to_item({"key": key}), "prior": to_item(waiting)}
-            )
+            entries.append({"t": "keys", "delete": {"key": key}, "prior": waiting})
             self.linked_authorizations += len(events)
         new_history = sum(1 for p in touched for h in p["ecm_status_history"] if h["id"] is None)
         if new_history:
@@ -256,9 +251,7 @@ class MifPlanner:
             prior = state.prior
             if not state.ids:
                 if prior:
-                    entries.append(
-                        {"t": "keys", "delete": to_item({"key": key}), "prior": to_item(prior)}
-                    )
+                    entries.append({"t": "keys", "delete": {"key": key}, "prior": prior})
                 continue
             version = int(prior.get("version", 0)) + 1 if prior else 1
             item = {
@@ -267,7 +260,5 @@ class MifPlanner:
                 "version": version,
                 "last_import": self.tag,
             }
-            entries.append(
-                {"t": "keys", "put": to_item(item), "prior": to_item(prior) if prior else None}
-            )
+            entries.append({"t": "keys", "put": item, "prior": prior})
         return entries

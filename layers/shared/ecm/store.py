@@ -7,6 +7,8 @@ write hundreds of thousands of items.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -35,7 +37,23 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_styl
 @cache
 def client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    made = boto3.client(service, config=config)  # type: ignore[call-overload]
+    if service == "dynamodb":
+        for operation in ("BatchWriteItem", "BatchGetItem"):
+            made.meta.events.register(f"before-call.dynamodb.{operation}", _use_prebuilt_body)
+    return made
+
+
+# botocore serialises every attribute value through its shape model, which measured at
+# 63 µs per patient item against 17 µs for json.dumps (benchmarks/): batch writes build
+# their JSON body once and hand it to botocore, which still signs, sends and retries it.
+_prebuilt = threading.local()
+
+
+def _use_prebuilt_body(params: dict[str, Any], **_: Any) -> None:
+    body = getattr(_prebuilt, "body", None)
+    if body is not None:
+        params["body"] = body
 
 
 def reset_clients() -> None:
@@ -101,7 +119,11 @@ def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {table: list(group)}
         delay = 0.05
         while pending:
-            response = ddb.batch_write_item(RequestItems=pending)
+            _prebuilt.body = json.dumps({"RequestItems": pending}, separators=(",", ":")).encode()
+            try:
+                response = ddb.batch_write_item(RequestItems={})
+            finally:
+                _prebuilt.body = None
             pending = response.get("UnprocessedItems") or {}
             if pending:
                 time.sleep(delay)
@@ -119,7 +141,11 @@ def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
         pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
         delay = 0.05
         while pending:
-            response = ddb.batch_get_item(RequestItems=pending)
+            _prebuilt.body = json.dumps({"RequestItems": pending}, separators=(",", ":")).encode()
+            try:
+                response = ddb.batch_get_item(RequestItems={})
+            finally:
+                _prebuilt.body = None
             found.extend(response["Responses"].get(table, []))
             pending = response.get("UnprocessedKeys") or {}
             if pending:

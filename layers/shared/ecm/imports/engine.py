@@ -443,7 +443,7 @@ def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
     return (
         current is not None
         and current.get("last_import", {}).get("S") == tag
-        and current.get("version") == entry["put"].get("version")
+        and current.get("version") == to_attr(entry["put"].get("version"))
     )
 
 
@@ -455,15 +455,15 @@ def _conditional_write(entry: Item, tag: str) -> None:
     condition = {
         "ConditionExpression": "#v = :pv",
         "ExpressionAttributeNames": {"#v": "version"},
-        "ExpressionAttributeValues": {":pv": prior["version"]},
+        "ExpressionAttributeValues": {":pv": to_attr(prior["version"])},
     }
     ddb = client("dynamodb")
-    key = {key_name: prior[key_name]}
+    key = {key_name: to_attr(prior[key_name])}
     try:
         if entry.get("delete") is not None:
             ddb.delete_item(TableName=table, Key=key, **condition)
         else:
-            ddb.put_item(TableName=table, Item=entry["put"], **condition)
+            ddb.put_item(TableName=table, Item=to_item(entry["put"]), **condition)
     except ClientError as exc:
         if not is_conditional_failure(exc) or not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
@@ -480,7 +480,9 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     updates: list[Item] = []
     for entry in entries:
         if entry["prior"] is None:
-            creates.setdefault(entry["t"], []).append({"PutRequest": {"Item": entry["put"]}})
+            creates.setdefault(entry["t"], []).append(
+                {"PutRequest": {"Item": to_item(entry["put"])}}
+            )
         else:
             updates.append(entry)
     for logical, requests in creates.items():
@@ -536,17 +538,20 @@ def _restore(entry: Item, tag: str) -> bool:
         if entry.get("delete") is not None:
             ddb.put_item(
                 TableName=table,
-                Item=entry["prior"],
+                Item=to_item(entry["prior"]),
                 ConditionExpression="attribute_not_exists(#k)",
                 ExpressionAttributeNames={"#k": TABLE_KEYS[logical]},
             )
         else:
             ddb.put_item(
                 TableName=table,
-                Item=entry["prior"],
+                Item=to_item(entry["prior"]),
                 ConditionExpression="last_import = :t AND #v = :nv",
                 ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":t": {"S": tag}, ":nv": entry["put"]["version"]},
+                ExpressionAttributeValues={
+                    ":t": {"S": tag},
+                    ":nv": to_attr(entry["put"]["version"]),
+                },
             )
     except ClientError as exc:
         if is_conditional_failure(exc):
@@ -586,7 +591,7 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
             if entry["prior"] is None:
                 key_name = TABLE_KEYS[entry["t"]]
                 deletes.setdefault(entry["t"], []).append(
-                    {"DeleteRequest": {"Key": {key_name: entry["put"][key_name]}}}
+                    {"DeleteRequest": {"Key": {key_name: to_attr(entry["put"][key_name])}}}
                 )
             elif _restore(entry, holder):
                 restored += 1
