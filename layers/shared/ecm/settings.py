@@ -31,7 +31,7 @@ class Settings:
     state_machine_arn: str
     url_allowlist: frozenset[str] = field(default_factory=frozenset)
     max_url_bytes: int = 50 * MB
-    url_timeout_seconds: int = 30
+    url_timeout_seconds: int = 20
     max_inline_bytes: int = 6 * MB
     max_file_bytes: int = 50 * MB
     max_rows: int = 100_000
@@ -58,7 +58,7 @@ def get_settings() -> Settings:
         state_machine_arn=env.get("IMPORT_STATE_MACHINE_ARN", ""),
         url_allowlist=frozenset(allow),
         max_url_bytes=_int("ECM_MAX_URL_BYTES", 50 * MB),
-        url_timeout_seconds=_int("ECM_URL_TIMEOUT_SECONDS", 30),
+        url_timeout_seconds=_int("ECM_URL_TIMEOUT_SECONDS", 20),
         max_rows=_int("ECM_MAX_ROWS", 100_000),
         chunk_rows=_int("ECM_CHUNK_ROWS", 500),
         sync_wait_seconds=float(env.get("ECM_SYNC_WAIT_SECONDS", "25")),
