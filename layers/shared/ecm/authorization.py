@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from ecm.values import bounded_text, cell_text, identifier, parse_date
+from ecm.values import TYPED_DATE, Memo, bounded_text, cell_text, identifier
 
 
 class AuthorizationStatus(StrEnum):
@@ -79,6 +79,15 @@ _DATES = (
 
 _REQUIRED = (("AUTH_NO", "auth_no", "Auth No"), ("MEMBER_ID", "member_id", "Member ID"))
 
+_CHOICES = (
+    ("STATUS", "status", Memo(lambda v: s.value if (s := parse_status(v)) else None)),
+    (
+        "AUTHORIZATION_TYPE",
+        "authorization_type",
+        Memo(lambda v: f.value if (f := parse_form(v)) else None),
+    ),
+)
+
 
 def validate_authorization_row(
     row_number: int, values: dict[str, Any], typed_cells: bool, today: date
@@ -102,30 +111,23 @@ def validate_authorization_row(
             record[key] = bounded_text(values.get(field)) or None
         except ValueError as exc:
             errors.append(f"{prefix}{field} {exc}")
-    for field, key, parse in (
-        ("STATUS", "status", parse_status),
-        ("AUTHORIZATION_TYPE", "authorization_type", parse_form),
-    ):
+    for field, key, parse in _CHOICES:
         raw = values.get(field)
-        try:
-            parsed = parse(raw)
-            record[key] = parsed.value if parsed else None
-        except ValueError as exc:
-            errors.append(f"{prefix}{field} '{cell_text(raw)}' {exc}")
+        value, error = parse(raw)
+        record[key] = value
+        if error:
+            errors.append(f"{prefix}{field} '{cell_text(raw)}' {error}")
     dates: dict[str, date | None] = {}
     for field, key in _DATES:
         raw = values.get(field)
-        try:
-            # Authorization workbooks are Excel: serials are dates whatever the container.
-            dates[field] = parse_date(raw, True)
-        except (ValueError, OverflowError):
-            dates[field] = None
+        # Authorization workbooks are Excel: serials are dates whatever the container.
+        parsed, error = TYPED_DATE(raw)
+        if error:
             errors.append(
                 f"{prefix}{field} '{cell_text(raw)}' is not a valid date "
                 "(YYYY-MM-DD, MM/DD/YYYY or MM-DD-YYYY)"
             )
-        value = dates[field]
-        record[key] = value.isoformat() if value else None
+        dates[field], record[key] = parsed if parsed else (None, None)
     start, end = dates["START_DATE"], dates["EXPIRATION_DATE"]
     if start and end and start > end:
         errors.append(

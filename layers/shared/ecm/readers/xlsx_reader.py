@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +84,29 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
 
     def records() -> Iterator[Record]:
         columns = plan.columns
+        names = [name for _, name in columns]
+        indexes = [index for index, _ in columns]
+        needed = max(indexes, default=-1) + 1
+        pick = itemgetter(*indexes) if len(indexes) > 1 else None
         data_rows = 0
-        first = columns[0][0] if columns else 0
+        first = indexes[0] if indexes else 0
         for offset, row in enumerate(rows, start=1):
             if not any(row):
                 continue  # an empty row (calamine gives "" for empty cells)
-            lead = row[first] if first < len(row) else ""
+            width = len(row)
+            lead = row[first] if first < width else ""
             if _is_blank(lead) and all(_is_blank(v) for v in row):
                 continue  # whitespace only: a phantom row Excel keeps after deletions
             data_rows += 1
             if data_rows > max_rows:
                 raise FileFormatError(too_many_rows(max_rows))
-            width = len(row)
-            yield (
-                header_row + offset,
-                {name: row[index] if index < width else "" for index, name in columns},
-            )
+            if pick is not None and width >= needed:
+                yield header_row + offset, dict(zip(names, pick(row), strict=True))
+            else:
+                yield (
+                    header_row + offset,
+                    {name: row[index] if index < width else "" for index, name in columns},
+                )
 
     return RecordStream(
         records=records(),
