@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecm.authorization import AuthorizationStatus
+from ecm.patients import with_index_fields
 
 Item = dict[str, Any]
 MEMBER_STATUSES = (
@@ -66,6 +67,7 @@ def apply_authorization_events(patient: Item, events: list[AuthorizationEvent], 
             added += 1
     patient["approved_auth_nos"] = approved
     patient["ecm_status_history"] = history
+    with_index_fields(patient)
     return added
 
 

@@ -82,30 +82,59 @@ def build_patient(
             "provider_id": provider["id"],
             "provider_name": provider["name"],
         }
-    return {
-        **old,  # attributes other imports own (status history, approved authorizations)
-        "id": patient_id,
-        "first_name": first,
-        "last_name": last,
-        "name": f"{first} {last}",
-        "date_of_birth": _pick(record.get("date_of_birth"), old.get("date_of_birth")),
-        "gender": _pick(record.get("gender"), old.get("gender")),
-        "address": {
-            "street": _pick(record.get("address"), old_address.get("street")),
-            "city": _pick(record.get("city"), old_address.get("city")),
-            "state": _pick(record.get("state"), old_address.get("state")),
-            "zip": _pick(record.get("zip"), old_address.get("zip")),
-        },
-        "phone": _pick(record.get("phone"), old.get("phone")),
-        "email": old.get("email"),
-        "services": old.get("services") or ["ecm"],
-        "eligibility": eligibility,
-        "case_load": case_load,
-        "created_at": old.get("created_at") or now,
-        "updated_at": now,
-        "version": int(old.get("version", 0)) + 1,
-        "last_import": import_tag,
-    }
+    return with_index_fields(
+        {
+            **old,  # attributes other imports own (status history, approved authorizations)
+            "id": patient_id,
+            "first_name": first,
+            "last_name": last,
+            "name": f"{first} {last}",
+            "date_of_birth": _pick(record.get("date_of_birth"), old.get("date_of_birth")),
+            "gender": _pick(record.get("gender"), old.get("gender")),
+            "address": {
+                "street": _pick(record.get("address"), old_address.get("street")),
+                "city": _pick(record.get("city"), old_address.get("city")),
+                "state": _pick(record.get("state"), old_address.get("state")),
+                "zip": _pick(record.get("zip"), old_address.get("zip")),
+            },
+            "phone": _pick(record.get("phone"), old.get("phone")),
+            "email": old.get("email"),
+            "services": old.get("services") or ["ecm"],
+            "eligibility": eligibility,
+            "case_load": case_load,
+            "created_at": old.get("created_at") or now,
+            "updated_at": now,
+            "version": int(old.get("version", 0)) + 1,
+            "last_import": import_tag,
+        }
+    )
+
+
+PATIENT_KIND = "patient"
+
+
+def with_index_fields(patient: Item) -> Item:
+    """Copy what the patients' indexes sort and filter on to top-level attributes.
+
+    DynamoDB indexes only top-level attributes; every writer of a patient item calls this,
+    so the copies never drift from the nested eligibility and case load.
+    """
+    eligibility = patient.get("eligibility") or {}
+    case_load = patient.get("case_load") or {}
+    patient["kind"] = PATIENT_KIND
+    patient["sort_name"] = (
+        f"{_fold(patient.get('last_name'))} {_fold(patient.get('first_name'))}"
+        f"#{int(patient.get('id') or 0):012d}"
+    )
+    for field, value in (
+        ("member_record_status", eligibility.get("member_record_status")),
+        ("provider_id", case_load.get("provider_id")),
+    ):
+        if value is None:
+            patient.pop(field, None)  # a sparse index skips items without the attribute
+        else:
+            patient[field] = value
+    return patient
 
 
 def eligibility_snapshot(patient: Item) -> Item:

@@ -22,6 +22,7 @@ class Settings:
     patients_table: str
     patient_keys_table: str
     authorizations_table: str
+    audit_table: str
     import_files_table: str
     meta_table: str
     users_table: str
@@ -49,6 +50,7 @@ def get_settings() -> Settings:
         patients_table=env.get("PATIENTS_TABLE", "PatientsTable"),
         patient_keys_table=env.get("PATIENT_KEYS_TABLE", "PatientKeysTable"),
         authorizations_table=env.get("AUTHORIZATIONS_TABLE", "AuthorizationsTable"),
+        audit_table=env.get("AUDIT_TABLE", "AuditTable"),
         import_files_table=env.get("IMPORT_FILES_TABLE", "ImportFilesTable"),
         meta_table=env.get("META_TABLE", "MetaTable"),
         users_table=env.get("USERS_TABLE", "UsersTable"),

@@ -1,0 +1,465 @@
+"""Patients (seed 002): list by name, status or provider; detail; update; the audit trail.
+
+Lists query an index in name order and read the items up to the requested page (the first
+page of 25 reads 25 items whatever the table's size). Every detail read and every update
+writes an audit entry (who, what, when).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from ecm.clock import iso_timestamp
+from ecm.errors import ApiError
+from ecm.imports.api import parse_positive_int
+from ecm.member_status import MEMBER_STATUSES
+from ecm.patients import name_key, patient_name_key, with_index_fields
+from ecm.settings import get_settings
+from ecm.store import (
+    client,
+    from_item,
+    get_item,
+    is_conditional_failure,
+    next_ids,
+    to_attr,
+    to_item,
+)
+from ecm.values import ACUITY_LEVELS
+
+Item = dict[str, Any]
+NOT_FOUND = "Patient not found"
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _query(index: str, key: str, value: Any, wanted: int) -> tuple[list[Item], bool]:
+    """The first ``wanted`` items of one index partition, in name order."""
+    ddb = client("dynamodb")
+    items: list[Item] = []
+    args: dict[str, Any] = {
+        "TableName": get_settings().patients_table,
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": key},
+        "ExpressionAttributeValues": {":v": to_attr(value)},
+    }
+    while len(items) < wanted:
+        response = ddb.query(**args, Limit=wanted - len(items))
+        items.extend(from_item(i) for i in response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return items, False
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return items, True
+
+
+def _count(index: str, key: str, value: Any) -> int:
+    ddb = client("dynamodb")
+    args: dict[str, Any] = {
+        "TableName": get_settings().patients_table,
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": key},
+        "ExpressionAttributeValues": {":v": to_attr(value)},
+        "Select": "COUNT",
+    }
+    total = 0
+    while True:
+        response = ddb.query(**args)
+        total += int(response["Count"])
+        if "LastEvaluatedKey" not in response:
+            return total
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _eligibility_summary(patient: Item) -> Item:
+    elig = patient.get("eligibility") or {}
+    return {
+        "id": elig.get("id"),
+        "member_id": elig.get("member_id"),
+        "cin": elig.get("cin"),
+        "ecm_service_auth_id": elig.get("ecm_service_auth_id"),
+        "ecm_provider_name": elig.get("ecm_provider_name"),
+        "ecm_benefit_auth_eff_date": elig.get("ecm_benefit_auth_eff_date"),
+        "ecm_benefit_auth_end_date": elig.get("ecm_benefit_auth_end_date"),
+        "acuity_level": elig.get("acuity_level"),
+        "member_record_status": elig.get("member_record_status"),
+    }
+
+
+def _case_load(patient: Item) -> Item:
+    case_load = patient.get("case_load") or {}
+    return {
+        "provider_id": case_load.get("provider_id"),
+        "provider_name": case_load.get("provider_name"),
+        "olcm_user_id": case_load.get("olcm_user_id"),
+        "olcm_name": case_load.get("olcm_name"),
+        "ilcm_user_id": case_load.get("ilcm_user_id"),
+        "ilcm_name": case_load.get("ilcm_name"),
+    }
+
+
+def patient_summary(patient: Item) -> Item:
+    return {
+        "id": patient["id"],
+        "name": patient.get("name"),
+        "date_of_birth": patient.get("date_of_birth"),
+        "ecm_eligibility_information": _eligibility_summary(patient),
+        "case_load": _case_load(patient),
+    }
+
+
+def list_patients(query: dict[str, str] | None) -> Item:
+    query = query or {}
+    page = parse_positive_int(query, "page", 1, 10**6)
+    per_page = parse_positive_int(query, "per_page", 25, 100)
+    status = (query.get("status") or "").strip()
+    if status and status not in MEMBER_STATUSES:
+        raise ApiError(422, f"status must be one of: {', '.join(MEMBER_STATUSES)}")
+    provider_raw = (query.get("provider_id") or "").strip()
+    provider_id = parse_positive_int(query, "provider_id", 0, 10**12) if provider_raw else None
+    if query.get("search"):
+        raise ApiError(422, "search is not available yet (issue #4)")
+    index: str
+    key: str
+    value: Any
+    if provider_id is not None:
+        index, key, value = "provider-index", "provider_id", provider_id
+    elif status:
+        index, key, value = "status-index", "member_record_status", status
+    else:
+        index, key, value = "name-index", "kind", "patient"
+    wanted = page * per_page
+    items, _ = _query(index, key, value, wanted)
+    if provider_id is not None and status:
+        # Both filters: the provider's partition, filtered by status (documented cost).
+        items, _ = _query(index, key, value, 10**9)
+        items = [p for p in items if p.get("member_record_status") == status]
+        total = len(items)
+    else:
+        total = _count(index, key, value)
+    window = items[(page - 1) * per_page : wanted]
+    return {
+        "patients": [patient_summary(p) for p in window],
+        "pagination": {
+            "current_page": page,
+            "total_pages": math.ceil(total / per_page) if total else 0,
+            "total_count": total,
+            "per_page": per_page,
+        },
+    }
+
+
+def parse_patient_id(raw: str) -> int:
+    try:
+        patient_id = int(raw)
+    except ValueError:
+        raise ApiError(404, NOT_FOUND) from None
+    if patient_id < 1:
+        raise ApiError(404, NOT_FOUND)
+    return patient_id
+
+
+def _load(patient_id: int) -> Item:
+    patient = get_item(get_settings().patients_table, {"id": patient_id})
+    if patient is None:
+        raise ApiError(404, NOT_FOUND)
+    return patient
+
+
+def _authorizations(patient_id: int) -> list[Item]:
+    response = client("dynamodb").query(
+        TableName=get_settings().authorizations_table,
+        IndexName="patient_id-index",
+        KeyConditionExpression="patient_id = :p",
+        ExpressionAttributeValues={":p": to_attr(patient_id)},
+    )
+    items = [from_item(i) for i in response["Items"]]
+    items.sort(key=lambda a: (a.get("decision_date") or "", a["id"]))
+    return [
+        {
+            "id": a["id"],
+            "auth_no": a["auth_no"],
+            "auth_type": a.get("auth_type"),
+            "authorization_type": a.get("authorization_type"),
+            "status": a.get("status"),
+            "start_date": a.get("start_date"),
+            "expiration_date": a.get("expiration_date"),
+        }
+        for a in items
+    ]
+
+
+def patient_detail_body(patient: Item) -> Item:
+    address = patient.get("address") or {}
+    eligibility = patient.get("eligibility") or {}
+    return {
+        "patient": {
+            "id": patient["id"],
+            "name": patient.get("name"),
+            "first_name": patient.get("first_name"),
+            "last_name": patient.get("last_name"),
+            "date_of_birth": patient.get("date_of_birth"),
+            "gender": patient.get("gender"),
+            "address": {
+                "street": address.get("street"),
+                "city": address.get("city"),
+                "state": address.get("state"),
+                "zip": address.get("zip"),
+            },
+            "phone": patient.get("phone"),
+            "email": patient.get("email"),
+            "services": patient.get("services") or [],
+            "ecm_eligibility_information": {
+                **_eligibility_summary(patient),
+                "ecm_npi": eligibility.get("ecm_npi"),
+                "created_at": eligibility.get("created_at"),
+                "updated_at": eligibility.get("updated_at"),
+            },
+            "case_load": {"id": patient["id"], **_case_load(patient)},
+            "ecm_authorizations": _authorizations(int(patient["id"])),
+            "ecm_status_history": patient.get("ecm_status_history") or [],
+            "activities_count": int(patient.get("activities_count") or 0),
+            "last_activity_at": patient.get("last_activity_at"),
+            "version": patient.get("version"),
+        }
+    }
+
+
+def record_audit(patient_id: int, user: Item, action: str) -> None:
+    """Who read or changed which patient, and when (HIPAA access log)."""
+    at = iso_timestamp()
+    client("dynamodb").put_item(
+        TableName=get_settings().audit_table,
+        Item=to_item(
+            {
+                "patient_id": patient_id,
+                "at": f"{at}#{uuid.uuid4().hex[:8]}",
+                "action": action,
+                "user_id": str(user.get("user_id")),
+                "user_name": user.get("name"),
+                "recorded_at": at,
+            }
+        ),
+    )
+
+
+def patient_detail(raw_id: str, user: Item) -> Item:
+    patient = _load(parse_patient_id(raw_id))
+    record_audit(int(patient["id"]), user, "read")
+    return patient_detail_body(patient)
+
+
+def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
+    patient_id = parse_patient_id(raw_id)
+    _load(patient_id)
+    page = parse_positive_int(query, "page", 1, 10**6)
+    per_page = parse_positive_int(query, "per_page", 25, 100)
+    ddb = client("dynamodb")
+    args: dict[str, Any] = {
+        "TableName": get_settings().audit_table,
+        "KeyConditionExpression": "patient_id = :p",
+        "ExpressionAttributeValues": {":p": to_attr(patient_id)},
+        "ScanIndexForward": False,
+    }
+    entries: list[Item] = []
+    while len(entries) < page * per_page:
+        response = ddb.query(**args, Limit=page * per_page - len(entries))
+        entries.extend(from_item(i) for i in response["Items"])
+        if "LastEvaluatedKey" not in response:
+            break
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    window = entries[(page - 1) * per_page :]
+    return {
+        "audit_entries": [
+            {
+                "patient_id": e["patient_id"],
+                "action": e["action"],
+                "user_id": e["user_id"],
+                "user_name": e.get("user_name"),
+                "at": e["recorded_at"],
+            }
+            for e in window
+        ]
+    }
+
+
+# --- updating -----------------------------------------------------------------------------
+
+
+class EligibilityUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acuity_level: str | None = None
+    member_record_status: str | None = None
+
+    @field_validator("acuity_level")
+    @classmethod
+    def _acuity(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACUITY_LEVELS:
+            raise ValueError(f"must be one of {', '.join(ACUITY_LEVELS)}")
+        return value
+
+    @field_validator("member_record_status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and value not in MEMBER_STATUSES:
+            raise ValueError(f"must be one of {', '.join(MEMBER_STATUSES)}")
+        return value
+
+
+class PatientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    ecm_eligibility_information: EligibilityUpdate | None = None
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("can't be blank")
+        if value is not None and len(value) > 255:
+            raise ValueError("is longer than 255 characters")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date in YYYY-MM-DD format") from None
+        if len(value) != 10:
+            raise ValueError("must be a date in YYYY-MM-DD format")
+        if parsed > date.today():
+            raise ValueError("can't be in the future")
+        return value
+
+
+def _update_messages(exc: ValidationError) -> list[str]:
+    messages = []
+    for error in exc.errors():
+        where = ".".join(["patient", *(str(p) for p in error["loc"])])
+        if error["type"] == "extra_forbidden":
+            messages.append(f"Unknown field '{where}'")
+        else:
+            text = str(error["msg"]).removeprefix("Value error, ")
+            messages.append(f"{where} {text}")
+    return messages
+
+
+def _name_key_writes(old: str | None, new: str | None, patient_id: int) -> list[Item]:
+    """Transaction items that move a patient between name keys (matching stays right)."""
+    if old == new:
+        return []
+    table = get_settings().patient_keys_table
+    writes: list[Item] = []
+    for key, add in ((old, False), (new, True)):
+        if not key:
+            continue
+        current = get_item(table, {"key": key})
+        ids = [int(i) for i in (current or {}).get("patient_ids", [])]
+        ids = [*ids, patient_id] if add and patient_id not in ids else ids
+        if not add:
+            ids = [i for i in ids if i != patient_id]
+        version = int((current or {}).get("version", 0))
+        condition: Item
+        if current:
+            condition = {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": to_attr(version)},
+            }
+        else:
+            condition = {
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": {"#k": "key"},
+            }
+        if ids:
+            item = {"key": key, "patient_ids": ids, "version": version + 1, "last_import": "api"}
+            writes.append({"Put": {"TableName": table, "Item": to_item(item), **condition}})
+        elif current:
+            writes.append(
+                {"Delete": {"TableName": table, "Key": to_item({"key": key}), **condition}}
+            )
+    return writes
+
+
+def update_patient(raw_id: str, body: Any, user: Item) -> Item:
+    """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
+    patient_id = parse_patient_id(raw_id)
+    if not isinstance(body, dict) or not isinstance(body.get("patient"), dict):
+        raise ApiError(422, "Request body must be a JSON object with a 'patient' object")
+    try:
+        change = PatientUpdate.model_validate(body["patient"])
+    except ValidationError as exc:
+        raise ApiError(422, *_update_messages(exc)) from None
+    prior = _load(patient_id)
+    now = iso_timestamp()
+    patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
+    for field in ("first_name", "last_name", "date_of_birth"):
+        value = getattr(change, field)
+        if value is not None:
+            patient[field] = value
+    patient["name"] = f"{patient['first_name']} {patient['last_name']}"
+    eligibility = patient["eligibility"]
+    history = list(patient.get("ecm_status_history") or [])
+    if change.ecm_eligibility_information is not None:
+        update = change.ecm_eligibility_information
+        if update.acuity_level is not None:
+            eligibility["acuity_level"] = update.acuity_level
+        status = update.member_record_status
+        if status is not None and status != eligibility.get("member_record_status"):
+            eligibility["member_record_status"] = status
+            _, history_id = next_ids(
+                get_settings().meta_table, {"pk": "counter#status_history"}, "value", 1
+            )
+            history.append(
+                {
+                    "id": history_id,
+                    "status": status,
+                    "changed_at": now,
+                    "changed_by": user.get("name") or f"user {user.get('user_id')}",
+                }
+            )
+        eligibility["updated_at"] = now
+    patient["ecm_status_history"] = history
+    patient["updated_at"] = now
+    patient["version"] = int(prior.get("version", 0)) + 1
+    patient["last_import"] = "api"
+    with_index_fields(patient)
+    writes = [
+        {
+            "Put": {
+                "TableName": get_settings().patients_table,
+                "Item": to_item(patient),
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": to_attr(int(prior.get("version", 0)))},
+            }
+        },
+        *_name_key_writes(
+            patient_name_key(prior),
+            name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
+            patient_id,
+        ),
+    ]
+    try:
+        client("dynamodb").transact_write_items(TransactItems=writes)
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            raise ApiError(
+                409, "Patient was changed by someone else since it was read; reload and retry"
+            ) from None
+        raise
+    record_audit(patient_id, user, "update")
+    return patient_detail_body(patient)

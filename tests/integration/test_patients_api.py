@@ -1,0 +1,215 @@
+"""Patients API (seed 002) over HTTP: list by status/provider with pagination, detail,
+update with validation, status history and optimistic concurrency, audit entries."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+from fixtures_builders import mif_csv, sample_mif_row
+from stack_fixture import STAFF_TOKEN, RunningStack, data_uri, patients_by_member, post_mif, scan
+
+PATIENTS = "/v1/admin/clinic/ecm/patients"
+PROVIDER_ID = 777_001
+PROVIDER_NAME = "Patients API Clinic"
+
+
+def seed_provider_patients(stack: RunningStack, base: int, count: int) -> list[dict[str, Any]]:
+    stack.client("dynamodb").put_item(
+        TableName="ProvidersTable",
+        Item={"id": {"N": str(PROVIDER_ID)}, "name": {"S": PROVIDER_NAME}, "npi": {"NULL": True}},
+    )
+    rows = [sample_mif_row(i) for i in range(base, base + count)]
+    for row in rows:
+        row["ECM_PROVIDER_NAME"], row["ECM_NPI"] = PROVIDER_NAME, ""
+    response = post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")})
+    assert response.status_code == 201, response.text
+    stored = patients_by_member(stack)
+    return [stored[r["MEMBER_ID"]] for r in rows]
+
+
+def get(stack: RunningStack, path: str, token: str | None = None) -> requests.Response:
+    return requests.get(
+        f"{stack.api}{path}", headers=stack.headers(token) if token else stack.headers(), timeout=30
+    )
+
+
+def put(stack: RunningStack, patient_id: int, body: dict[str, Any]) -> requests.Response:
+    return requests.put(
+        f"{stack.api}{PATIENTS}/{patient_id}", json=body, headers=stack.headers(), timeout=30
+    )
+
+
+def test_list_by_provider_in_name_order_with_pagination_edges(stack: RunningStack) -> None:
+    patients = seed_provider_patients(stack, 300_000, 5)
+    expected = [
+        p["id"]
+        for p in sorted(patients, key=lambda p: (p["last_name"].lower(), p["first_name"].lower()))
+    ]
+    first = get(stack, f"{PATIENTS}?provider_id={PROVIDER_ID}&per_page=2").json()
+    assert first["pagination"] == {
+        "current_page": 1,
+        "total_pages": 3,
+        "total_count": 5,
+        "per_page": 2,
+    }
+    assert [p["id"] for p in first["patients"]] == expected[:2]
+    last = get(stack, f"{PATIENTS}?provider_id={PROVIDER_ID}&per_page=2&page=3").json()
+    assert [p["id"] for p in last["patients"]] == expected[4:]
+    beyond = get(stack, f"{PATIENTS}?provider_id={PROVIDER_ID}&per_page=2&page=4").json()
+    assert beyond["patients"] == []
+    assert beyond["pagination"]["total_count"] == 5
+    item = first["patients"][0]
+    assert set(item) == {"id", "name", "date_of_birth", "ecm_eligibility_information", "case_load"}
+    assert item["case_load"]["provider_id"] == PROVIDER_ID
+    assert item["case_load"]["provider_name"] == PROVIDER_NAME
+    assert item["ecm_eligibility_information"]["member_record_status"] == "new_member"
+
+
+def test_status_filter_follows_updates(stack: RunningStack) -> None:
+    patient = seed_provider_patients(stack, 301_000, 1)[0]
+    before = get(stack, f"{PATIENTS}?status=inactive_member&per_page=100").json()["pagination"][
+        "total_count"
+    ]
+    response = put(
+        stack,
+        patient["id"],
+        {"patient": {"ecm_eligibility_information": {"member_record_status": "inactive_member"}}},
+    )
+    assert response.status_code == 200, response.text
+    listed = get(stack, f"{PATIENTS}?status=inactive_member&per_page=100").json()
+    assert listed["pagination"]["total_count"] == before + 1
+    assert patient["id"] in [p["id"] for p in listed["patients"]]
+    both = get(stack, f"{PATIENTS}?status=inactive_member&provider_id={PROVIDER_ID}").json()
+    assert patient["id"] in [p["id"] for p in both["patients"]]
+    assert all(
+        p["ecm_eligibility_information"]["member_record_status"] == "inactive_member"
+        for p in both["patients"]
+    )
+    bad = get(stack, f"{PATIENTS}?status=gone")
+    assert (bad.status_code, bad.json()) == (
+        422,
+        {
+            "errors": [
+                "status must be one of: new_member, continuing_member, pending_member, terminated_member, inactive_member"
+            ]
+        },
+    )
+
+
+def test_detail_and_audit(stack: RunningStack) -> None:
+    patient = seed_provider_patients(stack, 302_000, 1)[0]
+    detail = get(stack, f"{PATIENTS}/{patient['id']}")
+    assert detail.status_code == 200
+    body = detail.json()["patient"]
+    row = sample_mif_row(302_000)
+    assert body["first_name"] == row["FIRST_NAME"]
+    assert body["address"]["zip"] == "02134"
+    assert body["ecm_eligibility_information"]["member_id"] == row["MEMBER_ID"]
+    assert body["ecm_eligibility_information"]["ecm_npi"] is None
+    assert body["ecm_authorizations"] == []
+    assert body["ecm_status_history"] == []
+    assert body["activities_count"] == 0
+    audit = get(stack, f"{PATIENTS}/{patient['id']}/audit").json()["audit_entries"]
+    assert [(a["action"], a["user_name"]) for a in audit] == [("read", "Local Admin")]
+    missing = get(stack, f"{PATIENTS}/99999999")
+    assert (missing.status_code, missing.json()) == (404, {"errors": ["Patient not found"]})
+    assert get(stack, f"{PATIENTS}/{patient['id']}", STAFF_TOKEN).json() == {
+        "errors": ["Admin access required"]
+    }
+    assert requests.get(f"{stack.api}{PATIENTS}", timeout=30).status_code == 401
+
+
+def test_update_validates_and_records_history(stack: RunningStack) -> None:
+    patient = seed_provider_patients(stack, 303_000, 1)[0]
+    for body, message in (
+        (
+            {"patient": {"date_of_birth": "05/15/2010"}},
+            "patient.date_of_birth must be a date in YYYY-MM-DD format",
+        ),
+        (
+            {"patient": {"ecm_eligibility_information": {"acuity_level": "extreme"}}},
+            "patient.ecm_eligibility_information.acuity_level must be one of low, medium, high",
+        ),
+        (
+            {"patient": {"ecm_eligibility_information": {"member_record_status": "gone"}}},
+            "patient.ecm_eligibility_information.member_record_status must be one of new_member, continuing_member, pending_member, terminated_member, inactive_member",
+        ),
+        ({"patient": {"first_name": ""}}, "patient.first_name can't be blank"),
+        ({"patient": {"email": "x@example.org"}}, "Unknown field 'patient.email'"),
+    ):
+        response = put(stack, patient["id"], body)
+        assert (response.status_code, response.json()) == (422, {"errors": [message]}), body
+    response = put(
+        stack,
+        patient["id"],
+        {
+            "patient": {
+                "last_name": "Renamed",
+                "date_of_birth": "1970-01-31",
+                "ecm_eligibility_information": {
+                    "acuity_level": "low",
+                    "member_record_status": "continuing_member",
+                },
+            }
+        },
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()["patient"]
+    assert updated["name"] == f"{patient['first_name']} Renamed"
+    assert updated["date_of_birth"] == "1970-01-31"
+    assert updated["ecm_eligibility_information"]["acuity_level"] == "low"
+    history = updated["ecm_status_history"]
+    assert [(h["status"], h["changed_by"]) for h in history] == [
+        ("continuing_member", "Local Admin")
+    ]
+    keys = {k["key"]: k for k in scan(stack, "PatientKeysTable")}
+    new_key = f"name#{patient['first_name'].lower()}|renamed|1970-01-31"
+    assert keys[new_key]["patient_ids"] == [patient["id"]]
+    old_key = f"name#{patient['first_name'].lower()}|{patient['last_name'].lower()}|{patient['date_of_birth']}"
+    assert patient["id"] not in keys.get(old_key, {}).get("patient_ids", [])
+    again = put(
+        stack,
+        patient["id"],
+        {"patient": {"ecm_eligibility_information": {"member_record_status": "continuing_member"}}},
+    )
+    assert len(again.json()["patient"]["ecm_status_history"]) == 1  # no change, no entry
+    actions = [
+        a["action"] for a in get(stack, f"{PATIENTS}/{patient['id']}/audit").json()["audit_entries"]
+    ]
+    assert actions == ["update", "update"]
+
+
+def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
+    patient = seed_provider_patients(stack, 304_000, 1)[0]
+    start_version = patient["version"]
+    results: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def update(level: str) -> None:
+        response = put(
+            stack,
+            patient["id"],
+            {"patient": {"ecm_eligibility_information": {"acuity_level": level}}},
+        )
+        with lock:
+            results.append(response)
+
+    threads = [
+        threading.Thread(target=update, args=(level,)) for level in ("low", "medium", "high") * 3
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.status_code for r in results)
+    assert set(statuses) <= {200, 409}
+    ok = [r for r in results if r.status_code == 200]
+    conflicts = [r for r in results if r.status_code == 409]
+    for r in conflicts:
+        assert r.json()["errors"][0].startswith("Patient was changed by someone else")
+    versions = sorted(r.json()["patient"]["version"] for r in ok)
+    assert versions == list(range(start_version + 1, start_version + 1 + len(ok)))
+    final = patients_by_member(stack)[sample_mif_row(304_000)["MEMBER_ID"]]
+    assert final["version"] == start_version + len(ok)
