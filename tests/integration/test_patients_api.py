@@ -203,8 +203,9 @@ def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
         t.start()
     for t in threads:
         t.join()
+    assert len(results) == len(threads)
     statuses = sorted(r.status_code for r in results)
-    assert set(statuses) <= {200, 409}
+    assert set(statuses) <= {200, 409}, [(r.status_code, r.text[:200]) for r in results]
     ok = [r for r in results if r.status_code == 200]
     conflicts = [r for r in results if r.status_code == 409]
     for r in conflicts:
@@ -213,3 +214,24 @@ def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
     assert versions == list(range(start_version + 1, start_version + 1 + len(ok)))
     final = patients_by_member(stack)[sample_mif_row(304_000)["MEMBER_ID"]]
     assert final["version"] == start_version + len(ok)
+
+
+def test_counts_match_the_data_after_imports_updates_and_rollbacks(stack: RunningStack) -> None:
+    seed_provider_patients(stack, 305_000, 3)
+    patients = scan(stack, "PatientsTable")
+    counters = {
+        c["pk"]: c.get("value", 0) for c in scan(stack, "MetaTable") if c["pk"].startswith("count#")
+    }
+    assert counters["count#patient"] == len(patients)
+    statuses: dict[str, int] = {}
+    providers: dict[int, int] = {}
+    for p in patients:
+        statuses[p["member_record_status"]] = statuses.get(p["member_record_status"], 0) + 1
+        if p.get("provider_id") is not None:
+            providers[p["provider_id"]] = providers.get(p["provider_id"], 0) + 1
+    for status, count in statuses.items():
+        assert counters[f"count#status#{status}"] == count, status
+    for provider, count in providers.items():
+        assert counters[f"count#provider#{provider}"] == count, provider
+    listed = get(stack, f"{PATIENTS}?per_page=1").json()["pagination"]
+    assert listed["total_count"] == len(patients)

@@ -1,7 +1,8 @@
 """Patients (seed 002): list by name, status or provider; detail; update; the audit trail.
 
 Lists query an index in name order and read the items up to the requested page (the first
-page of 25 reads 25 items whatever the table's size). Every detail read and every update
+page of 25 reads 25 items whatever the table's size); ``total_count`` is a counter kept with
+the data (ecm.counts), not a scan. Every detail read and every update
 writes an audit entry (who, what, when).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -16,6 +18,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ecm.clock import iso_timestamp
+from ecm.counts import add_deltas, count_updates, read_counts
 from ecm.errors import ApiError
 from ecm.imports.api import parse_positive_int
 from ecm.member_status import MEMBER_STATUSES
@@ -57,25 +60,6 @@ def _query(index: str, key: str, value: Any, wanted: int) -> tuple[list[Item], b
             return items, False
         args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     return items, True
-
-
-def _count(index: str, key: str, value: Any) -> int:
-    ddb = client("dynamodb")
-    args: dict[str, Any] = {
-        "TableName": get_settings().patients_table,
-        "IndexName": index,
-        "KeyConditionExpression": "#k = :v",
-        "ExpressionAttributeNames": {"#k": key},
-        "ExpressionAttributeValues": {":v": to_attr(value)},
-        "Select": "COUNT",
-    }
-    total = 0
-    while True:
-        response = ddb.query(**args)
-        total += int(response["Count"])
-        if "LastEvaluatedKey" not in response:
-            return total
-        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _eligibility_summary(patient: Item) -> Item:
@@ -131,10 +115,13 @@ def list_patients(query: dict[str, str] | None) -> Item:
     value: Any
     if provider_id is not None:
         index, key, value = "provider-index", "provider_id", provider_id
+        count_key = f"count#provider#{provider_id}"
     elif status:
         index, key, value = "status-index", "member_record_status", status
+        count_key = f"count#status#{status}"
     else:
         index, key, value = "name-index", "kind", "patient"
+        count_key = "count#patient"
     wanted = page * per_page
     items, _ = _query(index, key, value, wanted)
     if provider_id is not None and status:
@@ -143,7 +130,7 @@ def list_patients(query: dict[str, str] | None) -> Item:
         items = [p for p in items if p.get("member_record_status") == status]
         total = len(items)
     else:
-        total = _count(index, key, value)
+        total = read_counts([count_key])[count_key]
     window = items[(page - 1) * per_page : wanted]
     return {
         "patients": [patient_summary(p) for p in window],
@@ -453,6 +440,9 @@ def update_patient(raw_id: str, body: Any, user: Item) -> Item:
             patient_id,
         ),
     ]
+    deltas: Counter[str] = Counter()
+    add_deltas(deltas, prior, patient)
+    writes += count_updates(dict(deltas))
     try:
         client("dynamodb").transact_write_items(TransactItems=writes)
     except ClientError as exc:

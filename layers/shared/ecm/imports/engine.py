@@ -12,6 +12,7 @@ import functools
 import json
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -21,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecm.clock import iso_timestamp
+from ecm.counts import TRANSACTION_LIMIT, add_deltas, count_updates
 from ecm.errors import (
     ConcurrentModification,
     FileFormatError,
@@ -372,6 +374,12 @@ def _row_chunks(kind: str, file_id: int, count: int) -> Iterator[list[tuple[int,
         yield [(int(r), rec) for r, rec in _get_json(rows_key(kind, file_id, chunk))]
 
 
+def _count_patients(deltas: Counter[str], entries: list[Item]) -> None:
+    for entry in entries:
+        if entry["t"] == "patients":
+            add_deltas(deltas, entry.get("prior"), entry.get("put"))
+
+
 def plan_stage(kind_name: str, file_id: int) -> Item:
     """Match every row against the current tables (under the lock) and write the plan."""
     kind = get_kind(kind_name)
@@ -382,9 +390,11 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
     planner = kind.make_planner(file_id, DynamoLookup(kind_name, file_id), iso_timestamp())
     chunk_rows = get_settings().chunk_rows
     written = 0
+    deltas: Counter[str] = Counter()
     for rows in _row_chunks(kind_name, file_id, int(record.get("chunk_count") or 0)):
         entries = planner.plan_chunk(rows)
         if not planner.errors:
+            _count_patients(deltas, entries)
             _put_json(plan_key(kind_name, file_id, written), entries)
             written += 1
     if planner.errors:
@@ -393,6 +403,7 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         raise ImportRejected(planner.errors)
     piece: list[Item] = []
     for entry in planner.finish():
+        _count_patients(deltas, [entry])
         piece.append(entry)
         if len(piece) >= chunk_rows * 2:
             _put_json(plan_key(kind_name, file_id, written), piece)
@@ -404,7 +415,12 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         update_import_file(
             kind_name, file_id, warnings=[*(record.get("warnings") or []), *planner.warnings]
         )
-    manifest = {"chunks": written, "created": planner.created, "updated": planner.updated}
+    manifest = {
+        "chunks": written,
+        "created": planner.created,
+        "updated": planner.updated,
+        "counts": {key: delta for key, delta in deltas.items() if delta},
+    }
     _put_json(manifest_key(kind_name, file_id), manifest)
     update_import_file(kind_name, file_id, stage="applying", rows_processed=0)
     logger.info(
@@ -500,9 +516,52 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
 # --- finalize and rollback ----------------------------------------------------------------
 
 
+def _count_groups(manifest: Item) -> list[dict[str, int]]:
+    items = sorted((manifest.get("counts") or {}).items())
+    size = TRANSACTION_LIMIT - 1  # one slot for the file record's marker
+    return [dict(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _apply_counts(kind: str, file_id: int, manifest: Item, undo: bool) -> None:
+    """Apply (or undo) the import's count deltas, each group once, transactionally."""
+    key = to_item({"kind": kind, "id": file_id})
+    table = get_settings().import_files_table
+    for number, group in enumerate(_count_groups(manifest)):
+        marker = {"#m": f"counted_{number}"}
+        mark: Item
+        if undo:
+            mark = {
+                "UpdateExpression": "REMOVE #m",
+                "ConditionExpression": "attribute_exists(#m)",
+            }
+        else:
+            mark = {
+                "UpdateExpression": "SET #m = :t",
+                "ConditionExpression": "attribute_not_exists(#m)",
+                "ExpressionAttributeValues": {":t": {"BOOL": True}},
+            }
+        writes = [
+            *count_updates(group, -1 if undo else 1),
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key,
+                    "ExpressionAttributeNames": marker,
+                    **mark,
+                }
+            },
+        ]
+        try:
+            client("dynamodb").transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise  # a marker in place (or gone, for undo): that group is done already
+
+
 def finalize_stage(kind_name: str, file_id: int) -> Item:
     manifest = _get_json(manifest_key(kind_name, file_id))
     created, updated = int(manifest["created"]), int(manifest["updated"])
+    _apply_counts(kind_name, file_id, manifest, undo=False)
     kind = get_kind(kind_name)
     update_import_file(
         kind_name,
@@ -600,6 +659,11 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         for logical, requests in deletes.items():
             batch_write(_table(logical), requests)
     _restore_counters(record)
+    try:
+        _apply_counts(kind_name, file_id, _get_json(manifest_key(kind_name, file_id)), undo=True)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchKey":
+            raise  # no manifest: the plan never finished, no count was touched
     messages = _failure_messages(record, error)
     mark_failed(kind_name, file_id, messages, stage="rolled_back")
     _release_lock(holder)

@@ -1,0 +1,60 @@
+"""Patient counts per list (all, per status, per provider), kept with the data.
+
+``total_count`` of a list must not need a scan: every writer of patients turns the change
+of a patient's index keys into counter deltas and commits them transactionally — PUT in the
+same transaction as the patient, an import in its finalize transaction (so a rolled-back
+import never touched a count).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ecm.settings import get_settings
+from ecm.store import batch_get, to_attr, to_item
+
+Item = dict[str, Any]
+TRANSACTION_LIMIT = 100
+
+
+def count_keys(patient: Item | None) -> list[str]:
+    if not patient:
+        return []
+    keys = ["count#patient"]
+    if patient.get("member_record_status"):
+        keys.append(f"count#status#{patient['member_record_status']}")
+    if patient.get("provider_id") is not None:
+        keys.append(f"count#provider#{patient['provider_id']}")
+    return keys
+
+
+def add_deltas(deltas: Counter[str], prior: Item | None, new: Item | None) -> None:
+    for key in count_keys(prior):
+        deltas[key] -= 1
+    for key in count_keys(new):
+        deltas[key] += 1
+
+
+def count_updates(deltas: dict[str, int], sign: int = 1) -> list[Item]:
+    """TransactWriteItems entries adding each non-zero delta to its counter."""
+    table = get_settings().meta_table
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": to_item({"pk": key}),
+                "UpdateExpression": "ADD #v :d",
+                "ExpressionAttributeNames": {"#v": "value"},
+                "ExpressionAttributeValues": {":d": to_attr(sign * delta)},
+            }
+        }
+        for key, delta in sorted(deltas.items())
+        if delta
+    ]
+
+
+def read_counts(keys: list[str]) -> dict[str, int]:
+    found = batch_get(get_settings().meta_table, ({"pk": {"S": k}} for k in keys))
+    values = {item["pk"]["S"]: int(item.get("value", {}).get("N", "0")) for item in found}
+    return {key: values.get(key, 0) for key in keys}
