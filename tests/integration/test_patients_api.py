@@ -235,3 +235,35 @@ def test_counts_match_the_data_after_imports_updates_and_rollbacks(stack: Runnin
         assert counters[f"count#provider#{provider}"] == count, provider
     listed = get(stack, f"{PATIENTS}?per_page=1").json()["pagination"]
     assert listed["total_count"] == len(patients)
+
+
+def test_search_by_each_kind_of_prefix(stack: RunningStack) -> None:
+    rows = [sample_mif_row(i) for i in range(306_000, 306_003)]
+    for n, row in enumerate(rows):
+        row["FIRST_NAME"], row["LAST_NAME"] = "Xiomara", f"Quenby{n}"
+    assert post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")}).status_code == 201
+    ids = {
+        r["MEMBER_ID"]: p["id"] for r in rows for p in [patients_by_member(stack)[r["MEMBER_ID"]]]
+    }
+
+    def found(term: str, extra: str = "") -> list[int]:
+        body = get(stack, f"{PATIENTS}?search={term}&per_page=100{extra}").json()
+        assert body["pagination"]["total_count"] == len(body["patients"])
+        return [p["id"] for p in body["patients"]]
+
+    everyone = [ids[r["MEMBER_ID"]] for r in rows]
+    assert found("xIoM") == everyone  # first name, any case, in name order
+    assert found("Xiomara%20Quenby1") == [everyone[1]]  # full name
+    assert found("quenby") == everyone  # last name
+    assert found(rows[2]["MEMBER_ID"].lower()) == [everyone[2]]  # member id
+    assert found(rows[1]["CIN"][:-1]) == [everyone[1]]  # CIN prefix
+    assert found("xiomaraz") == []
+    assert found("xiom", "&status=terminated_member") == []
+    page = get(stack, f"{PATIENTS}?search=xiom&per_page=2&page=2").json()
+    assert [p["id"] for p in page["patients"]] == everyone[2:]
+    assert page["pagination"] == {
+        "current_page": 2,
+        "total_pages": 2,
+        "total_count": 3,
+        "per_page": 2,
+    }

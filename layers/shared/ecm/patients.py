@@ -111,6 +111,8 @@ def build_patient(
 
 
 PATIENT_KIND = "patient"
+#: Prefix-searchable fields, each with its index: full name, last name, member id, CIN.
+SEARCH_INDEXES = ("name", "last", "member", "cin")
 
 
 def with_index_fields(patient: Item) -> Item:
@@ -126,9 +128,21 @@ def with_index_fields(patient: Item) -> Item:
         f"{_fold(patient.get('last_name'))} {_fold(patient.get('first_name'))}"
         f"#{int(patient.get('id') or 0):012d}"
     )
+    full = _fold(f"{patient.get('first_name') or ''} {patient.get('last_name') or ''}")
+    for name, text in (
+        ("name", full),
+        ("last", _fold(patient.get("last_name"))),
+        ("member", _fold(eligibility.get("member_id"))),
+        ("cin", _fold(eligibility.get("cin"))),
+    ):
+        # Prefix search: the first character picks the partition, the rest is a range.
+        patient[f"search_{name}_p"] = text[:1] or None
+        patient[f"search_{name}"] = text or None
     for field, value in (
         ("member_record_status", eligibility.get("member_record_status")),
         ("provider_id", case_load.get("provider_id")),
+        *((f"search_{n}_p", patient.pop(f"search_{n}_p")) for n in SEARCH_INDEXES),
+        *((f"search_{n}", patient.pop(f"search_{n}")) for n in SEARCH_INDEXES),
     ):
         if value is None:
             patient.pop(field, None)  # a sparse index skips items without the attribute

@@ -22,7 +22,7 @@ from ecm.counts import add_deltas, count_updates, read_counts
 from ecm.errors import ApiError
 from ecm.imports.api import parse_positive_int
 from ecm.member_status import MEMBER_STATUSES
-from ecm.patients import name_key, patient_name_key, with_index_fields
+from ecm.patients import SEARCH_INDEXES, name_key, patient_name_key, with_index_fields
 from ecm.settings import get_settings
 from ecm.store import (
     client,
@@ -108,8 +108,9 @@ def list_patients(query: dict[str, str] | None) -> Item:
         raise ApiError(422, f"status must be one of: {', '.join(MEMBER_STATUSES)}")
     provider_raw = (query.get("provider_id") or "").strip()
     provider_id = parse_positive_int(query, "provider_id", 0, 10**12) if provider_raw else None
-    if query.get("search"):
-        raise ApiError(422, "search is not available yet (issue #4)")
+    term = " ".join((query.get("search") or "").lower().split())
+    if term:
+        return _search_page(term, page, per_page, status, provider_id)
     index: str
     key: str
     value: Any
@@ -138,6 +139,56 @@ def list_patients(query: dict[str, str] | None) -> Item:
             "current_page": page,
             "total_pages": math.ceil(total / per_page) if total else 0,
             "total_count": total,
+            "per_page": per_page,
+        },
+    }
+
+
+def _search_matches(term: str) -> list[Item]:
+    """Every patient whose full name, last name, member id or CIN starts with ``term``.
+
+    Each index holds one field, partitioned by its first character, so a prefix is one
+    range of one partition: the read is proportional to the matches, not the table.
+    """
+    ddb = client("dynamodb")
+    found: dict[int, tuple[str, Item]] = {}
+    for name in SEARCH_INDEXES:
+        args: dict[str, Any] = {
+            "TableName": get_settings().patients_table,
+            "IndexName": f"search-{name}-index",
+            "KeyConditionExpression": "#p = :p AND begins_with(#s, :t)",
+            "ExpressionAttributeNames": {"#p": f"search_{name}_p", "#s": f"search_{name}"},
+            "ExpressionAttributeValues": {":p": to_attr(term[:1]), ":t": to_attr(term)},
+        }
+        while True:
+            response = ddb.query(**args)
+            for raw in response["Items"]:
+                item = from_item(raw)
+                matched = str(item.get(f"search_{name}") or "")
+                previous = found.get(int(item["id"]))
+                if previous is None or matched < previous[0]:
+                    found[int(item["id"])] = (matched, item)
+            if "LastEvaluatedKey" not in response:
+                break
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    ordered = sorted(found.values(), key=lambda pair: (pair[0], pair[1]["sort_name"]))
+    return [item for _, item in ordered]
+
+
+def _search_page(term: str, page: int, per_page: int, status: str, provider_id: int | None) -> Item:
+    matches = [
+        p
+        for p in _search_matches(term)
+        if (not status or p.get("member_record_status") == status)
+        and (provider_id is None or p.get("provider_id") == provider_id)
+    ]
+    window = matches[(page - 1) * per_page : page * per_page]
+    return {
+        "patients": [patient_summary(p) for p in window],
+        "pagination": {
+            "current_page": page,
+            "total_pages": math.ceil(len(matches) / per_page) if matches else 0,
+            "total_count": len(matches),
             "per_page": per_page,
         },
     }
