@@ -4,7 +4,13 @@ from typing import Any
 
 from ecm.http import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
-from ecm.patients_api import list_audit, list_patients, patient_detail, update_patient
+from ecm.patients_api import (
+    filter_patients,
+    list_audit,
+    list_patients,
+    patient_detail,
+    update_patient,
+)
 
 app = make_resolver()
 BASE = "/v1/admin/clinic/ecm/patients"
@@ -14,6 +20,12 @@ BASE = "/v1/admin/clinic/ecm/patients"
 def get_patients() -> Any:
     admin_context(app)
     return json_response(200, list_patients(app.current_event.query_string_parameters))
+
+
+@app.post(BASE + "/filter")
+def post_filter() -> Any:
+    admin_context(app)
+    return json_response(200, filter_patients(json_body(app)))
 
 
 @app.get(BASE + "/<patient_id>")

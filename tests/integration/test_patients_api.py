@@ -267,3 +267,101 @@ def test_search_by_each_kind_of_prefix(stack: RunningStack) -> None:
         "total_count": 3,
         "per_page": 2,
     }
+
+
+def post_filter(stack: RunningStack, body: dict[str, Any]) -> requests.Response:
+    return requests.post(
+        f"{stack.api}{PATIENTS}/filter", json=body, headers=stack.headers(), timeout=60
+    )
+
+
+def test_filter_sorts_and_combines_filters(stack: RunningStack) -> None:
+    import base64
+
+    from fixtures_builders import auth_xlsx, sample_auth_row
+
+    patients = seed_provider_patients(stack, 307_000, 4)
+    ids = [p["id"] for p in patients]
+    # acuity from the sample rows cycles; give two of them an authorization
+    auths = [
+        sample_auth_row(307_000, STATUS="Pending"),
+        sample_auth_row(307_001, STATUS="Approved"),
+    ]
+    content = base64.b64encode(auth_xlsx(auths)).decode()
+    response = requests.post(
+        f"{stack.api}/v1/admin/clinic/ecm/authorizations",
+        json={"authorization": {"file": content}},
+        headers=stack.headers(),
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    base = {"filters": {"provider_id": PROVIDER_ID}, "per_page": 100}
+    stored = {
+        p["id"]: p for p in scan(stack, "PatientsTable") if p.get("provider_id") == PROVIDER_ID
+    }
+    for sort_by, key in (
+        ("date_of_birth", lambda p: p["date_of_birth"]),
+        ("member_id", lambda p: p["eligibility"]["member_id"]),
+        ("first_name", lambda p: p["first_name"].lower()),
+        ("created_at", lambda p: p["created_at"]),
+    ):
+        for direction in ("ASC", "DESC"):
+            body = post_filter(stack, {**base, "sort_by": sort_by, "sort_dir": direction}).json()
+            got = [p["id"] for p in body["patients"]]
+            expected = sorted(
+                stored,
+                key=lambda i: (key(stored[i]), stored[i]["sort_name"]),
+                reverse=direction == "DESC",
+            )
+            assert got == expected, (sort_by, direction)
+    pending = post_filter(
+        stack, {**base, "filters": {"provider_id": PROVIDER_ID, "authorization_status": "Pending"}}
+    ).json()
+    assert [p["id"] for p in pending["patients"]] == [ids[0]]
+    assert (
+        pending["patients"][0]["ecm_eligibility_information"]["member_record_status"]
+        == "pending_member"
+    )
+    acuity = stored[ids[1]]["eligibility"]["acuity_level"]
+    combined = post_filter(
+        stack,
+        {
+            "filters": {
+                "provider_id": PROVIDER_ID,
+                "acuity_level": acuity,
+                "authorization_status": "Approved",
+            }
+        },
+    ).json()
+    assert [p["id"] for p in combined["patients"]] == [ids[1]]
+    assert combined["pagination"]["total_count"] == 1
+    searched = post_filter(
+        stack,
+        {
+            "search": patients[2]["eligibility"]["member_id"],
+            "filters": {"provider_id": PROVIDER_ID},
+        },
+    ).json()
+    assert [p["id"] for p in searched["patients"]] == [ids[2]]
+    by_name = post_filter(
+        stack, {"filters": {"provider_id": PROVIDER_ID}, "per_page": 2, "page": 1}
+    ).json()
+    assert by_name["pagination"]["total_count"] == len(stored)
+
+
+def test_filter_rejects_unknown_sorts_and_fields(stack: RunningStack) -> None:
+    for body, message in (
+        (
+            {"sort_by": "ssn"},
+            "sort_by must be one of name, last_name, first_name, date_of_birth, member_id, acuity_level, member_record_status, created_at, updated_at",
+        ),
+        ({"sort_dir": "UP"}, "sort_dir must be ASC or DESC"),
+        ({"filters": {"color": "red"}}, "Unknown field 'filters.color'"),
+        (
+            {"filters": {"authorization_status": "Maybe"}},
+            "filters.authorization_status must be one of Approved, Pending, Cancel, Denied",
+        ),
+        ({"per_page": 500}, "per_page must be between 1 and 100"),
+    ):
+        response = post_filter(stack, body)
+        assert (response.status_code, response.json()) == (422, {"errors": [message]}), body

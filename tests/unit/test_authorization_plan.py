@@ -523,7 +523,7 @@ def test_events_of_one_member_spread_over_chunks_apply_together() -> None:
     assert [s for _, s in _statuses(entry["put"])] == ["pending_member", "terminated_member"]
 
 
-def test_unchanged_status_writes_no_patient_and_reserves_no_history() -> None:
+def test_unchanged_status_records_only_the_latest_authorization() -> None:
     lookup = FakeLookup()
     lookup.add_patient(5, 1, status="new_member", approved=["AUTH0000000001"])
     lookup.add_patient(6, 2, status="pending_member")
@@ -534,7 +534,20 @@ def test_unchanged_status_writes_no_patient_and_reserves_no_history() -> None:
         (3, _auth(2, STATUS="Pending")),
         (4, _auth(3, STATUS="Denied")),
     )
-    assert _patients(tail) == []
+    written = {e["put"]["id"]: e["put"] for e in _patients(tail)}
+    # No status changes and no history; only each member's latest authorization is noted
+    # (it backs filters.authorization_status).
+    assert {pid: p["eligibility"]["member_record_status"] for pid, p in written.items()} == {
+        5: "new_member",
+        6: "pending_member",
+        7: "terminated_member",
+    }
+    assert all(p["ecm_status_history"] == [] for p in written.values())
+    assert {pid: p["latest_authorization_status"] for pid, p in written.items()} == {
+        5: "Approved",
+        6: "Pending",
+        7: "Denied",
+    }
     assert not [r for r in lookup.reserved if r[0] == "status_history"]
 
 

@@ -194,7 +194,11 @@ class AuthorizationPlanner:
                     continue
                 patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
                 added = apply_authorization_events(patient, self.events[patient_id], self.now)
-                if added or patient["approved_auth_nos"] != (prior.get("approved_auth_nos") or []):
+                if (
+                    added
+                    or patient["approved_auth_nos"] != (prior.get("approved_auth_nos") or [])
+                    or patient.get("latest_authorization") != prior.get("latest_authorization")
+                ):
                     patient["version"] = int(prior.get("version", 0)) + 1
                     patient["last_import"] = self.tag
                     patient["updated_at"] = self.now

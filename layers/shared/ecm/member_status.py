@@ -45,7 +45,14 @@ def apply_authorization_events(patient: Item, events: list[AuthorizationEvent], 
     approved = list(patient.get("approved_auth_nos") or [])
     history = list(patient.get("ecm_status_history") or [])
     added = 0
+    latest = dict(patient.get("latest_authorization") or {})
     for event in sorted(events, key=lambda e: e.order):
+        if (event.decision_date or "") >= (latest.get("decision_date") or ""):
+            latest = {
+                "auth_no": event.auth_no,
+                "status": event.status,
+                "decision_date": event.decision_date,
+            }
         new_status: str | None
         if event.status == AuthorizationStatus.APPROVED:
             earlier = [a for a in approved if a != event.auth_no]
@@ -67,6 +74,10 @@ def apply_authorization_events(patient: Item, events: list[AuthorizationEvent], 
             added += 1
     patient["approved_auth_nos"] = approved
     patient["ecm_status_history"] = history
+    if latest:
+        # What "filters.authorization_status" means: the member's latest authorization.
+        patient["latest_authorization"] = latest
+        patient["latest_authorization_status"] = latest.get("status")
     with_index_fields(patient)
     return added
 

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from ecm.authorization import AuthorizationStatus
 from ecm.clock import iso_timestamp
 from ecm.counts import add_deltas, count_updates, read_counts
 from ecm.errors import ApiError
@@ -190,6 +191,174 @@ def _search_page(term: str, page: int, per_page: int, status: str, provider_id: 
             "total_pages": math.ceil(len(matches) / per_page) if matches else 0,
             "total_count": len(matches),
             "per_page": per_page,
+        },
+    }
+
+
+SORTS: dict[str, Any] = {
+    "name": lambda p: p.get("sort_name"),
+    "last_name": lambda p: (p.get("last_name") or "").lower(),
+    "first_name": lambda p: (p.get("first_name") or "").lower(),
+    "date_of_birth": lambda p: p.get("date_of_birth"),
+    "member_id": lambda p: (p.get("eligibility") or {}).get("member_id"),
+    "acuity_level": lambda p: {"low": 0, "medium": 1, "high": 2}.get(
+        (p.get("eligibility") or {}).get("acuity_level") or ""
+    ),
+    "member_record_status": lambda p: p.get("member_record_status"),
+    "created_at": lambda p: p.get("created_at"),
+    "updated_at": lambda p: p.get("updated_at"),
+}
+
+
+class PatientFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = None
+    acuity_level: str | None = None
+    provider_id: int | None = None
+    olcm_user_id: int | None = None
+    ilcm_user_id: int | None = None
+    authorization_status: str | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and value not in MEMBER_STATUSES:
+            raise ValueError(f"must be one of {', '.join(MEMBER_STATUSES)}")
+        return value
+
+    @field_validator("acuity_level")
+    @classmethod
+    def _acuity(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACUITY_LEVELS:
+            raise ValueError(f"must be one of {', '.join(ACUITY_LEVELS)}")
+        return value
+
+    @field_validator("authorization_status")
+    @classmethod
+    def _authorization(cls, value: str | None) -> str | None:
+        allowed = [s.value for s in AuthorizationStatus]
+        if value is not None and value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+
+class PatientFilterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    search: str | None = None
+    sort_by: str = "name"
+    sort_dir: str = "ASC"
+    filters: PatientFilters = PatientFilters()
+    page: int = 1
+    per_page: int = 25
+
+    @field_validator("sort_by")
+    @classmethod
+    def _sort_by(cls, value: str) -> str:
+        if value not in SORTS:
+            raise ValueError(f"must be one of {', '.join(SORTS)}")
+        return value
+
+    @field_validator("sort_dir")
+    @classmethod
+    def _sort_dir(cls, value: str) -> str:
+        if value.upper() not in ("ASC", "DESC"):
+            raise ValueError("must be ASC or DESC")
+        return value.upper()
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("per_page")
+    @classmethod
+    def _per_page(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be between 1 and 100")
+        return value
+
+
+def _matches(patient: Item, filters: PatientFilters) -> bool:
+    case_load = patient.get("case_load") or {}
+    eligibility = patient.get("eligibility") or {}
+    return (
+        (filters.status is None or patient.get("member_record_status") == filters.status)
+        and (
+            filters.acuity_level is None or eligibility.get("acuity_level") == filters.acuity_level
+        )
+        and (filters.provider_id is None or patient.get("provider_id") == filters.provider_id)
+        and (filters.olcm_user_id is None or case_load.get("olcm_user_id") == filters.olcm_user_id)
+        and (filters.ilcm_user_id is None or case_load.get("ilcm_user_id") == filters.ilcm_user_id)
+        and (
+            filters.authorization_status is None
+            or patient.get("latest_authorization_status") == filters.authorization_status
+        )
+    )
+
+
+def filter_patients(body: Any) -> Item:
+    """POST /patients/filter: filters combine with AND; sort by a whitelisted field.
+
+    The most selective index drives the read (search, provider, status, else every patient
+    by name). Name order with only that index's filter reads just the page; any other sort
+    or filter reads the driving partition whole (its cost is in the README).
+    """
+    if not isinstance(body, dict):
+        raise ApiError(422, "Request body must be a JSON object")
+    try:
+        request = PatientFilterRequest.model_validate(body)
+    except ValidationError as exc:
+        messages = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            if error["type"] == "extra_forbidden":
+                messages.append(f"Unknown field '{where}'")
+            else:
+                messages.append(f"{where} {str(error['msg']).removeprefix('Value error, ')}")
+        raise ApiError(422, *messages) from None
+    filters = request.filters
+    only = {k for k, v in filters.model_dump().items() if v is not None}
+    simple = request.sort_by == "name" and request.sort_dir == "ASC" and not request.search
+    if simple and only <= {"status"}:
+        query = {"page": str(request.page), "per_page": str(request.per_page)}
+        if filters.status:
+            query["status"] = filters.status
+        return list_patients(query)
+    if simple and only == {"provider_id"}:
+        return list_patients(
+            {
+                "page": str(request.page),
+                "per_page": str(request.per_page),
+                "provider_id": str(filters.provider_id),
+            }
+        )
+    term = " ".join((request.search or "").lower().split())
+    if term:
+        candidates = _search_matches(term)
+    elif filters.provider_id is not None:
+        candidates, _ = _query("provider-index", "provider_id", filters.provider_id, 10**9)
+    elif filters.status:
+        candidates, _ = _query("status-index", "member_record_status", filters.status, 10**9)
+    else:
+        candidates, _ = _query("name-index", "kind", "patient", 10**9)
+    matched = [p for p in candidates if _matches(p, filters)]
+    key = SORTS[request.sort_by]
+    present = [p for p in matched if key(p) is not None]
+    missing = [p for p in matched if key(p) is None]
+    present.sort(key=lambda p: (key(p), p.get("sort_name")), reverse=request.sort_dir == "DESC")
+    ordered = present + missing  # blanks last, whichever the direction
+    start = (request.page - 1) * request.per_page
+    return {
+        "patients": [patient_summary(p) for p in ordered[start : start + request.per_page]],
+        "pagination": {
+            "current_page": request.page,
+            "total_pages": math.ceil(len(ordered) / request.per_page) if ordered else 0,
+            "total_count": len(ordered),
+            "per_page": request.per_page,
         },
     }
 
