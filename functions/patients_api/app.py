@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ecm.caseload import assign_case_load
 from ecm.http import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
 from ecm.patients_api import (
@@ -37,6 +38,12 @@ def get_patient(patient_id: str) -> Any:
 def put_patient(patient_id: str) -> Any:
     user = admin_context(app)
     return json_response(200, update_patient(patient_id, json_body(app), user))
+
+
+@app.put(BASE + "/<patient_id>/case_load")
+def put_case_load(patient_id: str) -> Any:
+    user = admin_context(app)
+    return json_response(200, assign_case_load(patient_id, json_body(app), user))
 
 
 @app.get(BASE + "/<patient_id>/audit")

@@ -13,7 +13,9 @@ from ecm.settings import get_settings
 from ecm.store import client, get_item, next_ids, to_item
 
 Item = dict[str, Any]
-ROLES = ("admin", "staff")
+#: admin manages everything; staff, and the care managers (outreach lead OLCM, intensive
+#: lead ILCM) that case loads name, are users without admin rights.
+ROLES = ("admin", "staff", "olcm", "ilcm")
 TOKEN_HEADER = "x-user-token"  # noqa: S105 - a header name, not a secret
 
 

@@ -1,4 +1,4 @@
-"""Patient counts per list (all, per status, per provider), kept with the data.
+"""Patient counts per list (all, status, provider, OLCM, ILCM), kept with the data.
 
 ``total_count`` of a list must not need a scan: every writer of patients turns the change
 of a patient's index keys into counter deltas and commits them transactionally — PUT in the
@@ -24,8 +24,13 @@ def count_keys(patient: Item | None) -> list[str]:
     keys = ["count#patient"]
     if patient.get("member_record_status"):
         keys.append(f"count#status#{patient['member_record_status']}")
-    if patient.get("provider_id") is not None:
-        keys.append(f"count#provider#{patient['provider_id']}")
+    for field, name in (
+        ("provider_id", "provider"),
+        ("olcm_user_id", "olcm"),
+        ("ilcm_user_id", "ilcm"),
+    ):
+        if patient.get(field) is not None:
+            keys.append(f"count#{name}#{patient[field]}")
     return keys
 
 

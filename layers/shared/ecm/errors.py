@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class ApiError(Exception):
     """An HTTP error answered as ``{"errors": [...]}`` with ``status``."""
@@ -10,6 +15,18 @@ class ApiError(Exception):
         super().__init__(messages[0] if messages else str(status))
         self.status = status
         self.messages = list(messages)
+
+
+def invalid_body(prefix: str | None, exc: ValidationError) -> ApiError:
+    """A 422 naming each bad field of a request body: ``patient.date_of_birth must be ...``."""
+    messages = []
+    for error in exc.errors():
+        where = ".".join([*([prefix] if prefix else []), *(str(p) for p in error["loc"])])
+        if error["type"] == "extra_forbidden":
+            messages.append(f"Unknown field '{where}'")
+        else:
+            messages.append(f"{where} {str(error['msg']).removeprefix('Value error, ')}")
+    return ApiError(422, *messages)
 
 
 class FileFormatError(Exception):

@@ -141,6 +141,8 @@ def with_index_fields(patient: Item) -> Item:
     for field, value in (
         ("member_record_status", eligibility.get("member_record_status")),
         ("provider_id", case_load.get("provider_id")),
+        ("olcm_user_id", case_load.get("olcm_user_id")),
+        ("ilcm_user_id", case_load.get("ilcm_user_id")),
         *((f"search_{n}_p", patient.pop(f"search_{n}_p")) for n in SEARCH_INDEXES),
         *((f"search_{n}", patient.pop(f"search_{n}")) for n in SEARCH_INDEXES),
     ):

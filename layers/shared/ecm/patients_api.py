@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from ecm.authorization import AuthorizationStatus
 from ecm.clock import iso_timestamp
 from ecm.counts import add_deltas, count_updates, read_counts
-from ecm.errors import ApiError
+from ecm.errors import ApiError, invalid_body
 from ecm.imports.api import parse_positive_int
 from ecm.member_status import MEMBER_STATUSES
 from ecm.patients import SEARCH_INDEXES, name_key, patient_name_key, with_index_fields
@@ -78,7 +78,7 @@ def _eligibility_summary(patient: Item) -> Item:
     }
 
 
-def _case_load(patient: Item) -> Item:
+def _caseload_patient(patient: Item) -> Item:
     case_load = patient.get("case_load") or {}
     return {
         "provider_id": case_load.get("provider_id"),
@@ -96,7 +96,7 @@ def patient_summary(patient: Item) -> Item:
         "name": patient.get("name"),
         "date_of_birth": patient.get("date_of_birth"),
         "ecm_eligibility_information": _eligibility_summary(patient),
-        "case_load": _case_load(patient),
+        "case_load": _caseload_patient(patient),
     }
 
 
@@ -109,40 +109,13 @@ def list_patients(query: dict[str, str] | None) -> Item:
         raise ApiError(422, f"status must be one of: {', '.join(MEMBER_STATUSES)}")
     provider_raw = (query.get("provider_id") or "").strip()
     provider_id = parse_positive_int(query, "provider_id", 0, 10**12) if provider_raw else None
-    term = " ".join((query.get("search") or "").lower().split())
-    if term:
-        return _search_page(term, page, per_page, status, provider_id)
-    index: str
-    key: str
-    value: Any
-    if provider_id is not None:
-        index, key, value = "provider-index", "provider_id", provider_id
-        count_key = f"count#provider#{provider_id}"
-    elif status:
-        index, key, value = "status-index", "member_record_status", status
-        count_key = f"count#status#{status}"
-    else:
-        index, key, value = "name-index", "kind", "patient"
-        count_key = "count#patient"
-    wanted = page * per_page
-    items, _ = _query(index, key, value, wanted)
-    if provider_id is not None and status:
-        # Both filters: the provider's partition, filtered by status (documented cost).
-        items, _ = _query(index, key, value, 10**9)
-        items = [p for p in items if p.get("member_record_status") == status]
-        total = len(items)
-    else:
-        total = read_counts([count_key])[count_key]
-    window = items[(page - 1) * per_page : wanted]
-    return {
-        "patients": [patient_summary(p) for p in window],
-        "pagination": {
-            "current_page": page,
-            "total_pages": math.ceil(total / per_page) if total else 0,
-            "total_count": total,
-            "per_page": per_page,
-        },
-    }
+    request = PatientFilterRequest(
+        search=query.get("search") or None,
+        filters=PatientFilters(status=status or None, provider_id=provider_id),
+        page=page,
+        per_page=per_page,
+    )
+    return _run_filter(request)
 
 
 def _search_matches(term: str) -> list[Item]:
@@ -174,25 +147,6 @@ def _search_matches(term: str) -> list[Item]:
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     ordered = sorted(found.values(), key=lambda pair: (pair[0], pair[1]["sort_name"]))
     return [item for _, item in ordered]
-
-
-def _search_page(term: str, page: int, per_page: int, status: str, provider_id: int | None) -> Item:
-    matches = [
-        p
-        for p in _search_matches(term)
-        if (not status or p.get("member_record_status") == status)
-        and (provider_id is None or p.get("provider_id") == provider_id)
-    ]
-    window = matches[(page - 1) * per_page : page * per_page]
-    return {
-        "patients": [patient_summary(p) for p in window],
-        "pagination": {
-            "current_page": page,
-            "total_pages": math.ceil(len(matches) / per_page) if matches else 0,
-            "total_count": len(matches),
-            "per_page": per_page,
-        },
-    }
 
 
 SORTS: dict[str, Any] = {
@@ -312,55 +266,69 @@ def filter_patients(body: Any) -> Item:
     try:
         request = PatientFilterRequest.model_validate(body)
     except ValidationError as exc:
-        messages = []
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"])
-            if error["type"] == "extra_forbidden":
-                messages.append(f"Unknown field '{where}'")
-            else:
-                messages.append(f"{where} {str(error['msg']).removeprefix('Value error, ')}")
-        raise ApiError(422, *messages) from None
-    filters = request.filters
-    only = {k for k, v in filters.model_dump().items() if v is not None}
-    simple = request.sort_by == "name" and request.sort_dir == "ASC" and not request.search
-    if simple and only <= {"status"}:
-        query = {"page": str(request.page), "per_page": str(request.per_page)}
-        if filters.status:
-            query["status"] = filters.status
-        return list_patients(query)
-    if simple and only == {"provider_id"}:
-        return list_patients(
-            {
-                "page": str(request.page),
-                "per_page": str(request.per_page),
-                "provider_id": str(filters.provider_id),
-            }
-        )
-    term = " ".join((request.search or "").lower().split())
-    if term:
-        candidates = _search_matches(term)
-    elif filters.provider_id is not None:
-        candidates, _ = _query("provider-index", "provider_id", filters.provider_id, 10**9)
-    elif filters.status:
-        candidates, _ = _query("status-index", "member_record_status", filters.status, 10**9)
-    else:
-        candidates, _ = _query("name-index", "kind", "patient", 10**9)
-    matched = [p for p in candidates if _matches(p, filters)]
-    key = SORTS[request.sort_by]
-    present = [p for p in matched if key(p) is not None]
-    missing = [p for p in matched if key(p) is None]
-    present.sort(key=lambda p: (key(p), p.get("sort_name")), reverse=request.sort_dir == "DESC")
-    ordered = present + missing  # blanks last, whichever the direction
-    start = (request.page - 1) * request.per_page
+        raise invalid_body(None, exc) from None
+    return _run_filter(request)
+
+
+#: Indexes that drive a list, most selective first: (filter field, index, key, counter name).
+DRIVING_INDEXES = (
+    ("provider_id", "provider-index", "provider_id", "provider"),
+    ("olcm_user_id", "olcm-index", "olcm_user_id", "olcm"),
+    ("ilcm_user_id", "ilcm-index", "ilcm_user_id", "ilcm"),
+    ("status", "status-index", "member_record_status", "status"),
+)
+
+
+def _page_body(items: list[Item], total: int, page: int, per_page: int) -> Item:
+    start = (page - 1) * per_page
     return {
-        "patients": [patient_summary(p) for p in ordered[start : start + request.per_page]],
+        "patients": [patient_summary(p) for p in items[start : start + per_page]],
         "pagination": {
-            "current_page": request.page,
-            "total_pages": math.ceil(len(ordered) / request.per_page) if ordered else 0,
-            "total_count": len(ordered),
-            "per_page": request.per_page,
+            "current_page": page,
+            "total_pages": math.ceil(total / per_page) if total else 0,
+            "total_count": total,
+            "per_page": per_page,
         },
     }
+
+
+def _run_filter(request: PatientFilterRequest) -> Item:
+    """One index drives the read; the rest of the filters and the sort run on its items.
+
+    Name order with only the driving index's own filter reads just the items up to the page
+    and takes total_count from its counter. Anything else reads the driving partition (or
+    the search matches) whole: the cost the README's access-pattern table states.
+    """
+    filters = request.filters
+    given = {k for k, v in filters.model_dump().items() if v is not None}
+    term = " ".join((request.search or "").lower().split())
+    driving = next((d for d in DRIVING_INDEXES if getattr(filters, d[0]) is not None), None)
+    index, key, value, counter = (
+        (driving[1], driving[2], getattr(filters, driving[0]), f"count#{driving[3]}#")
+        if driving
+        else ("name-index", "kind", "patient", "count#patient")
+    )
+    if driving:
+        counter += str(value)
+    name_order = request.sort_by == "name" and request.sort_dir == "ASC"
+    if not term and name_order and given <= ({driving[0]} if driving else set()):
+        wanted = request.page * request.per_page
+        items, _ = _query(index, key, value, wanted)
+        total = read_counts([counter])[counter]
+        return _page_body(items, total, request.page, request.per_page)
+    candidates = _search_matches(term) if term else _query(index, key, value, 10**9)[0]
+    matched = [p for p in candidates if _matches(p, filters)]
+    if term and name_order:
+        ordered = matched  # search results keep the matched text's order
+    else:
+        sort_key = SORTS[request.sort_by]
+        present = [p for p in matched if sort_key(p) is not None]
+        missing = [p for p in matched if sort_key(p) is None]
+        present.sort(
+            key=lambda p: (sort_key(p), p.get("sort_name")), reverse=request.sort_dir == "DESC"
+        )
+        ordered = present + missing  # blanks last, whichever the direction
+    return _page_body(ordered, len(ordered), request.page, request.per_page)
 
 
 def parse_patient_id(raw: str) -> int:
@@ -373,7 +341,7 @@ def parse_patient_id(raw: str) -> int:
     return patient_id
 
 
-def _load(patient_id: int) -> Item:
+def load_patient(patient_id: int) -> Item:
     patient = get_item(get_settings().patients_table, {"id": patient_id})
     if patient is None:
         raise ApiError(404, NOT_FOUND)
@@ -429,7 +397,7 @@ def patient_detail_body(patient: Item) -> Item:
                 "created_at": eligibility.get("created_at"),
                 "updated_at": eligibility.get("updated_at"),
             },
-            "case_load": {"id": patient["id"], **_case_load(patient)},
+            "case_load": {"id": patient["id"], **_caseload_patient(patient)},
             "ecm_authorizations": _authorizations(int(patient["id"])),
             "ecm_status_history": patient.get("ecm_status_history") or [],
             "activities_count": int(patient.get("activities_count") or 0),
@@ -458,14 +426,14 @@ def record_audit(patient_id: int, user: Item, action: str) -> None:
 
 
 def patient_detail(raw_id: str, user: Item) -> Item:
-    patient = _load(parse_patient_id(raw_id))
+    patient = load_patient(parse_patient_id(raw_id))
     record_audit(int(patient["id"]), user, "read")
     return patient_detail_body(patient)
 
 
 def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
     patient_id = parse_patient_id(raw_id)
-    _load(patient_id)
+    load_patient(patient_id)
     page = parse_positive_int(query, "page", 1, 10**6)
     per_page = parse_positive_int(query, "per_page", 25, 100)
     ddb = client("dynamodb")
@@ -554,18 +522,6 @@ class PatientUpdate(BaseModel):
         return value
 
 
-def _update_messages(exc: ValidationError) -> list[str]:
-    messages = []
-    for error in exc.errors():
-        where = ".".join(["patient", *(str(p) for p in error["loc"])])
-        if error["type"] == "extra_forbidden":
-            messages.append(f"Unknown field '{where}'")
-        else:
-            text = str(error["msg"]).removeprefix("Value error, ")
-            messages.append(f"{where} {text}")
-    return messages
-
-
 def _name_key_writes(old: str | None, new: str | None, patient_id: int) -> list[Item]:
     """Transaction items that move a patient between name keys (matching stays right)."""
     if old == new:
@@ -610,8 +566,8 @@ def update_patient(raw_id: str, body: Any, user: Item) -> Item:
     try:
         change = PatientUpdate.model_validate(body["patient"])
     except ValidationError as exc:
-        raise ApiError(422, *_update_messages(exc)) from None
-    prior = _load(patient_id)
+        raise invalid_body("patient", exc) from None
+    prior = load_patient(patient_id)
     now = iso_timestamp()
     patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
     for field in ("first_name", "last_name", "date_of_birth"):

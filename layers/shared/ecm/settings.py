@@ -23,6 +23,7 @@ class Settings:
     patient_keys_table: str
     authorizations_table: str
     audit_table: str
+    activities_table: str
     import_files_table: str
     meta_table: str
     users_table: str
@@ -51,6 +52,7 @@ def get_settings() -> Settings:
         patient_keys_table=env.get("PATIENT_KEYS_TABLE", "PatientKeysTable"),
         authorizations_table=env.get("AUTHORIZATIONS_TABLE", "AuthorizationsTable"),
         audit_table=env.get("AUDIT_TABLE", "AuditTable"),
+        activities_table=env.get("ACTIVITIES_TABLE", "ActivitiesTable"),
         import_files_table=env.get("IMPORT_FILES_TABLE", "ImportFilesTable"),
         meta_table=env.get("META_TABLE", "MetaTable"),
         users_table=env.get("USERS_TABLE", "UsersTable"),

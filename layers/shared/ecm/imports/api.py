@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ecm.errors import ApiError
+from ecm.errors import ApiError, invalid_body
 from ecm.imports.engine import plan_key
 from ecm.imports.files import (
     create_import_file,
@@ -42,24 +42,13 @@ class ImportSourceBody(BaseModel):
     file_type: str | None = None
 
 
-def _pydantic_messages(prefix: str, exc: ValidationError) -> list[str]:
-    messages = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in (prefix, *error["loc"]))
-        if error["type"] == "extra_forbidden":
-            messages.append(f"Unknown field '{where}'")
-        else:
-            messages.append(f"{where}: {error['msg']}")
-    return messages
-
-
 def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
     if not isinstance(body, dict) or not isinstance(body.get(kind.body_key), dict):
         raise ApiError(422, f"Request body must be a JSON object with a '{kind.body_key}' object")
     try:
         request = ImportSourceBody.model_validate(body[kind.body_key])
     except ValidationError as exc:
-        raise ApiError(422, *_pydantic_messages(kind.body_key, exc)) from None
+        raise invalid_body(kind.body_key, exc) from None
     if request.file_type and request.file_type.lower() not in kind.file_types:
         raise ApiError(
             422,

@@ -1,0 +1,140 @@
+"""Case loads over HTTP: providers, care managers (OLCM/ILCM users) and assignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from fixtures_builders import mif_csv, sample_mif_row
+from stack_fixture import RunningStack, data_uri, patients_by_member, post_mif, scan
+
+ECM = "/v1/admin/clinic/ecm"
+
+
+def call(
+    stack: RunningStack,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> requests.Response:
+    headers = stack.headers(token) if token else stack.headers()
+    return requests.request(
+        method, f"{stack.api}{ECM}{path}", json=body, headers=headers, timeout=60
+    )
+
+
+def test_providers_and_care_managers_directories(stack: RunningStack) -> None:
+    created = call(
+        stack, "POST", "/providers", {"provider": {"name": "Harbor ECM", "npi": "1234567893"}}
+    )
+    assert created.status_code == 201, created.text
+    provider = created.json()["provider"]
+    assert (provider["name"], provider["npi"]) == ("Harbor ECM", "1234567893")
+    assert provider in call(stack, "GET", "/providers").json()["providers"]
+    bad = call(stack, "POST", "/providers", {"provider": {"name": "X", "npi": "1234567890"}})
+    assert (bad.status_code, bad.json()) == (
+        422,
+        {"errors": ["provider: NPI '1234567890' is not a valid 10-digit NPI"]},
+    )
+
+    olcm = call(
+        stack,
+        "POST",
+        "/care_managers",
+        {"care_manager": {"name": "Jane Coordinator", "role": "olcm"}},
+    )
+    assert olcm.status_code == 201, olcm.text
+    token = olcm.json()["token"]
+    assert len(token) >= 40
+    listed = call(stack, "GET", "/care_managers").json()["care_managers"]
+    assert {
+        "id": olcm.json()["care_manager"]["id"],
+        "name": "Jane Coordinator",
+        "role": "olcm",
+    } in listed
+    forbidden = call(stack, "GET", "/providers", token=token)
+    assert (forbidden.status_code, forbidden.json()) == (403, {"errors": ["Admin access required"]})
+    wrong = call(stack, "POST", "/care_managers", {"care_manager": {"name": "Z", "role": "admin"}})
+    assert (wrong.status_code, wrong.json()) == (
+        422,
+        {"errors": ["care_manager.role must be one of olcm, ilcm"]},
+    )
+
+
+def test_assign_filter_count_and_clear_a_case_load(stack: RunningStack) -> None:
+    row = sample_mif_row(500_000)
+    assert post_mif(stack, {"file": data_uri(mif_csv([row]), "csv")}).status_code == 201
+    patient = patients_by_member(stack)[row["MEMBER_ID"]]
+    provider = call(stack, "POST", "/providers", {"provider": {"name": "Bay Care PSC"}}).json()[
+        "provider"
+    ]
+    olcm = call(
+        stack, "POST", "/care_managers", {"care_manager": {"name": "Olga Lead", "role": "olcm"}}
+    ).json()["care_manager"]
+    ilcm = call(
+        stack, "POST", "/care_managers", {"care_manager": {"name": "Ian Lead", "role": "ilcm"}}
+    ).json()["care_manager"]
+
+    wrong_role = call(
+        stack,
+        "PUT",
+        f"/patients/{patient['id']}/case_load",
+        {"case_load": {"olcm_user_id": ilcm["id"]}},
+    )
+    assert wrong_role.status_code == 422
+    assert wrong_role.json()["errors"] == [
+        f"case_load.olcm_user_id {ilcm['id']} is not a care manager with role olcm"
+    ]
+    missing = call(
+        stack, "PUT", f"/patients/{patient['id']}/case_load", {"case_load": {"provider_id": 987654}}
+    )
+    assert missing.json()["errors"] == ["case_load.provider_id 987654 does not exist"]
+
+    assigned = call(
+        stack,
+        "PUT",
+        f"/patients/{patient['id']}/case_load",
+        {
+            "case_load": {
+                "provider_id": provider["id"],
+                "olcm_user_id": olcm["id"],
+                "ilcm_user_id": ilcm["id"],
+            }
+        },
+    )
+    assert assigned.status_code == 200, assigned.text
+    case_load = assigned.json()["patient"]["case_load"]
+    assert case_load == {
+        "id": patient["id"],
+        "provider_id": provider["id"],
+        "provider_name": "Bay Care PSC",
+        "olcm_user_id": olcm["id"],
+        "olcm_name": "Olga Lead",
+        "ilcm_user_id": ilcm["id"],
+        "ilcm_name": "Ian Lead",
+    }
+    for filters in (
+        {"olcm_user_id": olcm["id"]},
+        {"ilcm_user_id": ilcm["id"]},
+        {"provider_id": provider["id"]},
+    ):
+        body = call(stack, "POST", "/patients/filter", {"filters": filters}).json()
+        assert [p["id"] for p in body["patients"]] == [patient["id"]], filters
+        assert body["pagination"]["total_count"] == 1, filters
+    listed = call(stack, "GET", f"/patients?provider_id={provider['id']}").json()
+    assert [p["id"] for p in listed["patients"]] == [patient["id"]]
+    counters = {c["pk"]: c.get("value") for c in scan(stack, "MetaTable")}
+    assert counters[f"count#olcm#{olcm['id']}"] == 1
+
+    cleared = call(
+        stack, "PUT", f"/patients/{patient['id']}/case_load", {"case_load": {"olcm_user_id": None}}
+    )
+    assert cleared.json()["patient"]["case_load"]["olcm_user_id"] is None
+    assert cleared.json()["patient"]["case_load"]["provider_id"] == provider["id"]
+    after = call(
+        stack, "POST", "/patients/filter", {"filters": {"olcm_user_id": olcm["id"]}}
+    ).json()
+    assert after["patients"] == [] and after["pagination"]["total_count"] == 0
+    audit = call(stack, "GET", f"/patients/{patient['id']}/audit").json()["audit_entries"]
+    assert [a["action"] for a in audit] == ["case_load", "case_load"]
