@@ -281,7 +281,6 @@ def test_racing_writers_never_lose_a_count(stack: RunningStack) -> None:
     posts = [r for r in results if r.request.method == "POST"]
     assert {r.status_code for r in posts} <= {201, 409}, [(r.status_code, r.text) for r in posts]
     created = [r.json()["activity"] for r in posts if r.status_code == 201]
-    print("STATUSES", sorted((r.request.method, r.status_code) for r in results))
     assert created, "every racing activity failed"
     stored = [a for a in scan(stack, "ActivitiesTable") if a["patient_id"] == pid]
     assert sorted(a["id"] for a in stored) == sorted(a["id"] for a in created)

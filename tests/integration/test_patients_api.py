@@ -365,3 +365,36 @@ def test_filter_rejects_unknown_sorts_and_fields(stack: RunningStack) -> None:
     ):
         response = post_filter(stack, body)
         assert (response.status_code, response.json()) == (422, {"errors": [message]}), body
+
+
+def test_every_whitelisted_sort(stack: RunningStack) -> None:
+    seed_provider_patients(stack, 308_000, 4)
+    stored = {
+        p["id"]: p for p in scan(stack, "PatientsTable") if p.get("provider_id") == PROVIDER_ID
+    }
+    rank = {"low": 0, "medium": 1, "high": 2}
+    keys = {
+        "name": lambda p: p["sort_name"],
+        "last_name": lambda p: p["last_name"].lower(),
+        "acuity_level": lambda p: rank.get(p["eligibility"].get("acuity_level") or "", -1),
+        "member_record_status": lambda p: p["member_record_status"],
+        "updated_at": lambda p: p["updated_at"],
+    }
+    for sort_by, key in keys.items():
+        for direction in ("ASC", "DESC"):
+            body = post_filter(
+                stack,
+                {
+                    "filters": {"provider_id": PROVIDER_ID},
+                    "sort_by": sort_by,
+                    "sort_dir": direction,
+                    "per_page": 100,
+                },
+            ).json()
+            expected = sorted(
+                stored,
+                key=lambda i: (key(stored[i]), stored[i]["sort_name"]),
+                reverse=direction == "DESC",
+            )
+            assert [p["id"] for p in body["patients"]] == expected, (sort_by, direction)
+            assert body["pagination"]["total_count"] == len(stored)
