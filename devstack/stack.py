@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import moto.awslambda.models as lambda_models
+import moto.dynamodb.responses as moto_dynamodb_responses
 from moto.server import ThreadedMotoServer
 
 from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, load_template
@@ -81,6 +82,30 @@ def install_lambda_shim(handlers: dict[str, Handler]) -> None:
         return invoke(handlers, self.function_name, event)
 
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+
+
+_DYNAMODB_LOCK = threading.Lock()
+
+
+def serialise_dynamodb() -> None:
+    """One DynamoDB request at a time in the local store.
+
+    moto 5.2.5 deep-copies every table a TransactWriteItems touches and puts the copies back
+    when the transaction fails, without a lock: a failed transaction could undo one that
+    committed meanwhile (seen as 8 activities with activities_count 7). DynamoDB itself is
+    atomic; serialising moto's DynamoDB handler restores that.
+    """
+    handler = moto_dynamodb_responses.DynamoHandler
+    if getattr(handler.call_action, "serialised", False):
+        return
+    original = handler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.serialised = True  # type: ignore[attr-defined]
+    handler.call_action = call_action  # type: ignore[method-assign]
 
 
 def shim_installed() -> bool:
@@ -286,6 +311,7 @@ class LocalStack:
     def start(self) -> StackInfo:
         self._environment()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        serialise_dynamodb()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self.moto.start()
         self._enable_step_functions()  # before creating state machines (moto keeps two backends)
