@@ -66,9 +66,9 @@ def test_readme_walkthrough(make_run: tuple[str, int]) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
-        timeout=120,
+        timeout=600,
     )
+    assert created.returncode == 0, created.stdout + created.stderr
     token = created.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
 
