@@ -67,6 +67,7 @@ def test_readme_walkthrough(make_run: tuple[str, int]) -> None:
         capture_output=True,
         text=True,
         timeout=600,
+        check=False,
     )
     assert created.returncode == 0, created.stdout + created.stderr
     token = created.stdout.strip().splitlines()[-1]
