@@ -11,6 +11,7 @@ from typing import Any
 
 from ecm.values import (
     ACUITY_LEVELS,
+    MAX_TEXT,
     TEXT_DATE,
     TYPED_DATE,
     Memo,
@@ -28,16 +29,16 @@ from ecm.values import (
 MifRecord = dict[str, Any]
 
 _REQUIRED = (
-    ("MEMBER_ID", "Member ID"),
-    ("FIRST_NAME", "First name"),
-    ("LAST_NAME", "Last name"),
+    ("MEMBER_ID", "member_id", "Member ID", identifier),
+    ("FIRST_NAME", "first_name", "First name", bounded_text),
+    ("LAST_NAME", "last_name", "Last name", bounded_text),
 )
 
 _SIMPLE: tuple[tuple[str, str, str, Any], ...] = (
     ("GENDER", "gender", "Gender", Memo(normalize_gender)),
     ("STATE", "state", "State", Memo(normalize_state)),
     ("ZIP", "zip", "ZIP", Memo(normalize_zip)),
-    ("PHONE", "phone", "Phone", Memo(normalize_phone, limit=0)),
+    ("PHONE", "phone", "Phone", Memo(normalize_phone, limit=0)),  # phones rarely repeat
     ("ECM_NPI", "ecm_npi", "ECM_NPI", Memo(normalize_npi)),
     (
         "ACUITY_LEVEL",
@@ -69,16 +70,16 @@ def validate_mif_row(
     record: MifRecord = {}
     get = values.get
 
-    for field, label in _REQUIRED:
+    for field, key, label, read in _REQUIRED:
         try:
-            text = identifier(get(field)) if field == "MEMBER_ID" else bounded_text(get(field))
+            text = read(get(field))
         except ValueError as exc:
             errors.append(f"Row {row_number}: {label} {exc}")
             text = ""
         else:
             if not text:
                 errors.append(f"Row {row_number}: Validation failed: {label} can't be blank")
-        record[field.lower()] = text
+        record[key] = text
 
     try:
         record["cin"] = identifier(get("CIN")) or None
@@ -86,8 +87,12 @@ def validate_mif_row(
         errors.append(f"Row {row_number}: CIN {exc}")
 
     for field, key in _TEXT:
+        raw = get(field)
+        if type(raw) is str and len(raw) <= MAX_TEXT:  # the common case, without a call
+            record[key] = raw.strip() or None
+            continue
         try:
-            record[key] = bounded_text(get(field)) or None
+            record[key] = bounded_text(raw) or None
         except ValueError as exc:
             errors.append(f"Row {row_number}: {field} {exc}")
 
