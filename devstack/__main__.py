@@ -27,8 +27,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
-    stack.stop()
-    return 0
+    stopper = threading.Thread(target=stack.stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout=5)  # never outlive a stop request, whatever a server thread does
+    os._exit(0)
 
 
 if __name__ == "__main__":

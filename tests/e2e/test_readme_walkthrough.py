@@ -46,7 +46,11 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, in
         yield api, aws_port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
 
 
 def _post(api: str, token: str, path: Path) -> requests.Response:
