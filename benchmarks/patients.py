@@ -53,6 +53,11 @@ TIMED_RUNS = 5
 #: Requests that read a whole partition take seconds through moto at 100k; stop repeating
 #: one once its runs add up to this (at least one run).
 TIME_BUDGET_S = 20.0
+#: Report-only requests that read a whole partition run while the table holds at most this
+#: many patients (--full-reads-up-to): moto spends ~4 ms of store CPU per item it returns and
+#: sorts the partition on every page, so one such request takes about a minute at 10k
+#: patients and would take tens of minutes at 100k, on moto's account, not ours.
+FULL_READS_UP_TO = 10_000
 
 
 # --- the local stack ------------------------------------------------------------------------
@@ -271,16 +276,19 @@ class Request:
     limit: bool = False  # judged by "page of 25 reads <= 100 items"
     growth: bool = False  # judged by "items read do not grow with the table"
     name_search: bool = False  # the name-prefix search (its matches grow with the data)
+    full_read: bool = False  # reads a whole partition (see FULL_READS_UP_TO)
 
 
-def requests_to_measure() -> list[Request]:
+def requests_to_measure(smallest: int) -> list[Request]:
     from fixtures_builders import sample_mif_row
 
     from ecm.patients_api import filter_patients, list_patients
 
     name_prefix = sample_mif_row(1234)["LAST_NAME"][:-1]
     broad_prefix = sample_mif_row(1234)["LAST_NAME"][:-3]
-    member_prefix = sample_mif_row(4321)["MEMBER_ID"][:-1]
+    # Rows 4320..4329 (10 matches at every size), or 1230..1239 when the smallest size
+    # stops short of them (--quick), so the match set is the same at every size.
+    member_prefix = sample_mif_row(4321 if smallest >= 4329 else 1234)["MEMBER_ID"][:-1]
     provider = str(PROVIDER_ID)
     return [
         Request("list all, page 1", lambda: list_patients({}), growth=True),
@@ -319,10 +327,12 @@ def requests_to_measure() -> list[Request]:
         Request(
             "filter status+acuity=high (info)",
             lambda: filter_patients({"filters": {"status": "new_member", "acuity_level": "high"}}),
+            full_read=True,
         ),
         Request(
             "filter sort_by=date_of_birth (info)",
             lambda: filter_patients({"sort_by": "date_of_birth"}),
+            full_read=True,
         ),
     ]
 
@@ -336,7 +346,9 @@ class Measure:
     returned: int
     total: int
     median_ms: float
+    cpu_ms: float
     runs: int
+    skipped: bool = False
 
 
 @dataclass
@@ -347,17 +359,25 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def measure(requests: list[Request], counter: ReadCounter, patients: int) -> list[Measure]:
+def measure(
+    requests: list[Request], counter: ReadCounter, patients: int, full_reads_up_to: int
+) -> list[Measure]:
     found: list[Measure] = []
     for request in requests:
+        if request.full_read and patients > full_reads_up_to:
+            found.append(Measure(request.label, patients, 0, 0, 0, 0, 0.0, 0.0, 0, skipped=True))
+            log(f"{patients:,} patients | {request.label}: skipped (--full-reads-up-to)")
+            continue
         times: list[float] = []
+        cpu: list[float] = []
         reads: set[tuple[int, int]] = set()
         body: dict[str, Any] = {}
         while len(times) < TIMED_RUNS and (not times or sum(times) < TIME_BUDGET_S):
             counter.reset()
-            started = time.perf_counter()
+            cpu_started, started = time.process_time(), time.perf_counter()
             body = request.call()
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
             reads.add((counter.items, counter.calls))
         if len(reads) != 1:
             raise RuntimeError(f"{request.label}: items read differ between runs: {reads}")
@@ -370,6 +390,7 @@ def measure(requests: list[Request], counter: ReadCounter, patients: int) -> lis
             returned=len(body["patients"]),
             total=int(body["pagination"]["total_count"]),
             median_ms=statistics.median(times) * 1000,
+            cpu_ms=statistics.median(cpu) * 1000,
             runs=len(times),
         )
         log(
@@ -392,18 +413,26 @@ def print_table(report: Report) -> None:
         "returned",
         "total_count",
         "median ms",
+        "our CPU ms",
         "runs",
     )
     lines = [
         (
             m.label,
             f"{m.patients:,}",
-            f"{m.items:,}",
-            f"{m.calls:,}",
-            f"{m.returned:,}",
-            f"{m.total:,}",
-            f"{m.median_ms:,.1f}",
-            str(m.runs),
+            *(
+                ("-", "-", "-", "-", "skipped", "-", "-")
+                if m.skipped
+                else (
+                    f"{m.items:,}",
+                    f"{m.calls:,}",
+                    f"{m.returned:,}",
+                    f"{m.total:,}",
+                    f"{m.median_ms:,.1f}",
+                    f"{m.cpu_ms:,.1f}",
+                    str(m.runs),
+                )
+            ),
         )
         for m in sorted(report.measures, key=_order(report))
     ]
@@ -498,10 +527,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help=f"sizes {','.join(str(s) for s in QUICK_SIZES)}: a fast check",
     )
+    parser.add_argument(
+        "--full-reads-up-to",
+        type=int,
+        default=FULL_READS_UP_TO,
+        metavar="PATIENTS",
+        help="run the report-only whole-partition requests only while the table holds at "
+        "most this many patients (default %(default)s; each takes ~1 min at 10k through moto)",
+    )
     return parser.parse_args(argv)
 
 
-def run(report: Report, sizes: list[int]) -> list[Request]:
+def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request]:
     stack = LocalStack()
     requests: list[Request] = []
     try:
@@ -521,7 +558,7 @@ def run(report: Report, sizes: list[int]) -> list[Request]:
 
         counter = ReadCounter()
         client("dynamodb").meta.events.register("after-call.dynamodb", counter)
-        requests = requests_to_measure()
+        requests = requests_to_measure(sizes[0])
 
         for size, segs in plan:
             for first, last in segs:
@@ -535,7 +572,13 @@ def run(report: Report, sizes: list[int]) -> list[Request]:
             total = int(list_patients({})["pagination"]["total_count"])
             if total != size:
                 report.notes.append(f"patient counter reads {total:,}, expected {size:,}")
-            measured = measure(requests, counter, size)
+            measured = measure(requests, counter, size, full_reads_up_to)
+            if any(m.skipped for m in measured):
+                report.notes.append(
+                    f"whole-partition requests skipped at {size:,} patients "
+                    f"(--full-reads-up-to {full_reads_up_to}): each would read every "
+                    f"patient of its partition ({size:,} here), as it does at smaller sizes"
+                )
             report.measures.extend(measured)
     finally:
         stack.stop()
@@ -553,7 +596,7 @@ def main(argv: list[str]) -> int:
     report = Report()
     requests: list[Request] = []
     try:
-        requests = run(report, sizes)
+        requests = run(report, sizes, args.full_reads_up_to)
     except Exception as exc:
         report.errors.append(f"{type(exc).__name__}: {exc}")
         log(f"ERROR {type(exc).__name__}: {exc}")
