@@ -12,10 +12,10 @@ import math
 import uuid
 from collections import Counter
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 
 from ecm.authorization import AuthorizationStatus
 from ecm.clock import iso_timestamp
@@ -149,6 +149,20 @@ def _search_matches(term: str) -> list[Item]:
     return [item for _, item in ordered]
 
 
+def _one_of(choices: tuple[str, ...] | list[str]) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return AfterValidator(check)
+
+
+MemberStatusField = Annotated[str | None, _one_of(MEMBER_STATUSES)]
+AcuityField = Annotated[str | None, _one_of(ACUITY_LEVELS)]
+AuthorizationStatusField = Annotated[str | None, _one_of([s.value for s in AuthorizationStatus])]
+
+
 SORTS: dict[str, Any] = {
     "name": lambda p: p.get("sort_name"),
     "last_name": lambda p: (p.get("last_name") or "").lower(),
@@ -167,34 +181,12 @@ SORTS: dict[str, Any] = {
 class PatientFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: str | None = None
-    acuity_level: str | None = None
+    status: MemberStatusField = None
+    acuity_level: AcuityField = None
     provider_id: int | None = None
     olcm_user_id: int | None = None
     ilcm_user_id: int | None = None
-    authorization_status: str | None = None
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value: str | None) -> str | None:
-        if value is not None and value not in MEMBER_STATUSES:
-            raise ValueError(f"must be one of {', '.join(MEMBER_STATUSES)}")
-        return value
-
-    @field_validator("acuity_level")
-    @classmethod
-    def _acuity(cls, value: str | None) -> str | None:
-        if value is not None and value not in ACUITY_LEVELS:
-            raise ValueError(f"must be one of {', '.join(ACUITY_LEVELS)}")
-        return value
-
-    @field_validator("authorization_status")
-    @classmethod
-    def _authorization(cls, value: str | None) -> str | None:
-        allowed = [s.value for s in AuthorizationStatus]
-        if value is not None and value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return value
+    authorization_status: AuthorizationStatusField = None
 
 
 class PatientFilterRequest(BaseModel):
@@ -471,22 +463,8 @@ def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
 class EligibilityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    acuity_level: str | None = None
-    member_record_status: str | None = None
-
-    @field_validator("acuity_level")
-    @classmethod
-    def _acuity(cls, value: str | None) -> str | None:
-        if value is not None and value not in ACUITY_LEVELS:
-            raise ValueError(f"must be one of {', '.join(ACUITY_LEVELS)}")
-        return value
-
-    @field_validator("member_record_status")
-    @classmethod
-    def _status(cls, value: str | None) -> str | None:
-        if value is not None and value not in MEMBER_STATUSES:
-            raise ValueError(f"must be one of {', '.join(MEMBER_STATUSES)}")
-        return value
+    acuity_level: AcuityField = None
+    member_record_status: MemberStatusField = None
 
 
 class PatientUpdate(BaseModel):
