@@ -31,6 +31,11 @@ def apply(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @phi_safe
+def finish_dry_run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return engine.finish_dry_run_stage(*_ids(event))
+
+
+@phi_safe
 def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return engine.finalize_stage(*_ids(event))
 

@@ -487,3 +487,25 @@ def test_rows_join_the_caseload_of_an_existing_provider(stack: RunningStack) -> 
         assert stored[row["MEMBER_ID"]]["case_load"]["provider_id"] == provider["id"]
         assert stored[row["MEMBER_ID"]]["case_load"]["provider_name"] == "Sunrise ECM"
     assert stored[batch[2]["MEMBER_ID"]]["case_load"] is None
+
+
+def test_dry_run_reports_and_writes_nothing(stack: RunningStack) -> None:
+    existing = rows(96_000, 3)
+    assert post_mif(stack, {"file": data_uri(mif_csv(existing), "csv")}).status_code == 201
+    before = snapshot(stack)
+    batch = existing + rows(96_100, 4)
+    response = post_mif(stack, {"file": data_uri(mif_csv(batch), "csv"), "dry_run": True})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["message"] == "Dry run: the file is valid; nothing was written"
+    assert (body["dry_run"], body["would_create"], body["would_update"]) == (True, 4, 3)
+    assert snapshot(stack) == before  # patients, keys, counters, locks: all unchanged
+    detail = wait_for_file(stack, body["mif_file_id"])
+    assert (detail["status"], detail["dry_run"], detail["would_create"]) == ("completed", True, 4)
+    assert detail["records_imported"] == 0
+    invalid = [dict(r) for r in batch]
+    invalid[5]["DOB"] = "02-30-1990"
+    failed = post_mif(stack, {"file": data_uri(mif_csv(invalid), "csv"), "dry_run": True})
+    assert failed.status_code == 422
+    assert failed.json()["errors"] == ["Row 7: DOB '02-30-1990' is not a valid MM-DD-YYYY date"]
+    assert snapshot(stack) == before

@@ -40,6 +40,7 @@ class ImportSourceBody(BaseModel):
     url: str | None = None
     path: str | None = None
     file_type: str | None = None
+    dry_run: bool = False
 
 
 def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
@@ -67,7 +68,13 @@ def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
     )
 
 
-def _register(kind: ImportKind, received: ReceivedFile, declared: str | None, user_id: Any) -> Item:
+def _register(
+    kind: ImportKind,
+    received: ReceivedFile,
+    declared: str | None,
+    user_id: Any,
+    dry_run: bool = False,
+) -> Item:
     record = create_import_file(
         kind.name,
         received.source_type,
@@ -75,6 +82,7 @@ def _register(kind: ImportKind, received: ReceivedFile, declared: str | None, us
         declared_type=declared,
         data_uri_type=received.data_uri_type,
         created_by=user_id,
+        dry_run=dry_run,
     )
     filename = generated_filename(
         kind.name, _provisional_type(received, declared), record["created_at"]
@@ -116,6 +124,15 @@ def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
 
 def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
     """201 with the seed's body, 422 with the errors, or 202 while it still runs."""
+    if record["status"] == "completed" and record.get("dry_run"):
+        return 200, {
+            "message": "Dry run: the file is valid; nothing was written",
+            "dry_run": True,
+            kind.id_field: int(record["id"]),
+            "would_create": int(record.get("would_create") or 0),
+            "would_update": int(record.get("would_update") or 0),
+            "warnings": record.get("warnings") or [],
+        }
     if record["status"] == "completed":
         body: Item = {
             "message": kind.success_message,
@@ -137,7 +154,7 @@ def create_import(kind_name: str, body: Any, user_id: Any) -> tuple[int, Item]:
     kind = get_kind(kind_name)
     request = parse_import_request(kind, body)
     received = receive(kind.body_key, request.file, request.url, request.path)
-    record = _register(kind, received, request.file_type, user_id)
+    record = _register(kind, received, request.file_type, user_id, request.dry_run)
     logger.info(
         "import received",
         extra={"kind": kind.name, "file_id": record["id"], "source_type": received.source_type},
@@ -204,6 +221,9 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "rows_processed": int(record.get("rows_processed") or 0),
         "warnings": record.get("warnings") or [],
         "sheet_name": record.get("sheet_name"),
+        "dry_run": bool(record.get("dry_run")),
+        "would_create": record.get("would_create"),
+        "would_update": record.get("would_update"),
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
         "file_url": _presigned(record["s3_key"]),

@@ -199,7 +199,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
         stage="validated",
     )
     logger.info("import validated", extra={"kind": kind_name, "file_id": file_id, "rows": rows})
-    return {"valid": True, "rows": rows, "chunks": chunks}
+    return {"valid": True, "rows": rows, "chunks": chunks, "dry_run": bool(record.get("dry_run"))}
 
 
 def validate_file(
@@ -336,10 +336,15 @@ def _release_lock(holder: str) -> None:
 
 
 class DynamoLookup:
-    """Batched reads for the planner; remembers each counter's value before this import."""
+    """Batched reads for the planner; remembers each counter's value before this import.
 
-    def __init__(self, kind: str, file_id: int) -> None:
-        self.kind, self.file_id = kind, file_id
+    A dry run reads the same data but reserves no ids: it numbers new records from -1 down,
+    so nothing outside its own file record changes.
+    """
+
+    def __init__(self, kind: str, file_id: int, dry_run: bool = False) -> None:
+        self.kind, self.file_id, self.dry_run = kind, file_id, dry_run
+        self.next_fake = 0
 
     def get_keys(self, keys: list[str]) -> dict[str, Item]:
         table = get_settings().patient_keys_table
@@ -357,6 +362,9 @@ class DynamoLookup:
         return {item["auth_no"]["S"]: from_item(item) for item in found}
 
     def reserve(self, counter: str, count: int) -> int:
+        if self.dry_run:
+            self.next_fake -= count
+            return self.next_fake
         settings = get_settings()
         before, _ = next_ids(settings.meta_table, {"pk": f"counter#{counter}"}, "value", count)
         client("dynamodb").update_item(
@@ -384,10 +392,12 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
     """Match every row against the current tables (under the lock) and write the plan."""
     kind = get_kind(kind_name)
     record = _load_file(kind_name, file_id)
-    holder = _holder(kind_name, file_id)
-    _refresh_lock(holder)
+    dry_run = bool(record.get("dry_run"))
+    if not dry_run:  # a dry run writes nothing, so it takes no lock
+        _refresh_lock(_holder(kind_name, file_id))
     update_import_file(kind_name, file_id, stage="planning")
-    planner = kind.make_planner(file_id, DynamoLookup(kind_name, file_id), iso_timestamp())
+    lookup = DynamoLookup(kind_name, file_id, dry_run)
+    planner = kind.make_planner(file_id, lookup, iso_timestamp())
     chunk_rows = get_settings().chunk_rows
     written = 0
     deltas: Counter[str] = Counter()
@@ -588,6 +598,32 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
     return {"status": "completed", "created": created, "updated": updated}
 
 
+def finish_dry_run_stage(kind_name: str, file_id: int) -> Item:
+    """A dry run ends after planning: report what the import would do, write nothing."""
+    manifest = _get_json(manifest_key(kind_name, file_id))
+    created, updated = int(manifest["created"]), int(manifest["updated"])
+    update_import_file(
+        kind_name,
+        file_id,
+        status="completed",
+        stage="done",
+        would_create=created,
+        would_update=updated,
+        import_errors=None,
+        errors=[],
+    )
+    logger.info(
+        "dry run completed",
+        extra={
+            "kind": kind_name,
+            "file_id": file_id,
+            "would_create": created,
+            "would_update": updated,
+        },
+    )
+    return {"status": "completed", "would_create": created, "would_update": updated}
+
+
 def _restore(entry: Item, tag: str) -> bool:
     """Put one changed item back; False when someone changed it after this import."""
     logical = entry["t"]
@@ -637,6 +673,10 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     record = _load_file(kind_name, file_id)
     if record["status"] == "failed" and record.get("stage") == "rolled_back":
         return {"status": "failed"}
+    if record.get("dry_run"):
+        # A dry run wrote nothing (and held no lock): its plan must not be "undone".
+        mark_failed(kind_name, file_id, _failure_messages(record, error), stage="rolled_back")
+        return {"status": "failed", "restored": 0, "changed_since": 0}
     update_import_file(kind_name, file_id, stage="rolling_back")
     restored = skipped = 0
     manifest_chunks = _planned_chunks(kind_name, file_id)
