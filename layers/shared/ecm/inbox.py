@@ -17,8 +17,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from ecm.imports.api import start_inbox_import
-from ecm.imports.kinds import KINDS
+from ecm.imports.api import start_import, start_inbox_import
+from ecm.imports.kinds import KINDS, get_kind
+from ecm.imports.uploads import claim_upload, uploaded_file
 from ecm.log import logger
 from ecm.settings import get_settings
 
@@ -66,6 +67,13 @@ def handle_inbox_message(body: str) -> list[int]:
             continue
         s3 = record["s3"]
         key = unquote_plus(s3["object"]["key"])
+        upload = uploaded_file(key) if s3["bucket"]["name"] == bucket else None
+        if upload is not None:
+            kind_name, file_id = upload
+            if claim_upload(kind_name, file_id, key):
+                start_import(get_kind(kind_name), file_id)
+                started.append(file_id)
+            continue
         kind = inbox_kind(key)
         if s3["bucket"]["name"] != bucket or kind is None:
             logger.info("inbox event ignored", extra={"reason": "not an inbox key"})

@@ -22,6 +22,7 @@ from ecm.imports.files import (
     update_import_file,
 )
 from ecm.imports.kinds import ImportKind, get_kind
+from ecm.imports.uploads import expire_if_due
 from ecm.log import logger
 from ecm.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.settings import get_settings
@@ -205,6 +206,7 @@ def _presigned(key: str) -> str:
 
 
 def file_summary(kind: ImportKind, record: Item) -> Item:
+    record = expire_if_due(record)
     summary: Item = {
         "id": int(record["id"]),
         "filename": record.get("filename"),
@@ -226,7 +228,10 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "would_update": record.get("would_update"),
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
-        "file_url": _presigned(record["s3_key"]),
+        "file_url": (
+            _presigned(record["s3_key"]) if record["status"] not in ("waiting", "expired") else None
+        ),
+        "expires_at": record.get("expires_at"),
     }
     return summary
 

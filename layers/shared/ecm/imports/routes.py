@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from ecm.http import admin_context, json_body, json_response
 from ecm.imports.api import create_import, file_detail, list_files
+from ecm.imports.uploads import create_upload
 
 
 def register_import_routes(app: APIGatewayRestResolver, kind: str, base: str) -> None:
@@ -16,6 +17,11 @@ def register_import_routes(app: APIGatewayRestResolver, kind: str, base: str) ->
         user = admin_context(app)
         status, body = create_import(kind, json_body(app), user["user_id"])
         return json_response(status, body)
+
+    @app.post(base + "/uploads")
+    def post_upload() -> Any:
+        user = admin_context(app)
+        return json_response(201, create_upload(kind, json_body(app), user["user_id"]))
 
     @app.get(base)
     def get_files() -> Any:
