@@ -3,6 +3,7 @@ expired when nothing arrives in time."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -120,3 +121,27 @@ def test_upload_request_validation(stack: RunningStack) -> None:
     ):
         response = create_upload(stack, MIF_URL, body)
         assert (response.status_code, response.json()) == (422, {"errors": [message]}), body
+
+
+def test_scheduled_sweep_expires_waiting_uploads(stack: RunningStack) -> None:
+    created = create_upload(stack, MIF_URL, {"filename": "never.csv"}).json()
+    fresh = create_upload(stack, MIF_URL, {"filename": "soon.csv"}).json()
+    ddb = stack.client("dynamodb")
+    ddb.update_item(
+        TableName="ImportFilesTable",
+        Key={"kind": {"S": "mif"}, "id": {"N": str(created["id"])}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"S": "2020-01-01T00:00:00.000Z"}},
+    )
+    # The schedule's target, run as Lambda runs it (through the local stack's shim).
+    result = stack.client("lambda").invoke(FunctionName="ExpireUploadsFunction", Payload=b"{}")
+    assert json.loads(result["Payload"].read())["expired"] >= 1
+
+    def status(file_id: int) -> str:
+        item = ddb.get_item(
+            TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(file_id)}}
+        )
+        return str(item["Item"]["status"]["S"])
+
+    assert status(created["id"]) == "expired"
+    assert status(fresh["id"]) == "waiting"

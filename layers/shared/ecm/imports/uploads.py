@@ -22,7 +22,7 @@ from ecm.imports.kinds import get_kind
 from ecm.log import logger
 from ecm.readers.detect import EXTENSION_TYPES
 from ecm.settings import get_settings
-from ecm.store import client, is_conditional_failure, to_attr, to_item
+from ecm.store import client, from_item, is_conditional_failure, to_attr, to_item
 
 Item = dict[str, Any]
 UPLOAD_SECONDS = 600
@@ -149,3 +149,31 @@ def claim_upload(kind: str, file_id: int, key: str) -> bool:
             return False
         raise
     return True
+
+
+def expire_waiting_uploads() -> int:
+    """The scheduled sweep: every upload still waiting past its deadline becomes expired."""
+    from ecm.imports.kinds import KINDS
+
+    expired = 0
+    paginator = client("dynamodb").get_paginator("query")
+    for kind in KINDS:
+        pages = paginator.paginate(
+            TableName=get_settings().import_files_table,
+            KeyConditionExpression="kind = :k",
+            FilterExpression="#s = :w AND expires_at < :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":k": to_attr(kind),
+                ":w": to_attr("waiting"),
+                ":now": to_attr(iso_timestamp()),
+            },
+        )
+        for page in pages:
+            for raw in page["Items"]:
+                record = from_item(raw)
+                if expire_if_due(record)["status"] == "expired":
+                    expired += 1
+    if expired:
+        logger.info("uploads expired", extra={"count": expired})
+    return expired
