@@ -39,6 +39,7 @@ from run import (  # benchmarks/ is on sys.path (just above)
     _wait_http,
     ensure_file,
     free_ports,
+    import_by_path,
     log,
 )
 
@@ -149,42 +150,21 @@ class LocalStack:
         key = f"bench/{path.name}"
         self._aws("s3").upload_file(str(path), BUCKET, key)
         started = time.perf_counter()
-        response = self.session.post(
-            f"{self.api}/v1/admin/clinic/ecm/mifs",
-            json={"mif": {"path": key}},
-            headers=self.headers,
-            timeout=120,
+        _, record = import_by_path(
+            self.session,
+            self.api,
+            self.headers,
+            key,
+            path.name,
+            self.stack,
+            self.stack_log,
+            started + min(1800.0, max(300.0, rows * 0.018)),
         )
-        if response.status_code not in (201, 202):
-            raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
-        file_id = int(response.json()["mif_file_id"])
-        deadline = started + min(1800.0, max(300.0, rows * 0.018))
-        delay = 0.2
-        record: dict[str, Any] = {}
-        while True:
-            if self.stack.poll() is not None:
-                raise RuntimeError(f"devstack exited:\n{self.stack_log.read_text()[-3000:]}")
-            detail = self.session.get(
-                f"{self.api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=self.headers, timeout=60
-            )
-            if detail.status_code == 200:
-                record = detail.json()["mif_file"]
-                if record["status"] == "completed":
-                    break
-                if record["status"] == "failed":
-                    raise RuntimeError(
-                        f"import {file_id} of {path.name} FAILED: {record.get('import_errors')}"
-                    )
-            if time.perf_counter() > deadline:
-                raise RuntimeError(
-                    f"import {file_id} of {path.name} not done by its deadline "
-                    f"(stage {record.get('stage')}, {record.get('rows_processed')} rows applied)"
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.3, 2.0)
         imported = int(record.get("records_imported") or 0)
         if imported != rows:
-            raise RuntimeError(f"import {file_id} imported {imported} records, expected {rows}")
+            raise RuntimeError(
+                f"import {record['id']} imported {imported} records, expected {rows}"
+            )
         return time.perf_counter() - started
 
     def stop(self) -> None:

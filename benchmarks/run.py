@@ -449,6 +449,51 @@ def _stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
         profiler.wait(timeout=15)
 
 
+def import_by_path(
+    session: Any,  # a requests.Session
+    api: str,
+    headers: dict[str, str],
+    key: str,
+    name: str,
+    stack: subprocess.Popen[bytes],
+    stack_log: Path,
+    deadline: float,
+    on_poll: Callable[[], None] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """POST a path import and poll its record until completed: (POST status, final record)."""
+    response = session.post(
+        f"{api}/v1/admin/clinic/ecm/mifs", json={"mif": {"path": key}}, headers=headers, timeout=120
+    )
+    if response.status_code not in (201, 202):
+        raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
+    file_id = int(response.json()["mif_file_id"])
+    delay = 0.2
+    record: dict[str, Any] = {}
+    while True:
+        if on_poll is not None:
+            on_poll()
+        if stack.poll() is not None:
+            raise RuntimeError(f"devstack exited:\n{stack_log.read_text()[-3000:]}")
+        detail = session.get(
+            f"{api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=headers, timeout=60
+        )
+        if detail.status_code == 200:
+            record = detail.json()["mif_file"]
+            if record["status"] == "completed":
+                return response.status_code, record
+            if record["status"] == "failed":
+                raise RuntimeError(
+                    f"import {file_id} of {name} FAILED: {record.get('import_errors')}"
+                )
+        if time.perf_counter() > deadline:
+            raise RuntimeError(
+                f"import {file_id} of {name} not done by its deadline "
+                f"(stage {record.get('stage')}, {record.get('rows_processed')} rows applied)"
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.3, 2.0)
+
+
 def e2e_import(path: Path, rows: int) -> E2EResult:
     """Import ``path`` through a fresh local stack whose data services live in another process."""
     import boto3
@@ -517,41 +562,19 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
         profiler = _start_profiler(stack.pid, path.name)
         cpu_start, store_start = _cpu_seconds(stack.pid), _cpu_seconds(store.pid)
         wall_start, clock_start = time.time(), time.perf_counter()
-        response = session.post(
-            f"{api}/v1/admin/clinic/ecm/mifs",
-            json={"mif": {"path": key}},
-            headers=headers,
-            timeout=120,
+        peak = [_rss_mb(stack.pid)]
+        status_code, record = import_by_path(
+            session,
+            api,
+            headers,
+            key,
+            path.name,
+            stack,
+            stack_log,
+            clock_start + timeout,
+            on_poll=lambda: peak.append(max(peak[-1], _rss_mb(stack.pid))),
         )
-        if response.status_code not in (201, 202):
-            raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
-        file_id = int(response.json()["mif_file_id"])
-        deadline = clock_start + timeout
-        delay = 0.2
-        peak_rss = _rss_mb(stack.pid)
-        record: dict[str, Any] = {}
-        while True:
-            peak_rss = max(peak_rss, _rss_mb(stack.pid))
-            if stack.poll() is not None:
-                raise RuntimeError(f"devstack exited:\n{stack_log.read_text()[-3000:]}")
-            detail = session.get(
-                f"{api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=headers, timeout=60
-            )
-            if detail.status_code == 200:
-                record = detail.json()["mif_file"]
-                if record["status"] == "completed":
-                    break
-                if record["status"] == "failed":
-                    raise RuntimeError(
-                        f"import {file_id} of {path.name} FAILED: {record.get('import_errors')}"
-                    )
-            if time.perf_counter() > deadline:
-                raise RuntimeError(
-                    f"import {file_id} of {path.name} not done after {timeout:.0f} s "
-                    f"(stage {record.get('stage')}, {record.get('rows_processed')} rows applied)"
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.3, 2.0)
+        peak_rss = peak[-1]
         observed = time.perf_counter() - clock_start
         cpu = _cpu_seconds(stack.pid) - cpu_start
         store_cpu = _cpu_seconds(store.pid) - store_start
@@ -563,7 +586,9 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
             seconds = finished - wall_start
         imported = int(record.get("records_imported") or 0)
         if imported != rows:
-            raise RuntimeError(f"import {file_id} imported {imported} records, expected {rows}")
+            raise RuntimeError(
+                f"import {record['id']} imported {imported} records, expected {rows}"
+            )
         return E2EResult(
             rows=rows,
             seconds=seconds,
@@ -571,7 +596,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
             store_cpu_seconds=store_cpu,
             idle_cpu_per_s=idle_per_s,
             peak_rss_mb=peak_rss,
-            status_code=response.status_code,
+            status_code=status_code,
             stages=stage_seconds(stack_log),
         )
     finally:
