@@ -22,6 +22,8 @@ def main() -> int:
     print(f"  Admin token:  {info.admin_token}", flush=True)
     if info.staff_token:
         print(f"  Staff token:  {info.staff_token}", flush=True)
+    if info.webhook_secret:
+        print(f"  Webhook secret: {info.webhook_secret}   (verifies webhook-signature)", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

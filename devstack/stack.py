@@ -22,7 +22,14 @@ import moto.awslambda.models as lambda_models
 import moto.dynamodb.responses as moto_dynamodb_responses
 from moto.server import ThreadedMotoServer
 
-from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, load_template
+from devstack.template import (
+    ACCOUNT,
+    REGION,
+    Function,
+    LocalTemplate,
+    SqsSource,
+    load_template,
+)
 
 ROLE_NAME = "ecm-local-lambda"
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -112,6 +119,38 @@ def shim_installed() -> bool:
     return lambda_models.LambdaFunction._invoke_lambda is not _ORIGINAL_INVOKE
 
 
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """One received message in the shape Lambda hands an SQS-triggered function."""
+    attributes = {
+        name: _lambda_attribute(value)
+        for name, value in (message.get("MessageAttributes") or {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": attributes,
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    names = {"StringValue": "stringValue", "BinaryValue": "binaryValue", "DataType": "dataType"}
+    return {names[k]: v for k, v in value.items() if k in names}
+
+
+def _webhook_secret(secrets: dict[str, str]) -> str | None:
+    """The webhook signing secret as receivers take it (``whsec_...``), if the stack has one."""
+    from ecm.webhooks import display_secret
+
+    value = secrets.get(os.environ.get("WEBHOOK_SECRET_ID", ""))
+    return display_secret(value) if value else None
+
+
 @dataclass
 class StackInfo:
     api_url: str
@@ -119,6 +158,7 @@ class StackInfo:
     bucket: str
     admin_token: str
     staff_token: str | None
+    webhook_secret: str | None = None
 
 
 class LocalStack:
@@ -126,8 +166,11 @@ class LocalStack:
         self.port, self.aws_port = port, aws_port
         self.extra_env = extra_env or {}
         self.stop_event = threading.Event()
-        allow = os.environ.get("ECM_URL_ALLOWLIST", "")
-        self.template = LocalTemplate(load_template(), {"UrlAllowlist": allow}, aws_port)
+        parameters = {
+            "UrlAllowlist": os.environ.get("ECM_URL_ALLOWLIST", ""),
+            "DefaultWebhookUrl": os.environ.get("ECM_DEFAULT_WEBHOOK_URL", ""),
+        }
+        self.template = LocalTemplate(load_template(), parameters, aws_port)
         self.functions = self.template.functions()
         self.handlers: dict[str, Handler] = {}
         self.threads: list[threading.Thread] = []
@@ -180,10 +223,54 @@ class LocalStack:
                 args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             ddb.create_table(**args)
 
+    _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+
     def _create_queues(self) -> None:
+        """Every queue with its visibility timeout and redrive policy (moto honours both)."""
         sqs = self._client("sqs")
-        for logical in self.template.of_type("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=self.template.physical_name(logical))
+        queues = self.template.of_type("AWS::SQS::Queue")
+        urls = {
+            logical: sqs.create_queue(QueueName=self.template.physical_name(logical))["QueueUrl"]
+            for logical in queues
+        }
+        for logical, resource in queues.items():  # dead-letter queues exist by now
+            props = self.template.resolve(resource.get("Properties", {}))
+            attributes = {k: str(props[k]) for k in self._QUEUE_ATTRIBUTES if k in props}
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+            if attributes:
+                sqs.set_queue_attributes(QueueUrl=urls[logical], Attributes=attributes)
+
+    _PASSWORD_OPTIONS = (
+        "PasswordLength",
+        "ExcludeCharacters",
+        "ExcludeNumbers",
+        "ExcludePunctuation",
+        "ExcludeUppercase",
+        "ExcludeLowercase",
+        "IncludeSpace",
+        "RequireEachIncludedType",
+    )
+
+    def _create_secrets(self) -> dict[str, str]:
+        """Every secret, generated as GenerateSecretString says (moto's GetRandomPassword)."""
+        secrets = self._client("secretsmanager")
+        values: dict[str, str] = {}
+        for logical, resource in self.template.of_type("AWS::SecretsManager::Secret").items():
+            props = self.template.resolve(resource.get("Properties", {}))
+            value = props.get("SecretString")
+            spec = props.get("GenerateSecretString")
+            if value is None and spec is not None:
+                options = {k: v for k, v in spec.items() if k in self._PASSWORD_OPTIONS}
+                value = secrets.get_random_password(**options)["RandomPassword"]
+                if "SecretStringTemplate" in spec:
+                    document = json.loads(spec["SecretStringTemplate"])
+                    document[spec["GenerateStringKey"]] = value
+                    value = json.dumps(document)
+            name = self.template.physical_name(logical)
+            secrets.create_secret(Name=name, SecretString=str(value or ""))
+            values[name] = str(value or "")
+        return values
 
     def _create_buckets(self) -> str:
         s3 = self._client("s3")
@@ -264,15 +351,27 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
 
-    # --- inbox poller (the SQS event source mapping) ---------------------------------------
-    def _poll_inbox(self) -> None:
+    # --- SQS event sources (Lambda's event source mappings) ---------------------------------
+    def _sqs_sources(self) -> list[tuple[str, SqsSource]]:
+        return [(name, source) for name, f in self.functions.items() for source in f.queues]
+
+    def _poll_queue(self, function: str, source: SqsSource) -> None:
+        """Receive batches and invoke ``function`` like Lambda's SQS event source mapping.
+
+        Succeeded messages are deleted; with ReportBatchItemFailures the reported ones (else,
+        on an error, the whole batch) stay to be received again after their visibility timeout,
+        and the queue's redrive policy moves them to its dead-letter queue.
+        """
         sqs = self._client("sqs")
-        url = sqs.get_queue_url(QueueName=self.template.physical_name("InboxQueue"))["QueueUrl"]
-        arn = self.template.get_att("InboxQueue", "Arn")
+        url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
         while not self.stop_event.is_set():
             try:
                 messages = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                    QueueUrl=url,
+                    MaxNumberOfMessages=source.batch_size,
+                    WaitTimeSeconds=1,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
                 ).get("Messages", [])
             except Exception:
                 if self.stop_event.is_set():
@@ -281,28 +380,12 @@ class LocalStack:
                 continue
             if not messages:
                 continue
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": {},
-                        "messageAttributes": {},
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": arn,
-                        "awsRegion": REGION,
-                    }
-                    for m in messages
-                ]
-            }
-            payload, errored, _ = invoke(self.handlers, "ImportTriggerFunction", event)
-            failed = set()
-            if not errored:
-                failed = {
-                    f["itemIdentifier"] for f in json.loads(payload).get("batchItemFailures", [])
-                }
+            event = {"Records": [_sqs_record(m, source.queue_arn) for m in messages]}
+            payload, errored, _ = invoke(self.handlers, function, event)
+            failed: set[str] = set()
+            if not errored and source.report_failures:
+                result = json.loads(payload) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             for m in messages:
                 if not errored and m["MessageId"] not in failed:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
@@ -317,6 +400,7 @@ class LocalStack:
         self._enable_step_functions()  # before creating state machines (moto keeps two backends)
         self._create_tables()
         self._create_queues()
+        secrets = self._create_secrets()
         bucket = self._create_buckets()
         self._create_functions()
         self._create_state_machines()
@@ -328,9 +412,15 @@ class LocalStack:
         reset_clients()
         admin_token, staff_token = self._seed_users()
 
-        poller = threading.Thread(target=self._poll_inbox, name="inbox-poller", daemon=True)
-        poller.start()
-        self.threads.append(poller)
+        for function, source in self._sqs_sources():
+            poller = threading.Thread(
+                target=self._poll_queue,
+                args=(function, source),
+                name=f"sqs-{source.queue}",
+                daemon=True,
+            )
+            poller.start()
+            self.threads.append(poller)
 
         from devstack.gateway import serve_api
 
@@ -341,6 +431,7 @@ class LocalStack:
             bucket=bucket,
             admin_token=admin_token,
             staff_token=staff_token,
+            webhook_secret=_webhook_secret(secrets),
         )
 
     def _seed_users(self) -> tuple[str, str | None]:

@@ -56,6 +56,16 @@ def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
         return yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
 
 
+@dataclass(frozen=True)
+class SqsSource:
+    """An SQS event source of a function: the queue (by name), batch size, partial failures."""
+
+    queue: str
+    queue_arn: str
+    batch_size: int
+    report_failures: bool
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -63,6 +73,7 @@ class Function:
     handler: str
     environment: dict[str, Any]
     routes: list[tuple[str, str, bool]] = field(default_factory=list)  # method, path, auth
+    queues: list[SqsSource] = field(default_factory=list)
 
 
 @dataclass
@@ -167,6 +178,18 @@ class LocalTemplate:
                     ep = event["Properties"]
                     auth = (ep.get("Auth") or {}).get("Authorizer") != "NONE"
                     function.routes.append((ep["Method"].upper(), ep["Path"], auth))
+                elif event["Type"] == "SQS":
+                    ep = event["Properties"]
+                    arn = str(self.resolve(ep["Queue"]))
+                    function.queues.append(
+                        SqsSource(
+                            queue=arn.rsplit(":", 1)[-1],
+                            queue_arn=arn,
+                            batch_size=min(int(ep.get("BatchSize", 10)), 10),
+                            report_failures="ReportBatchItemFailures"
+                            in (ep.get("FunctionResponseTypes") or []),
+                        )
+                    )
             out[logical] = function
         return out
 

@@ -11,6 +11,8 @@ import pytest
 from stack_fixture import SERVED, RunningStack, free_port, start_stack, stop_stack
 
 FILE_SERVER_PORT = free_port()
+#: test_webhooks.py's receiver: allowlisted (as 127.0.0.1:<port> only) before the stack starts.
+WEBHOOK_RECEIVER_PORT = free_port()
 
 
 class _FileHandler(BaseHTTPRequestHandler):
@@ -39,10 +41,19 @@ def file_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def webhook_receiver_port() -> int:
+    return WEBHOOK_RECEIVER_PORT
+
+
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, file_server: str) -> Iterator[RunningStack]:
     running = start_stack(
         tmp_path_factory.mktemp("stack"),
-        {"ECM_URL_ALLOWLIST": f"127.0.0.1:{FILE_SERVER_PORT}", "ECM_CHUNK_ROWS": "50"},
+        {
+            "ECM_URL_ALLOWLIST": f"127.0.0.1:{FILE_SERVER_PORT},127.0.0.1:{WEBHOOK_RECEIVER_PORT}",
+            "ECM_CHUNK_ROWS": "50",
+            "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
+        },
     )
     yield running
     stop_stack(running)

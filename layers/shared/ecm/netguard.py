@@ -139,6 +139,43 @@ def fetch_url_to_file(
     raise UrlRefused(f"URL redirected more than {MAX_REDIRECTS} times")
 
 
+def post_bytes(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allowlist: frozenset[str],
+) -> int:
+    """POST ``body`` to ``url`` under the download rules and return the HTTP status.
+
+    The same checks as :func:`fetch_url_to_file` (https, no credentials, public addresses only
+    unless allowlisted, connection pinned to the vetted address), but a redirect is never
+    followed: its status is returned like any other.  Raises :class:`UrlRefused` when the URL is
+    refused or the request fails; ``timeout`` bounds the whole exchange.
+    """
+    allowed = frozenset(entry.strip().lower() for entry in allowlist)
+    with _Deadline(timeout) as deadline:
+        target = _vet(url.strip(), allowed, method="POST", headers=headers, data=body)
+        deadline.check()
+        with _pinned_session(target, deadline) as session:
+            per_call = max(0.001, min(timeout, deadline.remaining()))
+            try:
+                response = session.send(
+                    target.request,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(per_call, per_call),
+                    verify=True,
+                    proxies={},
+                )
+            except requests.RequestException as exc:
+                deadline.check()
+                raise _transfer_error(exc, deadline) from None
+            with response:
+                return int(response.status_code)
+
+
 # --- checking a URL ---------------------------------------------------------------------------
 
 
@@ -153,7 +190,14 @@ class _Target:
     addresses: tuple[str, ...]
 
 
-def _vet(url: str, allowlist: frozenset[str]) -> _Target:
+def _vet(
+    url: str,
+    allowlist: frozenset[str],
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> _Target:
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -165,7 +209,9 @@ def _vet(url: str, allowlist: frozenset[str]) -> _Target:
         raise UrlRefused("URLs with a user name or password are not allowed")
     try:
         # Prepare first, then check what will really be sent (e.g. the IDNA-encoded host name).
-        request = requests.Request("GET", url, headers=_REQUEST_HEADERS).prepare()
+        request = requests.Request(
+            method, url, headers=headers or _REQUEST_HEADERS, data=data
+        ).prepare()
         prepared = urlsplit(request.url or "")
         host = (prepared.hostname or "").rstrip(".")
         port = prepared.port or _DEFAULT_PORTS[scheme]
@@ -174,7 +220,7 @@ def _vet(url: str, allowlist: frozenset[str]) -> _Target:
     if not host or "@" in prepared.netloc:
         raise UrlRefused("The URL is not valid")
 
-    allowlisted = _is_allowlisted(host, port, allowlist)
+    allowlisted = is_allowlisted(host, port, allowlist)
     if scheme != "https" and not allowlisted:
         raise UrlRefused("Only https:// URLs can be imported")
     addresses = _resolve(host, port)
@@ -187,7 +233,8 @@ def _vet(url: str, allowlist: frozenset[str]) -> _Target:
     return _Target(request, request.url or url, host, port, addresses)
 
 
-def _is_allowlisted(host: str, port: int, allowlist: frozenset[str]) -> bool:
+def is_allowlisted(host: str, port: int, allowlist: frozenset[str]) -> bool:
+    """``host`` (as in a prepared URL, IPv6 without brackets) or ``host:port`` is allowlisted."""
     shown = f"[{host}]" if ":" in host else host
     return bool({host, shown, f"{shown}:{port}"} & allowlist)
 

@@ -41,6 +41,11 @@ class Settings:
     chunk_rows: int = 500
     sync_wait_seconds: float = 25.0
     fault_hooks_enabled: bool = False
+    webhook_queue_url: str = ""
+    webhook_secret_id: str = ""
+    default_webhook_url: str = ""
+    webhook_backoff_seconds: int = 30
+    webhook_timeout_seconds: int = 10
 
 
 @lru_cache(maxsize=1)
@@ -67,4 +72,23 @@ def get_settings() -> Settings:
         chunk_rows=_int("ECM_CHUNK_ROWS", 500),
         sync_wait_seconds=float(env.get("ECM_SYNC_WAIT_SECONDS", "25")),
         fault_hooks_enabled=env.get("ECM_ENABLE_FAULT_HOOKS", "") == "1",
+        webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
+        webhook_secret_id=env.get("WEBHOOK_SECRET_ID", ""),
+        default_webhook_url=env.get("ECM_DEFAULT_WEBHOOK_URL", "").strip(),
+        webhook_backoff_seconds=_int("ECM_WEBHOOK_BACKOFF_SECONDS", 30),
+        webhook_timeout_seconds=_int("ECM_WEBHOOK_TIMEOUT_SECONDS", 10),
     )
+
+
+#: How long a read of the webhook signing secret is reused (a rotation is seen within this).
+SECRET_CACHE_SECONDS = 300
+
+
+def webhook_signing_secret() -> str:
+    """The Standard Webhooks signing secret from Secrets Manager, cached by Powertools."""
+    from aws_lambda_powertools.utilities import parameters
+
+    secret_id = get_settings().webhook_secret_id
+    if not secret_id:
+        raise RuntimeError("WEBHOOK_SECRET_ID is not set")
+    return str(parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS)).strip()

@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ecm.settings import get_settings
+
 Item = dict[str, Any]
 AttrItem = dict[str, dict[str, Any]]
 
@@ -59,6 +61,21 @@ def _use_prebuilt_body(params: dict[str, Any], **_: Any) -> None:
 def reset_clients() -> None:
     """Drop cached clients (tests change the endpoint between stacks)."""
     client.cache_clear()
+
+
+#: Presigned download links expire after 30 minutes (seed 000).
+PRESIGN_SECONDS = 1800
+
+
+def presigned_get(key: str, seconds: int = PRESIGN_SECONDS) -> str:
+    """A presigned GET of one object of the files bucket (file_url, result and errors files)."""
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": get_settings().files_bucket, "Key": key},
+            ExpiresIn=seconds,
+        )
+    )
 
 
 def to_attr(value: Any) -> dict[str, Any]:
