@@ -194,6 +194,15 @@ def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningS
     assert detail["status"] == "failed"
     assert detail["stage"] == "rolled_back"
     assert detail["rows_processed"] >= 100  # chunks 0-2 were written before the fault
+    # The result file says no row was kept, and why.
+    result = requests.get(detail["result_file_url"], timeout=30).text.splitlines()
+    assert len(result) == 201
+    assert all(
+        line.endswith(
+            ",skipped,not imported: the import failed and was rolled back; nothing was kept"
+        )
+        for line in result[1:]
+    )
 
 
 def test_state_machine_really_ran_the_import(stack: RunningStack) -> None:

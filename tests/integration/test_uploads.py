@@ -115,8 +115,8 @@ def test_upload_request_validation(stack: RunningStack) -> None:
         ({}, "filename Field required"),
         ({"filename": "a.csv", "file_type": "pdf"}, "file_type must be one of: csv, xml, xlsx"),
         (
-            {"filename": "a.csv", "webhook_url": "https://example.org/hook"},
-            "Unknown field 'webhook_url'",
+            {"filename": "a.csv", "callback": "https://example.org/hook"},
+            "Unknown field 'callback'",
         ),
     ):
         response = create_upload(stack, MIF_URL, body)

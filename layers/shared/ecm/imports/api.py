@@ -21,16 +21,16 @@ from ecm.imports.files import (
     mark_failed,
     update_import_file,
 )
-from ecm.imports.kinds import ImportKind, get_kind
+from ecm.imports.kinds import ALL_OR_NOTHING, VALID_ROWS, ImportKind, ImportMode, get_kind
 from ecm.imports.uploads import expire_if_due
 from ecm.log import logger
 from ecm.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.settings import get_settings
 from ecm.sources import ReceivedFile, receive, store_original
-from ecm.store import client
+from ecm.store import client, presigned_get
+from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]
-PRESIGN_SECONDS = 1800
 FINAL = ("completed", "failed")
 
 
@@ -42,6 +42,8 @@ class ImportSourceBody(BaseModel):
     path: str | None = None
     file_type: str | None = None
     dry_run: bool = False
+    mode: ImportMode = ALL_OR_NOTHING
+    webhook_url: str | None = None
 
 
 def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
@@ -56,6 +58,8 @@ def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
             422,
             f"{kind.body_key}.file_type must be one of: {', '.join(kind.file_types)}",
         )
+    if request.webhook_url is not None:
+        validate_webhook_url(request.webhook_url, field=f"{kind.body_key}.webhook_url")
     return request
 
 
@@ -74,7 +78,7 @@ def _register(
     received: ReceivedFile,
     declared: str | None,
     user_id: Any,
-    dry_run: bool = False,
+    options: ImportSourceBody | None = None,
 ) -> Item:
     record = create_import_file(
         kind.name,
@@ -83,7 +87,9 @@ def _register(
         declared_type=declared,
         data_uri_type=received.data_uri_type,
         created_by=user_id,
-        dry_run=dry_run,
+        dry_run=bool(options and options.dry_run),
+        mode=options.mode if options else ALL_OR_NOTHING,
+        webhook_url=options.webhook_url if options else None,
     )
     filename = generated_filename(
         kind.name, _provisional_type(received, declared), record["created_at"]
@@ -125,15 +131,21 @@ def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
 
 def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
     """201 with the seed's body, 422 with the errors, or 202 while it still runs."""
+    failed_rows = int(record.get("records_failed") or 0)
     if record["status"] == "completed" and record.get("dry_run"):
-        return 200, {
-            "message": "Dry run: the file is valid; nothing was written",
+        dry: Item = {
+            "message": "Dry run: the file is valid; nothing was written"
+            if not failed_rows
+            else "Dry run: nothing was written; the failed rows would be skipped",
             "dry_run": True,
             kind.id_field: int(record["id"]),
             "would_create": int(record.get("would_create") or 0),
             "would_update": int(record.get("would_update") or 0),
             "warnings": record.get("warnings") or [],
         }
+        if record.get("mode") == VALID_ROWS:
+            dry.update(records_failed=failed_rows, errors=record.get("errors") or [])
+        return 200, dry
     if record["status"] == "completed":
         body: Item = {
             "message": kind.success_message,
@@ -144,6 +156,8 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
         }
         if record.get("warnings"):
             body["warnings"] = record["warnings"]
+        if record.get("mode") == VALID_ROWS:
+            body.update(records_failed=failed_rows, errors=record.get("errors") or [])
         return 201, body
     if record["status"] == "failed":
         return 422, {"errors": record.get("errors") or [record.get("import_errors") or "failed"]}
@@ -155,7 +169,7 @@ def create_import(kind_name: str, body: Any, user_id: Any) -> tuple[int, Item]:
     kind = get_kind(kind_name)
     request = parse_import_request(kind, body)
     received = receive(kind.body_key, request.file, request.url, request.path)
-    record = _register(kind, received, request.file_type, user_id, request.dry_run)
+    record = _register(kind, received, request.file_type, user_id, request)
     logger.info(
         "import received",
         extra={"kind": kind.name, "file_id": record["id"], "source_type": received.source_type},
@@ -196,13 +210,11 @@ def parse_positive_int(query: dict[str, str] | None, name: str, default: int, ma
 
 
 def _presigned(key: str) -> str:
-    return str(
-        client("s3").generate_presigned_url(
-            "get_object",
-            Params={"Bucket": get_settings().files_bucket, "Key": key},
-            ExpiresIn=PRESIGN_SECONDS,
-        )
-    )
+    return presigned_get(key)
+
+
+def _presigned_if(key: str | None) -> str | None:
+    return _presigned(key) if key else None
 
 
 def file_summary(kind: ImportKind, record: Item) -> Item:
@@ -224,8 +236,12 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "warnings": record.get("warnings") or [],
         "sheet_name": record.get("sheet_name"),
         "dry_run": bool(record.get("dry_run")),
+        "mode": record.get("mode") or ALL_OR_NOTHING,
         "would_create": record.get("would_create"),
         "would_update": record.get("would_update"),
+        "records_failed": int(record.get("records_failed") or 0),
+        "result_file_url": _presigned_if(record.get("result_file_key")),
+        "errors_file_url": _presigned_if(record.get("errors_file_key")),
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
         "file_url": (
@@ -281,14 +297,29 @@ def _rows_written(record: Item) -> int:
     return int(record.get("created_count") or 0) + int(record.get("updated_count") or 0)
 
 
+def _chunk_of(record: Item, position: int) -> tuple[int, int]:
+    """Which plan chunk holds the n-th imported record, and where in it.
+
+    Chunks hold ``chunk_rows`` records each, except when rows failed in valid_rows mode:
+    then the plan stage recorded how many each chunk holds.
+    """
+    counts = record.get("records_per_chunk")
+    if not counts:
+        chunk_rows = int(record.get("chunk_rows") or get_settings().chunk_rows)
+        return position // chunk_rows, position % chunk_rows
+    for chunk, count in enumerate(counts):
+        if position < int(count):
+            return chunk, position
+        position -= int(count)
+    return len(counts), 0
+
+
 def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) -> list[Item]:
-    chunk_rows = int(record.get("chunk_rows") or get_settings().chunk_rows)
     start = (page - 1) * per_page
     stop = min(start + per_page, _rows_written(record))
     out: list[Item] = []
     bucket = get_settings().files_bucket
-    chunk = start // chunk_rows
-    skip = start - chunk * chunk_rows
+    chunk, skip = _chunk_of(record, start)
     while start + len(out) < stop:
         try:
             body = client("s3").get_object(
@@ -297,8 +328,6 @@ def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) 
         except client("s3").exceptions.NoSuchKey:
             break
         snaps = [e["snap"] for e in json.loads(body["Body"].read()) if "snap" in e]
-        if not snaps:
-            break
         out.extend(snaps[skip : skip + (stop - start - len(out))])
         skip = 0
         chunk += 1

@@ -35,12 +35,26 @@ from ecm.imports.files import (
     add_rows_processed,
     generated_filename,
     get_import_file,
+    get_json,
     mark_failed,
+    put_json,
     summarize_errors,
     update_import_file,
     work_prefix,
 )
-from ecm.imports.kinds import ImportKind, get_kind
+from ecm.imports.kinds import VALID_ROWS, ImportKind, get_kind
+from ecm.imports.results import (
+    ROW_PREFIX,
+    SKIPPED,
+    RowResult,
+    group_by_row,
+    load_failures,
+    load_outcomes,
+    outcomes_key,
+    row_results,
+    save_failures,
+    write_result_files,
+)
 from ecm.log import logger
 from ecm.readers import detect_file_type, read_records
 from ecm.settings import get_settings
@@ -55,6 +69,7 @@ from ecm.store import (
     to_attr,
     to_item,
 )
+from ecm.webhooks import publish_import_event
 
 Item = dict[str, Any]
 LOCK_KEY = "lock#imports"
@@ -100,20 +115,6 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
 # --- S3 work area -------------------------------------------------------------------------
 
 
-def _put_json(key: str, value: Any) -> None:
-    client("s3").put_object(
-        Bucket=get_settings().files_bucket,
-        Key=key,
-        Body=json.dumps(value, separators=(",", ":")).encode(),
-        ContentType="application/json",
-    )
-
-
-def _get_json(key: str) -> Any:
-    body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
-    return json.loads(body.read())
-
-
 def rows_key(kind: str, file_id: int, chunk: int) -> str:
     return f"{work_prefix(kind, file_id)}rows-{chunk:05d}.json"
 
@@ -157,7 +158,12 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
     record = _load_file(kind_name, file_id)
     if record["status"] in ("completed", "failed"):
         return {"valid": record["status"] == "completed", "rows": record.get("rows_total") or 0}
-    update_import_file(kind_name, file_id, status="processing", stage="validating")
+    update_import_file(
+        kind_name, file_id, status="processing", stage="validating", rows_processed=0
+    )
+    announce(kind_name, file_id, "import.processing")
+    failures: dict[int, list[str]] = {}
+    rows_read = False  # every row was read (so a result file can list them)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
         client("s3").download_file(settings.files_bucket, record["s3_key"], str(path))
@@ -175,24 +181,39 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
                 file_type=file_type,
                 filename=generated_filename(kind_name, file_type, record["created_at"]),
             )
-            outcome = _validate_rows(kind, file_id, path, file_type)
+            outcome = _validate_rows(
+                kind, file_id, path, file_type, failures, record.get("mode") == VALID_ROWS
+            )
+            rows_read = True
         except FileFormatError as exc:
             outcome = ImportRejected([str(exc)])
     if isinstance(outcome, ImportRejected):
         mark_failed(
-            kind_name, file_id, outcome.errors, warnings=outcome.warnings, stage="validated"
+            kind_name,
+            file_id,
+            outcome.errors,
+            warnings=outcome.warnings,
+            stage="validated",
+            records_failed=len(failures),
         )
+        if rows_read and failures:
+            _write_results(kind, file_id, failures, None, "", NOT_IMPORTED)
+        announce(kind_name, file_id, "import.failed")
         logger.info(
             "import rejected",
             extra={"kind": kind_name, "file_id": file_id, "error_count": len(outcome.errors)},
         )
         return {"valid": False, "rows": 0}
     rows, chunks, warnings, sheet_name = outcome
+    if failures:
+        save_failures(kind_name, file_id, "validate", failures)
     update_import_file(
         kind_name,
         file_id,
         sheet_name=sheet_name,
         rows_total=rows,
+        rows_processed=rows,
+        records_failed=len(failures),
         chunk_count=chunks,
         warnings=warnings,
         chunk_rows=settings.chunk_rows,
@@ -210,11 +231,15 @@ def validate_file(
     max_rows: int,
     chunk_rows: int,
     sheet: list[str | None] | None = None,
+    failures: dict[int, list[str]] | None = None,
+    keep_valid: bool = False,
 ) -> tuple[int, list[str]] | ImportRejected:
     """Read and validate every row of a local file, handing valid rows over in chunks.
 
-    Returns (rows, warnings), or every error when any row is invalid (then the rows already
-    handed over must be discarded). The benchmark measures exactly this function.
+    Returns (rows, warnings), or every error when the import cannot go on: any invalid row
+    (all-or-nothing), or no valid row at all (``keep_valid``, the ``valid_rows`` mode). Then
+    the rows already handed over must be discarded. ``failures`` collects each invalid
+    row's reasons. The benchmark measures exactly this function.
     """
     stream = read_records(path, file_type, kind.field_map, max_rows)
     if sheet is not None:
@@ -227,9 +252,10 @@ def validate_file(
     typed = file_type in TYPED_CELL_TYPES
     today = date.today()
     errors: list[str] = []
+    failed = failures if failures is not None else {}
     seen: dict[str, int] = {}
     buffer: list[tuple[int, Item]] = []
-    rows = 0
+    rows = handed = 0
     validate = kind.validate_row
     for row_number, values in stream.records:
         rows += 1
@@ -237,16 +263,18 @@ def validate_file(
         row_errors += _duplicate_errors(kind, seen, row_number, normalised)
         if row_errors:
             errors.extend(row_errors)
+            failed[row_number] = [ROW_PREFIX.sub("", e, count=1) for e in row_errors]
             continue
-        if errors:
+        if errors and not keep_valid:
             continue  # the import fails: stop handing rows over, keep collecting errors
         buffer.append((row_number, normalised))
         if len(buffer) >= chunk_rows:
             on_chunk(buffer)
+            handed += len(buffer)
             buffer = []
     if rows == 0:
         errors.append("The file has no data rows")
-    if errors:
+    if errors and (not keep_valid or handed + len(buffer) == 0):
         return ImportRejected(errors, stream.warnings)
     if buffer:
         on_chunk(buffer)
@@ -254,24 +282,83 @@ def validate_file(
 
 
 def _validate_rows(
-    kind: ImportKind, file_id: int, path: Path, file_type: str
+    kind: ImportKind,
+    file_id: int,
+    path: Path,
+    file_type: str,
+    failures: dict[int, list[str]],
+    keep_valid: bool,
 ) -> tuple[int, int, list[str], str | None] | ImportRejected:
     settings = get_settings()
-    written = 0
+    written = handed = 0
     sheet: list[str | None] = []
 
     def store_chunk(rows: list[tuple[int, Item]]) -> None:
-        nonlocal written
-        _put_json(rows_key(kind.name, file_id, written), rows)
+        nonlocal written, handed
+        put_json(rows_key(kind.name, file_id, written), rows)
         written += 1
+        handed += len(rows)
+        update_import_file(kind.name, file_id, rows_processed=handed + len(failures))
 
     outcome = validate_file(
-        kind, path, file_type, store_chunk, settings.max_rows, settings.chunk_rows, sheet
+        kind,
+        path,
+        file_type,
+        store_chunk,
+        settings.max_rows,
+        settings.chunk_rows,
+        sheet,
+        failures,
+        keep_valid,
     )
     if isinstance(outcome, ImportRejected):
         return outcome
     rows, warnings = outcome
     return rows, written, warnings, sheet[0] if sheet else None
+
+
+# --- result files and webhooks ------------------------------------------------------------
+
+NOT_IMPORTED = RowResult(
+    SKIPPED, None, "not imported: other rows of the file are invalid (all-or-nothing import)"
+)
+ROLLED_BACK = RowResult(
+    SKIPPED, None, "not imported: the import failed and was rolled back; nothing was kept"
+)
+
+
+def _write_results(
+    kind: ImportKind,
+    file_id: int,
+    failures: dict[int, list[str]],
+    outcomes: dict[int, tuple[str, int | None]] | None,
+    note: str,
+    default: RowResult,
+) -> None:
+    """The result and errors CSVs. A failure here costs the files, never the import."""
+    record = _load_file(kind.name, file_id)
+    if not record.get("file_type"):
+        return
+    try:
+        write_result_files(
+            kind.name, kind.result_id_column, record, row_results(failures, outcomes, note), default
+        )
+    except Exception as exc:
+        logger.error(
+            "result files not written",
+            extra={"kind": kind.name, "file_id": file_id, "error_type": type(exc).__name__},
+        )
+
+
+def announce(kind_name: str, file_id: int, event_type: str) -> None:
+    """Tell the import's webhook (if any) where the import stands; never fails the import."""
+    record = get_import_file(kind_name, file_id)
+    if record is not None:
+        publish_import_event(kind_name, record, event_type)
+
+
+def failure_messages(failures: dict[int, list[str]]) -> list[str]:
+    return [f"Row {row}: {reason}" for row in sorted(failures) for reason in failures[row]]
 
 
 # --- lock ---------------------------------------------------------------------------------
@@ -379,7 +466,16 @@ class DynamoLookup:
 
 def _row_chunks(kind: str, file_id: int, count: int) -> Iterator[list[tuple[int, Item]]]:
     for chunk in range(count):
-        yield [(int(r), rec) for r, rec in _get_json(rows_key(kind, file_id, chunk))]
+        yield [(int(r), rec) for r, rec in get_json(rows_key(kind, file_id, chunk))]
+
+
+def _row_outcomes(entries: list[Item]) -> list[tuple[int, str, int]]:
+    """(row, created | updated, record id) of every row a plan chunk writes."""
+    return [
+        (int(e["row"]), "created" if e["prior"] is None else "updated", int(e["put"]["id"]))
+        for e in entries
+        if "snap" in e
+    ]
 
 
 def _count_patients(deltas: Counter[str], entries: list[Item]) -> None:
@@ -398,28 +494,39 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
     update_import_file(kind_name, file_id, stage="planning")
     lookup = DynamoLookup(kind_name, file_id, dry_run)
     planner = kind.make_planner(file_id, lookup, iso_timestamp())
+    keep_valid = record.get("mode") == VALID_ROWS
     chunk_rows = get_settings().chunk_rows
     written = 0
     deltas: Counter[str] = Counter()
+    outcomes: list[tuple[int, str, int]] = []
+    records_per_chunk: list[int] = []
     for rows in _row_chunks(kind_name, file_id, int(record.get("chunk_count") or 0)):
         entries = planner.plan_chunk(rows)
-        if not planner.errors:
+        if keep_valid or not planner.errors:
             _count_patients(deltas, entries)
-            _put_json(plan_key(kind_name, file_id, written), entries)
+            put_json(plan_key(kind_name, file_id, written), entries)
             written += 1
+            rows_planned = _row_outcomes(entries)
+            outcomes.extend(rows_planned)
+            records_per_chunk.append(len(rows_planned))
     if planner.errors:
-        # Rollback reads the errors from the record: a Lambda error carries one message only.
-        update_import_file(kind_name, file_id, errors=summarize_errors(planner.errors))
-        raise ImportRejected(planner.errors)
+        # A row that matches ambiguously fails like an invalid one: its reasons go to the
+        # result file; in valid_rows mode the planner left it out and the rest goes on.
+        save_failures(kind_name, file_id, "plan", group_by_row(planner.errors))
+        if not keep_valid:
+            # Rollback reads the errors from the record: a Lambda error carries one message.
+            update_import_file(kind_name, file_id, errors=summarize_errors(planner.errors))
+            raise ImportRejected(planner.errors)
+    put_json(outcomes_key(kind_name, file_id), outcomes)
     piece: list[Item] = []
     for entry in planner.finish():
         _count_patients(deltas, [entry])
         piece.append(entry)
         if len(piece) >= chunk_rows * 2:
-            _put_json(plan_key(kind_name, file_id, written), piece)
+            put_json(plan_key(kind_name, file_id, written), piece)
             written, piece = written + 1, []
     if piece:
-        _put_json(plan_key(kind_name, file_id, written), piece)
+        put_json(plan_key(kind_name, file_id, written), piece)
         written += 1
     if planner.warnings:
         update_import_file(
@@ -431,8 +538,14 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         "updated": planner.updated,
         "counts": {key: delta for key, delta in deltas.items() if delta},
     }
-    _put_json(manifest_key(kind_name, file_id), manifest)
-    update_import_file(kind_name, file_id, stage="applying", rows_processed=0)
+    put_json(manifest_key(kind_name, file_id), manifest)
+    update_import_file(
+        kind_name,
+        file_id,
+        stage="applying",
+        rows_processed=0,
+        records_per_chunk=records_per_chunk,
+    )
     logger.info(
         "import planned",
         extra={
@@ -501,7 +614,7 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     """Write one plan chunk: new items in batches, changed items conditionally on version."""
     holder = _holder(kind_name, file_id)
     _refresh_lock(holder)
-    entries = _get_json(plan_key(kind_name, file_id, chunk))
+    entries = get_json(plan_key(kind_name, file_id, chunk))
     creates: dict[str, list[Item]] = {}
     updates: list[Item] = []
     for entry in entries:
@@ -568,11 +681,24 @@ def _apply_counts(kind: str, file_id: int, manifest: Item, undo: bool) -> None:
                 raise  # a marker in place (or gone, for undo): that group is done already
 
 
+def _row_failure_fields(failures: dict[int, list[str]]) -> Item:
+    """The file record's errors when some rows failed and the import still completed."""
+    shown = summarize_errors(failure_messages(failures))
+    return {
+        "records_failed": len(failures),
+        "errors": shown,
+        "import_errors": "\n".join(shown) if shown else None,
+    }
+
+
 def finalize_stage(kind_name: str, file_id: int) -> Item:
-    manifest = _get_json(manifest_key(kind_name, file_id))
+    update_import_file(kind_name, file_id, stage="finalizing")
+    manifest = get_json(manifest_key(kind_name, file_id))
     created, updated = int(manifest["created"]), int(manifest["updated"])
     _apply_counts(kind_name, file_id, manifest, undo=False)
     kind = get_kind(kind_name)
+    failures = load_failures(kind_name, file_id)
+    _write_results(kind, file_id, failures, load_outcomes(kind_name, file_id), "", NOT_IMPORTED)
     update_import_file(
         kind_name,
         file_id,
@@ -582,10 +708,10 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
         created_count=created,
         updated_count=updated,
         records_updated=updated,
-        import_errors=None,
-        errors=[],
+        **_row_failure_fields(failures),
     )
     _release_lock(_holder(kind_name, file_id))
+    announce(kind_name, file_id, "import.completed")
     logger.info(
         "import completed",
         extra={
@@ -600,8 +726,18 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
 
 def finish_dry_run_stage(kind_name: str, file_id: int) -> Item:
     """A dry run ends after planning: report what the import would do, write nothing."""
-    manifest = _get_json(manifest_key(kind_name, file_id))
+    manifest = get_json(manifest_key(kind_name, file_id))
     created, updated = int(manifest["created"]), int(manifest["updated"])
+    kind = get_kind(kind_name)
+    failures = load_failures(kind_name, file_id)
+    _write_results(
+        kind,
+        file_id,
+        failures,
+        load_outcomes(kind_name, file_id),
+        "dry run: nothing was written",
+        NOT_IMPORTED,
+    )
     update_import_file(
         kind_name,
         file_id,
@@ -609,9 +745,9 @@ def finish_dry_run_stage(kind_name: str, file_id: int) -> Item:
         stage="done",
         would_create=created,
         would_update=updated,
-        import_errors=None,
-        errors=[],
+        **_row_failure_fields(failures),
     )
+    announce(kind_name, file_id, "import.completed")
     logger.info(
         "dry run completed",
         extra={
@@ -676,13 +812,15 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     if record.get("dry_run"):
         # A dry run wrote nothing (and held no lock): its plan must not be "undone".
         mark_failed(kind_name, file_id, _failure_messages(record, error), stage="rolled_back")
+        _rollback_results(kind_name, file_id, error)
+        announce(kind_name, file_id, "import.failed")
         return {"status": "failed", "restored": 0, "changed_since": 0}
     update_import_file(kind_name, file_id, stage="rolling_back")
     restored = skipped = 0
     manifest_chunks = _planned_chunks(kind_name, file_id)
     for chunk in range(manifest_chunks):
         try:
-            entries = _get_json(plan_key(kind_name, file_id, chunk))
+            entries = get_json(plan_key(kind_name, file_id, chunk))
         except ClientError:
             continue
         deletes: dict[str, list[Item]] = {}
@@ -700,13 +838,15 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
             batch_write(_table(logical), requests)
     _restore_counters(record)
     try:
-        _apply_counts(kind_name, file_id, _get_json(manifest_key(kind_name, file_id)), undo=True)
+        _apply_counts(kind_name, file_id, get_json(manifest_key(kind_name, file_id)), undo=True)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchKey":
             raise  # no manifest: the plan never finished, no count was touched
     messages = _failure_messages(record, error)
     mark_failed(kind_name, file_id, messages, stage="rolled_back")
     _release_lock(holder)
+    _rollback_results(kind_name, file_id, error)
+    announce(kind_name, file_id, "import.failed")
     logger.warning(
         "import rolled back",
         extra={
@@ -718,6 +858,17 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         },
     )
     return {"status": "failed", "restored": restored, "changed_since": skipped}
+
+
+def _rollback_results(kind_name: str, file_id: int, error: Item | None) -> None:
+    """Rows that failed keep their reasons; every other row was not imported, and says why."""
+    failures = load_failures(kind_name, file_id)
+    rejected = (error or {}).get("Error") == "ImportRejected"
+    if failures:
+        update_import_file(kind_name, file_id, records_failed=len(failures))
+    if failures or not rejected:
+        default = NOT_IMPORTED if rejected else ROLLED_BACK
+        _write_results(get_kind(kind_name), file_id, failures, None, "", default)
 
 
 def _planned_chunks(kind: str, file_id: int) -> int:

@@ -6,6 +6,7 @@ BatchGetItem of known ids and ``total_count`` is the counter: no scan, whatever 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -34,6 +35,31 @@ def original_key(kind: str, file_id: int, original_name: str) -> str:
 
 def work_prefix(kind: str, file_id: int) -> str:
     return f"work/{kind}/{file_id}/"
+
+
+def put_json(key: str, value: Any) -> None:
+    """Write one JSON object of an import's work area (rows, plan chunks, outcomes)."""
+    client("s3").put_object(
+        Bucket=get_settings().files_bucket,
+        Key=key,
+        Body=json.dumps(value, separators=(",", ":")).encode(),
+        ContentType="application/json",
+    )
+
+
+MISSING: Any = object()
+
+
+def get_json(key: str, default: Any = MISSING) -> Any:
+    """Read one JSON object back; ``default`` when it does not exist (else NoSuchKey)."""
+    s3 = client("s3")
+    try:
+        body = s3.get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
+    except s3.exceptions.NoSuchKey:
+        if default is MISSING:
+            raise
+        return default
+    return json.loads(body.read())
 
 
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:

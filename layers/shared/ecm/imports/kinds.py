@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ecm.authorization import validate_authorization_row
 from ecm.authorization_plan import AuthorizationPlanner
@@ -16,6 +16,11 @@ from ecm.mif_plan import MifPlanner, PatientLookup
 from ecm.providers import ProviderDirectory, list_providers
 
 Item = dict[str, Any]
+
+#: ``mode`` of an import: every row or none (the documents' default), or the valid rows only.
+ImportMode = Literal["all_or_nothing", "valid_rows"]
+ALL_OR_NOTHING: ImportMode = "all_or_nothing"
+VALID_ROWS: ImportMode = "valid_rows"
 
 
 class Planner(Protocol):
@@ -49,6 +54,8 @@ class ImportKind:
     inbox_prefix: str
     #: what "imported_count" counts: every row (MIF, seed 000) or new records (seed 001)
     imported_counts_created_only: bool
+    #: the result file's column naming the record each row created or updated
+    result_id_column: str
     format_error_prefix: str | None = None
 
 
@@ -74,6 +81,7 @@ MIF = ImportKind(
     records_key="eligibility_informations",
     inbox_prefix="inbox/mif/",
     imported_counts_created_only=False,
+    result_id_column="patient_id",
 )
 
 
@@ -99,6 +107,7 @@ AUTHORIZATION = ImportKind(
     records_key="authorizations",
     inbox_prefix="inbox/authorizations/",
     imported_counts_created_only=True,
+    result_id_column="authorization_id",
     format_error_prefix="Invalid Excel format",
 )
 

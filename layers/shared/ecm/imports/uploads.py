@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError, invalid_body
 from ecm.imports.files import create_import_file, generated_filename, update_import_file
-from ecm.imports.kinds import get_kind
+from ecm.imports.kinds import ALL_OR_NOTHING, ImportMode, get_kind
 from ecm.log import logger
 from ecm.readers.detect import EXTENSION_TYPES
 from ecm.settings import get_settings
 from ecm.store import client, from_item, is_conditional_failure, to_attr, to_item
+from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]
 UPLOAD_SECONDS = 600
@@ -36,6 +37,8 @@ class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=200)
     file_type: str | None = None
     dry_run: bool = False
+    mode: ImportMode = ALL_OR_NOTHING
+    webhook_url: str | None = None
 
 
 def upload_key(kind: str, file_id: int, filename: str) -> str:
@@ -51,6 +54,8 @@ def create_upload(kind_name: str, body: Any, user_id: Any) -> Item:
         request = UploadRequest.model_validate(body)
     except ValidationError as exc:
         raise invalid_body(None, exc) from None
+    if request.webhook_url is not None:
+        validate_webhook_url(request.webhook_url, field="webhook_url")
     declared = (request.file_type or "").lower() or None
     if declared and declared not in kind.file_types:
         raise ApiError(422, f"file_type must be one of: {', '.join(kind.file_types)}")
@@ -64,6 +69,8 @@ def create_upload(kind_name: str, body: Any, user_id: Any) -> Item:
         declared_type=declared,
         created_by=user_id,
         dry_run=request.dry_run,
+        mode=request.mode,
+        webhook_url=request.webhook_url,
         expires_at=iso_timestamp(expires),
     )
     file_id = int(record["id"])
