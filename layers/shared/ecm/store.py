@@ -7,7 +7,6 @@ write hundreds of thousands of items.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import orjson
 from botocore.config import Config
 
 from ecm.settings import get_settings
@@ -47,8 +47,8 @@ def client(service: str) -> Any:
 
 
 # botocore serialises every attribute value through its shape model, which measured at
-# 63 µs per patient item against 17 µs for json.dumps (benchmarks/): batch writes build
-# their JSON body once and hand it to botocore, which still signs, sends and retries it.
+# 63 µs per patient item against 17 µs for json.dumps, and orjson is faster still (benchmarks/):
+# batch writes build their JSON body once and hand it to botocore, which signs, sends, retries.
 _prebuilt = threading.local()
 
 
@@ -136,7 +136,7 @@ def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {table: list(group)}
         delay = 0.05
         while pending:
-            _prebuilt.body = json.dumps({"RequestItems": pending}, separators=(",", ":")).encode()
+            _prebuilt.body = orjson.dumps({"RequestItems": pending})
             try:
                 response = ddb.batch_write_item(RequestItems={})
             finally:
@@ -158,7 +158,7 @@ def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
         pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
         delay = 0.05
         while pending:
-            _prebuilt.body = json.dumps({"RequestItems": pending}, separators=(",", ":")).encode()
+            _prebuilt.body = orjson.dumps({"RequestItems": pending})
             try:
                 response = ddb.batch_get_item(RequestItems={})
             finally:

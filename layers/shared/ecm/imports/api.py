@@ -17,6 +17,7 @@ from ecm.imports.files import (
     create_import_file,
     generated_filename,
     get_import_file,
+    get_json,
     list_import_files,
     mark_failed,
     update_import_file,
@@ -318,16 +319,12 @@ def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) 
     start = (page - 1) * per_page
     stop = min(start + per_page, _rows_written(record))
     out: list[Item] = []
-    bucket = get_settings().files_bucket
     chunk, skip = _chunk_of(record, start)
     while start + len(out) < stop:
-        try:
-            body = client("s3").get_object(
-                Bucket=bucket, Key=plan_key(kind.name, int(record["id"]), chunk)
-            )
-        except client("s3").exceptions.NoSuchKey:
+        entries = get_json(plan_key(kind.name, int(record["id"]), chunk), None)
+        if entries is None:
             break
-        snaps = [e["snap"] for e in json.loads(body["Body"].read()) if "snap" in e]
+        snaps = [e["snap"] for e in entries if "snap" in e]
         out.extend(snaps[skip : skip + (stop - start - len(out))])
         skip = 0
         chunk += 1

@@ -6,9 +6,10 @@ BatchGetItem of known ids and ``total_count`` is the counter: no scan, whatever 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
+
+import orjson
 
 from ecm.clock import iso_timestamp, utc_now
 from ecm.settings import get_settings
@@ -42,7 +43,7 @@ def put_json(key: str, value: Any) -> None:
     client("s3").put_object(
         Bucket=get_settings().files_bucket,
         Key=key,
-        Body=json.dumps(value, separators=(",", ":")).encode(),
+        Body=orjson.dumps(value),
         ContentType="application/json",
     )
 
@@ -59,7 +60,7 @@ def get_json(key: str, default: Any = MISSING) -> Any:
         if default is MISSING:
             raise
         return default
-    return json.loads(body.read())
+    return orjson.loads(body.read())
 
 
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:
