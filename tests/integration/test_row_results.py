@@ -184,7 +184,22 @@ def test_matching_failure_in_valid_rows_keeps_the_rest(stack: RunningStack) -> N
     twin = {**existing, "MEMBER_ID": "M800500TWN", "CIN": "980050099A"}
     other = sample_mif_row(800_501)
     # Row 2 updates the patient by member id; row 3 matches that same patient by name and
-    # date of birth: a matching error, not a validation one.
+    # date of birth: a matching error, not a validation one. All-or-nothing: rolled back.
+    before = snapshot(stack)
+    rejected = post_mif(stack, {"file": data_uri(mif_csv([existing, twin, other]), "csv")})
+    assert rejected.status_code == 422
+    assert rejected.json()["errors"] == ["Row 3: matches the same patient as row 2"]
+    assert snapshot(stack) == before
+    listing = requests.get(
+        f"{stack.api}{MIF_URL}", headers=stack.headers(), params={"per_page": 1}, timeout=30
+    ).json()["mif_files"]
+    failed = detail(stack, MIF_URL, listing[0]["id"])
+    assert (failed["status"], failed["records_failed"]) == ("failed", 1)
+    lines = by_member(read_csv_url(failed["result_file_url"]))
+    assert lines["M800500TWN"]["status"] == "failed"
+    assert lines[existing["MEMBER_ID"]]["status"] == "skipped"
+    assert lines[other["MEMBER_ID"]]["status"] == "skipped"
+
     response = post_mif(
         stack,
         {"file": data_uri(mif_csv([existing, twin, other]), "csv"), "mode": "valid_rows"},

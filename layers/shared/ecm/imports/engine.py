@@ -188,6 +188,8 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
         except FileFormatError as exc:
             outcome = ImportRejected([str(exc)])
     if isinstance(outcome, ImportRejected):
+        if rows_read and failures:  # before the status: "failed" means the files are there
+            _write_results(kind, file_id, failures, None, "", NOT_IMPORTED)
         mark_failed(
             kind_name,
             file_id,
@@ -196,8 +198,6 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             stage="validated",
             records_failed=len(failures),
         )
-        if rows_read and failures:
-            _write_results(kind, file_id, failures, None, "", NOT_IMPORTED)
         announce(kind_name, file_id, "import.failed")
         logger.info(
             "import rejected",
@@ -811,8 +811,8 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         return {"status": "failed"}
     if record.get("dry_run"):
         # A dry run wrote nothing (and held no lock): its plan must not be "undone".
-        mark_failed(kind_name, file_id, _failure_messages(record, error), stage="rolled_back")
         _rollback_results(kind_name, file_id, error)
+        mark_failed(kind_name, file_id, _failure_messages(record, error), stage="rolled_back")
         announce(kind_name, file_id, "import.failed")
         return {"status": "failed", "restored": 0, "changed_since": 0}
     update_import_file(kind_name, file_id, stage="rolling_back")
@@ -842,10 +842,10 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchKey":
             raise  # no manifest: the plan never finished, no count was touched
+    _rollback_results(kind_name, file_id, error)  # before the status, as in validate
     messages = _failure_messages(record, error)
     mark_failed(kind_name, file_id, messages, stage="rolled_back")
     _release_lock(holder)
-    _rollback_results(kind_name, file_id, error)
     announce(kind_name, file_id, "import.failed")
     logger.warning(
         "import rolled back",
