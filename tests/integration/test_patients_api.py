@@ -398,3 +398,97 @@ def test_every_whitelisted_sort(stack: RunningStack) -> None:
             )
             assert [p["id"] for p in body["patients"]] == expected, (sort_by, direction)
             assert body["pagination"]["total_count"] == len(stored)
+
+
+def _search(stack: RunningStack, term: str, page: int = 1, per_page: int = 25) -> dict[str, Any]:
+    response = requests.get(
+        f"{stack.api}{PATIENTS}",
+        params={"search": term, "page": page, "per_page": per_page},
+        headers=stack.headers(),
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _brute_force_search(stack: RunningStack, term: str) -> list[int]:
+    """Every stored patient whose search text starts with ``term``, in search order: its
+    smallest matching range key (the folded text, then its sort_name), once per patient."""
+    ranked = []
+    for patient in scan(stack, "PatientsTable"):
+        keys = [
+            str(patient[f"search_{n}"])
+            for n in ("name", "last", "member", "cin")
+            if f"search_{n}" in patient
+        ]
+        matched = [k for k in keys if k.split("\x1f")[0].startswith(term)]
+        if matched:
+            ranked.append((min(matched), patient["id"]))
+    return [patient_id for _, patient_id in sorted(ranked)]
+
+
+def test_search_pages_a_broad_prefix_and_counts_each_patient_once(stack: RunningStack) -> None:
+    rows = [sample_mif_row(i) for i in range(309_000, 309_008)]
+    for n, row in enumerate(rows[:7]):
+        row["LAST_NAME"] = f"Wendigo{n}"
+    rows[7]["FIRST_NAME"], rows[7]["LAST_NAME"] = "Wend", "Wendigo9"  # full and last name match
+    assert post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")}).status_code == 201
+    stored = patients_by_member(stack)
+    ids = [stored[r["MEMBER_ID"]]["id"] for r in rows]
+    both, singles = ids[7], ids[:7]
+    # "wend wendigo9" (its full name) sorts before every "wendigo<n>"; counted once
+    expected = [both, *singles]
+    pages = [_search(stack, "wEnD", page, per_page=3) for page in (1, 2, 3, 4)]
+    assert [[p["id"] for p in body["patients"]] for body in pages] == [
+        expected[0:3],
+        expected[3:6],
+        expected[6:8],
+        [],
+    ]
+    for page, body in enumerate(pages, start=1):
+        assert body["pagination"] == {
+            "current_page": page,
+            "total_pages": 3,
+            "total_count": 8,
+            "per_page": 3,
+        }
+    # only its last name matches "wendigo": there it sorts after wendigo6
+    assert [p["id"] for p in _search(stack, "wendigo", per_page=100)["patients"]] == [
+        *singles,
+        both,
+    ]
+    assert _search(stack, "Wend Wendigo9")["pagination"]["total_count"] == 1
+    filtered = post_filter(stack, {"search": "WEND", "page": 2, "per_page": 3}).json()
+    assert [p["id"] for p in filtered["patients"]] == expected[3:6]
+    assert filtered["pagination"]["total_count"] == 8
+    assert _brute_force_search(stack, "wend") == expected
+
+
+def test_one_character_search_reads_every_partition_of_that_character(
+    stack: RunningStack,
+) -> None:
+    # Second characters in different partitions: end of text / space, digit, letters, "é"
+    names = [("Ø", "Brandt"), ("Ø9x", "Brandt"), ("Øa", "Brandt"), ("Øz", "Brandt")]
+    names += [("Øé", "Brandt"), ("Øyvind", "Østby"), ("Ørjan", "Brandt")]
+    rows = [sample_mif_row(i) for i in range(310_000, 310_000 + len(names))]
+    for row, (first, last) in zip(rows, names, strict=True):
+        row["FIRST_NAME"], row["LAST_NAME"] = first, last
+    assert post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")}).status_code == 201
+    stored = patients_by_member(stack)
+    ids = {stored[r["MEMBER_ID"]]["id"] for r in rows}
+    expected = _brute_force_search(stack, "ø")
+    assert set(expected) == ids  # nobody else's text starts with "ø"
+    got = [p["id"] for page in (1, 2, 3, 4) for p in _search(stack, "Ø", page, 2)["patients"]]
+    assert got == expected
+    assert _search(stack, "ø", 4, 2)["pagination"] == {
+        "current_page": 4,
+        "total_pages": 4,
+        "total_count": 7,
+        "per_page": 2,
+    }
+    # "m": every sample member id starts with it; counted exactly against a scan
+    everyone = _brute_force_search(stack, "m")
+    body = _search(stack, "m")
+    assert body["pagination"]["total_count"] == len(everyone)
+    assert [p["id"] for p in body["patients"]] == everyone[:25]

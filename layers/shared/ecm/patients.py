@@ -112,7 +112,80 @@ def build_patient(
 
 PATIENT_KIND = "patient"
 #: Prefix-searchable fields, each with its index: full name, last name, member id, CIN.
+#: The order matters: a patient is counted by the first of its fields a term matches.
 SEARCH_INDEXES = ("name", "last", "member", "cin")
+#: Between a search field's folded text and its tie-break in the index's range key. Folding
+#: removes it (str.split() treats it as whitespace), and it sorts before every character a
+#: folded text holds, so "smith" + SEP + ... sorts before "smithe...", as "smith" does.
+SEARCH_SEP = "\x1f"
+#: The second-character buckets of a search partition, in text order: "!" for the end of
+#: the text and anything before "0" (space, "'", "-", "."), each digit, ":" for anything
+#: between "9" and "a", each letter, "~" for anything after "z" (accented letters, ...).
+SEARCH_BUCKETS = ("!", *"0123456789", ":", *"abcdefghijklmnopqrstuvwxyz", "~")
+
+
+def _bucket(char: str) -> str:
+    if not char or char < "0":
+        return "!"
+    if char <= "9" or "a" <= char <= "z":
+        return char
+    return ":" if char < "a" else "~"
+
+
+def search_partition(text: str) -> str:
+    """A search index's partition for a folded text: its first character and the bucket of
+    its second. Monotonic: every text of partition "sm" sorts before every text of "sn"."""
+    return text[:1] + _bucket(text[1:2])
+
+
+def search_partitions(term: str) -> list[str]:
+    """The partitions a folded term's matches can live in, in text order: one for a term of
+    two characters or more; the first character's SEARCH_BUCKETS for a one-character term."""
+    if len(term) >= 2:
+        return [search_partition(term)]
+    return [term + bucket for bucket in SEARCH_BUCKETS]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def search_fields(patient: Item) -> Item:
+    """The search indexes' attributes of a patient (``with_index_fields`` sets them).
+
+    Per field ``<f>`` with a text: ``search_<f>_p`` (partition, ``search_partition``),
+    ``search_<f>`` (range: the folded text, SEARCH_SEP, then ``sort_name`` as the tie-break,
+    so an index's order is the matched text's, then the name's, and unique), and
+    ``search_<f>_from``: the shortest term this entry counts for in ``total_count``. A term
+    that matches this field and an earlier one (SEARCH_INDEXES order) is at most as long as
+    their common prefix, so the entry counts only for terms longer than every such prefix:
+    summing the entries with ``from <= len(term)`` counts each matching patient once.
+    """
+    eligibility = patient.get("eligibility") or {}
+    texts = {
+        "name": _fold(f"{patient.get('first_name') or ''} {patient.get('last_name') or ''}"),
+        "last": _fold(patient.get("last_name")),
+        "member": _fold(eligibility.get("member_id")),
+        "cin": _fold(eligibility.get("cin")),
+    }
+    fields: Item = {}
+    earlier: list[str] = []
+    for name in SEARCH_INDEXES:
+        text = texts[name]
+        if not text:
+            continue
+        fields[f"search_{name}_p"] = search_partition(text)
+        fields[f"search_{name}"] = f"{text}{SEARCH_SEP}{patient['sort_name']}"
+        fields[f"search_{name}_from"] = 1 + max(
+            (_common_prefix(text, e) for e in earlier if e[0] == text[0]), default=0
+        )
+        earlier.append(text)
+    return fields
 
 
 def with_index_fields(patient: Item) -> Item:
@@ -128,23 +201,17 @@ def with_index_fields(patient: Item) -> Item:
         f"{_fold(patient.get('last_name'))} {_fold(patient.get('first_name'))}"
         f"#{int(patient.get('id') or 0):012d}"
     )
-    full = _fold(f"{patient.get('first_name') or ''} {patient.get('last_name') or ''}")
-    for name, text in (
-        ("name", full),
-        ("last", _fold(patient.get("last_name"))),
-        ("member", _fold(eligibility.get("member_id"))),
-        ("cin", _fold(eligibility.get("cin"))),
-    ):
-        # Prefix search: the first character picks the partition, the rest is a range.
-        patient[f"search_{name}_p"] = text[:1] or None
-        patient[f"search_{name}"] = text or None
+    search = search_fields(patient)
     for field, value in (
         ("member_record_status", eligibility.get("member_record_status")),
         ("provider_id", case_load.get("provider_id")),
         ("olcm_user_id", case_load.get("olcm_user_id")),
         ("ilcm_user_id", case_load.get("ilcm_user_id")),
-        *((f"search_{n}_p", patient.pop(f"search_{n}_p")) for n in SEARCH_INDEXES),
-        *((f"search_{n}", patient.pop(f"search_{n}")) for n in SEARCH_INDEXES),
+        *(
+            (f"search_{n}{suffix}", search.get(f"search_{n}{suffix}"))
+            for n in SEARCH_INDEXES
+            for suffix in ("_p", "", "_from")
+        ),
     ):
         if value is None:
             patient.pop(field, None)  # a sparse index skips items without the attribute

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import cache, partial
 from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
@@ -23,9 +26,16 @@ from ecm.counts import add_deltas, count_updates, read_counts
 from ecm.errors import ApiError, invalid_body
 from ecm.imports.api import parse_positive_int
 from ecm.member_status import MEMBER_STATUSES
-from ecm.patients import SEARCH_INDEXES, name_key, patient_name_key, with_index_fields
+from ecm.patients import (
+    SEARCH_INDEXES,
+    name_key,
+    patient_name_key,
+    search_partitions,
+    with_index_fields,
+)
 from ecm.settings import get_settings
 from ecm.store import (
+    batch_get,
     client,
     from_item,
     get_item,
@@ -118,35 +128,140 @@ def list_patients(query: dict[str, str] | None) -> Item:
     return _run_filter(request)
 
 
-def _search_matches(term: str) -> list[Item]:
-    """Every patient whose full name, last name, member id or CIN starts with ``term``.
+#: Search queries (one per index and partition) run this many at a time, on threads kept
+#: for the process's life (a warm Lambda reuses them).
+SEARCH_WORKERS = 16
 
-    Each index holds one field, partitioned by its first character, so a prefix is one
-    range of one partition: the read is proportional to the matches, not the table.
+
+@cache
+def _search_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=SEARCH_WORKERS, thread_name_prefix="search")
+
+
+def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run independent DynamoDB reads concurrently (botocore clients are thread-safe)."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    return list(_search_pool().map(lambda call: call(), calls))
+
+
+def _search_args(name: str, partition: str, term: str) -> dict[str, Any]:
+    return {
+        "TableName": get_settings().patients_table,
+        "IndexName": f"search-{name}-index",
+        "KeyConditionExpression": "#p = :p AND begins_with(#s, :t)",
+        "ExpressionAttributeNames": {"#p": f"search_{name}_p", "#s": f"search_{name}"},
+        "ExpressionAttributeValues": {":p": to_attr(partition), ":t": to_attr(term)},
+    }
+
+
+def _count_partition(ddb: Any, name: str, partition: str, term: str) -> tuple[int, int]:
+    """(patients counted, entries matching) of one index partition for a folded term.
+
+    An entry counts when this field is the first of the patient's fields (SEARCH_INDEXES
+    order) the term matches (``search_<f>_from``, see ecm.patients.search_fields), so the
+    sum over the indexes counts every matching patient once. Select=COUNT: DynamoDB reads
+    the keys-only entries and returns two numbers.
     """
-    ddb = client("dynamodb")
-    found: dict[int, tuple[str, Item]] = {}
-    for name in SEARCH_INDEXES:
-        args: dict[str, Any] = {
-            "TableName": get_settings().patients_table,
-            "IndexName": f"search-{name}-index",
-            "KeyConditionExpression": "#p = :p AND begins_with(#s, :t)",
-            "ExpressionAttributeNames": {"#p": f"search_{name}_p", "#s": f"search_{name}"},
-            "ExpressionAttributeValues": {":p": to_attr(term[:1]), ":t": to_attr(term)},
-        }
-        while True:
-            response = ddb.query(**args)
-            for raw in response["Items"]:
-                item = from_item(raw)
-                matched = str(item.get(f"search_{name}") or "")
-                previous = found.get(int(item["id"]))
-                if previous is None or matched < previous[0]:
-                    found[int(item["id"])] = (matched, item)
+    args = _search_args(name, partition, term)
+    args["ExpressionAttributeNames"]["#f"] = f"search_{name}_from"
+    args["ExpressionAttributeValues"][":n"] = to_attr(len(term))
+    counted = entries = 0
+    while True:
+        response = ddb.query(**args, Select="COUNT", FilterExpression="#f <= :n")
+        counted += int(response["Count"])
+        entries += int(response["ScannedCount"])
+        if "LastEvaluatedKey" not in response:
+            return counted, entries
+        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _first_entries(
+    ddb: Any, name: str, partitions: list[str], term: str, wanted: int | None
+) -> list[tuple[str, int]]:
+    """The first ``wanted`` (every, for None) matching entries of one index, as (range key,
+    patient id) in key order: partitions are read in order, each only as far as needed."""
+    found: list[tuple[str, int]] = []
+    for partition in partitions:
+        args = _search_args(name, partition, term)
+        args["ProjectionExpression"] = "#s, #id"
+        args["ExpressionAttributeNames"]["#id"] = "id"
+        while wanted is None or len(found) < wanted:
+            limit = {} if wanted is None else {"Limit": wanted - len(found)}
+            response = ddb.query(**args, **limit)
+            found.extend(
+                (str(raw[f"search_{name}"]["S"]), int(raw["id"]["N"])) for raw in response["Items"]
+            )
             if "LastEvaluatedKey" not in response:
                 break
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    ordered = sorted(found.values(), key=lambda pair: (pair[0], pair[1]["sort_name"]))
-    return [item for _, item in ordered]
+        if wanted is not None and len(found) >= wanted:
+            break
+    return found
+
+
+def _merge(entries: list[list[tuple[str, int]]]) -> list[int]:
+    """Patient ids in search order: each at its smallest range key (the matched text, then
+    its sort_name), once however many of its fields match."""
+    best: dict[int, str] = {}
+    for index_entries in entries:
+        for key, patient_id in index_entries:
+            if patient_id not in best or key < best[patient_id]:
+                best[patient_id] = key
+    return sorted(best, key=lambda i: (best[i], i))
+
+
+def _patients_by_id(ids: list[int]) -> list[Item]:
+    """The full items of ``ids``, in that order (BatchGetItem, 100 a call)."""
+    found = batch_get(get_settings().patients_table, ({"id": {"N": str(i)}} for i in ids))
+    by_id = {int(raw["id"]["N"]): raw for raw in found}
+    return [from_item(by_id[i]) for i in ids if i in by_id]
+
+
+def _search_page(term: str, page: int, per_page: int) -> tuple[list[Item], int]:
+    """One page of a search in its default order, and the exact ``total_count``.
+
+    The search indexes project keys only (and ``search_<f>_from``). The count reads the
+    matching entries of every index with Select=COUNT, deduplicated by ``_from``. The page
+    reads at most page·per_page entries per index (a patient in the first page·per_page
+    results has its smallest key among the first page·per_page entries of its index, one
+    entry per patient in each), skipping partitions the count found empty, merges them and
+    reads the full items of that page only.
+    """
+    ddb = client("dynamodb")
+    partitions = search_partitions(term)
+    cells = [(name, partition) for name in SEARCH_INDEXES for partition in partitions]
+    counts = _parallel([partial(_count_partition, ddb, name, part, term) for name, part in cells])
+    total = sum(counted for counted, _ in counts)
+    start, wanted = (page - 1) * per_page, page * per_page
+    if start >= total:
+        return [], total
+    occupied = {cell for cell, (_, entries) in zip(cells, counts, strict=True) if entries}
+    lists = _parallel(
+        [
+            partial(
+                _first_entries,
+                ddb,
+                name,
+                [p for p in partitions if (name, p) in occupied],
+                term,
+                wanted,
+            )
+            for name in SEARCH_INDEXES
+        ]
+    )
+    return _patients_by_id(_merge(lists)[start:wanted]), total
+
+
+def _search_matches(term: str) -> list[Item]:
+    """Every patient whose full name, last name, member id or CIN starts with ``term``, in
+    search order: every matching index entry, then the full item of every match."""
+    ddb = client("dynamodb")
+    partitions = search_partitions(term)
+    lists = _parallel(
+        [partial(_first_entries, ddb, name, partitions, term, None) for name in SEARCH_INDEXES]
+    )
+    return _patients_by_id(_merge(lists))
 
 
 def _one_of(choices: tuple[str, ...] | list[str]) -> AfterValidator:
@@ -271,8 +386,11 @@ DRIVING_INDEXES = (
 )
 
 
-def _page_body(items: list[Item], total: int, page: int, per_page: int) -> Item:
-    start = (page - 1) * per_page
+def _page_body(
+    items: list[Item], total: int, page: int, per_page: int, *, window: bool = False
+) -> Item:
+    """The response for ``page``: of every item up to it, or of just its items (``window``)."""
+    start = 0 if window else (page - 1) * per_page
     return {
         "patients": [patient_summary(p) for p in items[start : start + per_page]],
         "pagination": {
@@ -288,8 +406,10 @@ def _run_filter(request: PatientFilterRequest) -> Item:
     """One index drives the read; the rest of the filters and the sort run on its items.
 
     Name order with only the driving index's own filter reads just the items up to the page
-    and takes total_count from its counter. Anything else reads the driving partition (or
-    the search matches) whole: the cost the README's access-pattern table states.
+    and takes total_count from its counter; a search in its own order with no filter reads
+    index entries up to the page, the page's items, and counts the matching entries
+    (``_search_page``). Anything else reads the driving partition (or every search match)
+    whole: the cost the README's access-pattern table states.
     """
     filters = request.filters
     given = {k for k, v in filters.model_dump().items() if v is not None}
@@ -308,10 +428,13 @@ def _run_filter(request: PatientFilterRequest) -> Item:
         items, _ = _query(index, key, value, wanted)
         total = read_counts([counter])[counter]
         return _page_body(items, total, request.page, request.per_page)
+    if term and name_order and not given:
+        items, total = _search_page(term, request.page, request.per_page)
+        return _page_body(items, total, request.page, request.per_page, window=True)
     candidates = _search_matches(term) if term else _query(index, key, value, 10**9)[0]
     matched = [p for p in candidates if _matches(p, filters)]
     if term and name_order:
-        ordered = matched  # search results keep the matched text's order
+        ordered = matched  # search results keep their order: matched text, then name
     else:
         sort_key = SORTS[request.sort_by]
         present = [p for p in matched if sort_key(p) is not None]

@@ -1,0 +1,290 @@
+"""Prefix search over the patients' search indexes: partitions, range keys, the count's
+dedup attribute (pure), and pages/total_count against template.yaml's table (moto
+in-process), checked against a brute-force search of the same patients."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.template import load_template
+from ecm.patients import (
+    SEARCH_BUCKETS,
+    SEARCH_INDEXES,
+    SEARCH_SEP,
+    search_fields,
+    search_partition,
+    search_partitions,
+    with_index_fields,
+)
+from ecm.settings import get_settings
+from ecm.store import client, reset_clients, to_item
+
+Item = dict[str, Any]
+#: Characters around every bucket boundary: end/space/punctuation, digits, ":" .. "`", "{",
+#: accented letters.
+ALPHABET = " '-.0189:@_`abmyz{é"
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _texts(patient: Item) -> list[str]:
+    elig = patient.get("eligibility") or {}
+    return [
+        t
+        for t in (
+            _fold(f"{patient.get('first_name') or ''} {patient.get('last_name') or ''}"),
+            _fold(patient.get("last_name") or ""),
+            _fold(elig.get("member_id") or ""),
+            _fold(elig.get("cin") or ""),
+        )
+        if t
+    ]
+
+
+def _patient(
+    patient_id: int, first: str, last: str, member: str, cin: str | None, status: str = "new_member"
+) -> Item:
+    return with_index_fields(
+        {
+            "id": patient_id,
+            "first_name": first,
+            "last_name": last,
+            "name": f"{first} {last}",
+            "eligibility": {"member_id": member, "cin": cin, "member_record_status": status},
+            "version": 1,
+        }
+    )
+
+
+def _random_patients(seed: int, count: int) -> list[Item]:
+    """Short texts from a small alphabet, so fields of one patient share prefixes often."""
+    rng = random.Random(seed)
+
+    def word(low: int = 1, high: int = 4) -> str:
+        return "".join(rng.choice("abAB") for _ in range(rng.randint(low, high)))
+
+    patients = []
+    for i in range(1, count + 1):
+        first, last = word(), word()
+        if rng.random() < 0.2:
+            last = first + word(0, 2)  # "Ab Abba": the last name repeats the first
+        member = rng.choice(["a", "b", "1"]) + word(0, 3)
+        cin = rng.choice([member, member.upper(), None, "a" + word(0, 2)])
+        patients.append(_patient(i, first, last, member, cin))
+    return patients
+
+
+def _expected(patients: list[Item], term: str) -> list[int]:
+    """Brute force: patients with a text starting with ``term``, by (text, sort_name)."""
+    ranked = []
+    for p in patients:
+        matched = [t for t in _texts(p) if t.startswith(term)]
+        if matched:
+            ranked.append((min(matched), p["sort_name"], p["id"]))
+    return [patient_id for *_, patient_id in sorted(ranked)]
+
+
+# --- pure -----------------------------------------------------------------------------------
+
+
+def test_partitions_follow_text_order_and_hold_every_match() -> None:
+    assert list(SEARCH_BUCKETS) == sorted(SEARCH_BUCKETS)
+    texts = sorted({a + b + c for a in "ab" for b in ["", *ALPHABET] for c in ["", "x"]})
+    for a in texts:
+        for b in texts:
+            pa, pb = search_partition(a), search_partition(b)
+            if a[0] == b[0] and pa != pb:
+                assert (pa < pb) == (a < b), (a, b, pa, pb)
+        for n in range(1, len(a) + 1):
+            assert search_partition(a) in search_partitions(a[:n]), (a, n)
+    assert search_partitions("sm") == ["sm"]
+    assert search_partitions("s") == [f"s{b}" for b in SEARCH_BUCKETS]
+    assert len(search_partitions("s")) == 39
+
+
+def test_range_keys_sort_by_text_then_name_and_start_with_the_text() -> None:
+    patients = [
+        _patient(1, "Ana", "Smith", "M1", None),
+        _patient(2, "Ben", "Smith", "M2", None),
+        _patient(3, "Ana", "Smithe", "M3", None),
+        _patient(4, "ana", "smith", "M4", None),
+    ]
+    keys = sorted((p["search_last"], p["id"]) for p in patients)
+    assert [patient_id for _, patient_id in keys] == [1, 4, 2, 3]  # smith (ana, ana, ben), smithe
+    assert patients[0]["search_last"] == f"smith{SEARCH_SEP}smith ana#000000000001"
+    assert patients[0]["search_name_p"] == "an" and patients[0]["search_last_p"] == "sm"
+    assert _fold(f"Smith{SEARCH_SEP}x") == "smith x"  # folding drops the separator
+
+
+def test_count_attribute_counts_each_matching_patient_once() -> None:
+    patients = _random_patients(7, 300)
+    patients.append(_patient(301, "Smith", "Smith", "M9", "m9"))  # every field repeats
+    terms = {t[:n] for p in patients for t in _texts(p) for n in range(1, len(t) + 1)}
+    assert len(terms) > 100
+    for term in terms:
+        counted = sum(
+            1
+            for p in patients
+            for name in SEARCH_INDEXES
+            if f"search_{name}" in p
+            and p[f"search_{name}"].split(SEARCH_SEP)[0].startswith(term)
+            and p[f"search_{name}_from"] <= len(term)
+        )
+        assert counted == len(_expected(patients, term)), term
+
+
+def test_blank_fields_leave_no_index_attributes() -> None:
+    patient = _patient(5, "Ana", "Lopez", "M5", None)
+    assert "search_cin" not in patient and "search_cin_p" not in patient
+    assert "search_cin_from" not in patient
+    assert set(search_fields(patient)) == {
+        f"search_{n}{s}" for n in ("name", "last", "member") for s in ("_p", "", "_from")
+    }
+    patient["eligibility"]["cin"] = "9123"
+    assert with_index_fields(patient)["search_cin_p"] == "91"
+
+
+# --- against the table (moto in-process) ----------------------------------------------------
+
+
+class Reads:
+    """Full items and index entries read, per DynamoDB call (botocore hooks)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.full = 0
+        self.entries = 0
+        self.queries: list[str] = []
+
+    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.local.index = params.get("IndexName")
+
+    def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        with self.lock:
+            if model.name == "Query":
+                index = str(self.local.index)
+                self.queries.append(index)
+                if index.startswith("search-"):
+                    self.entries += int(parsed.get("ScannedCount", 0))
+                else:
+                    self.full += int(parsed.get("ScannedCount", 0))
+            elif model.name == "BatchGetItem":
+                self.full += sum(len(v) for v in parsed.get("Responses", {}).values())
+
+    def reset(self) -> None:
+        self.full = self.entries = 0
+        self.queries = []
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    get_settings.cache_clear()
+    reset_clients()
+    props = load_template()["Resources"]["PatientsTable"]["Properties"]
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName=get_settings().patients_table,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        reads = Reads()
+        ddb = client("dynamodb")
+        ddb.meta.events.register("before-parameter-build.dynamodb", reads.before)
+        ddb.meta.events.register("after-call.dynamodb", reads.after)
+        yield reads
+    get_settings.cache_clear()
+    reset_clients()
+
+
+def _put(patients: list[Item]) -> None:
+    ddb = client("dynamodb")
+    for p in patients:
+        ddb.put_item(TableName=get_settings().patients_table, Item=to_item(p))
+
+
+def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
+    from ecm.patients_api import list_patients
+
+    body = list_patients({"search": term, "page": str(page), "per_page": str(per_page)})
+    return [p["id"] for p in body["patients"]], body["pagination"]
+
+
+def test_pages_and_total_count_match_a_brute_force_search(table: Reads) -> None:
+    patients = _random_patients(11, 120)
+    _put(patients)
+    terms = sorted({t[:n] for p in patients for t in _texts(p) for n in (1, 2, 3)})
+    short = ["a", "1"]  # one character: each fans out to 39 partitions per index
+    longer = random.Random(3).sample([t for t in terms if len(t) > 1], 8)
+    for term in [*short, *longer, "zz", "a b", " A  B"]:
+        expected = _expected(patients, _fold(term))  # the API folds the term too
+        for per_page in (7,) if len(term) == 1 else (2, 7):
+            pages = max(1, -(-len(expected) // per_page))
+            for page in sorted({1, 2, pages, pages + 1}):
+                got, pagination = _page(term, page, per_page)
+                start = (page - 1) * per_page
+                assert got == expected[start : start + per_page], (term, page, per_page)
+                assert pagination == {
+                    "current_page": page,
+                    "total_pages": pages if expected else 0,
+                    "total_count": len(expected),
+                    "per_page": per_page,
+                }, (term, page, per_page)
+
+
+def test_a_page_reads_only_its_own_full_items(table: Reads) -> None:
+    patients = [_patient(i, "Ana", f"Smith{i}", f"M{i:06d}", f"9{i:06d}A") for i in range(1, 301)]
+    patients.append(_patient(301, "Smithy", "Smithson", "M999999", None))  # two fields match
+    _put(patients)
+    table.reset()
+    got, pagination = _page("smith", 1, 25)
+    assert pagination["total_count"] == 301
+    assert got == _expected(patients, "smith")[:25]
+    assert table.full == 25  # the page's items, by BatchGetItem
+    assert all(q.startswith("search-") for q in table.queries)
+    # the count reads every matching entry (keys only); the page at most 25 per index
+    assert table.entries <= 302 + 4 * 25
+    table.reset()
+    got, pagination = _page("smith", 13, 25)
+    assert got == _expected(patients, "smith")[300:]
+    assert pagination["total_pages"] == 13
+    assert table.full == 1
+    table.reset()
+    assert _page("smith", 14, 25)[0] == []
+    assert table.full == 0  # beyond the end: counted, nothing else read
+
+
+def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Reads) -> None:
+    from ecm.patients_api import filter_patients
+
+    patients = [
+        _patient(
+            i, "Ana", f"Kim{i}", f"M{i:06d}", None, "new_member" if i % 3 else "inactive_member"
+        )
+        for i in range(1, 41)
+    ]
+    _put(patients)
+    body = filter_patients({"search": "kim", "filters": {"status": "inactive_member"}})
+    expected = [i for i in _expected(patients, "kim") if i % 3 == 0]
+    assert [p["id"] for p in body["patients"]] == expected
+    assert body["pagination"]["total_count"] == len(expected)
+    body = filter_patients({"search": "kim1", "sort_by": "member_id", "sort_dir": "DESC"})
+    assert [p["id"] for p in body["patients"]] == sorted(_expected(patients, "kim1"), reverse=True)
