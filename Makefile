@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup run test lint typecheck cfn unit integration bench user provider clean
+.PHONY: setup run test lint typecheck cfn unit integration bench bench-uploads user provider reindex clean
 
 $(VENV)/.installed: pyproject.toml layers/shared/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,11 +48,20 @@ test: lint typecheck cfn
 bench: setup
 	$(PY) benchmarks/run.py
 
+# 100k-row MIF (CSV, XLSX) through the upload path, 4 x 25k, peak RSS per stage (~1 h)
+bench-uploads: setup
+	$(PY) benchmarks/uploads.py
+
 # Local stack helpers (run while `make run` is up): make user ROLE=staff NAME=Ana
 user: setup
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	$(PY) -m ecm.cli create-user --name "$(or $(NAME),Local User)" --role $(or $(ROLE),admin)
+
+reindex: setup
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+	$(PY) -m ecm.cli reindex-patients
 
 provider: setup
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \

@@ -3,6 +3,10 @@ update with validation, status history and optimistic concurrency, audit entries
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -492,3 +496,49 @@ def test_one_character_search_reads_every_partition_of_that_character(
     body = _search(stack, "m")
     assert body["pagination"]["total_count"] == len(everyone)
     assert [p["id"] for p in body["patients"]] == everyone[:25]
+
+
+def test_reindex_rewrites_patients_written_under_the_old_index_layout(
+    stack: RunningStack,
+) -> None:
+    rows = [sample_mif_row(i) for i in range(309_000, 309_003)]
+    rows[0]["LAST_NAME"] = "Quarrington"
+    assert post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")}).status_code == 201
+    patient = patients_by_member(stack)[rows[0]["MEMBER_ID"]]
+    ddb = stack.client("dynamodb")
+    key = {"id": {"N": str(patient["id"])}}
+    # The layout before issue #4's search paging: one partition per first character, the
+    # bare text as range key, no count attribute.
+    ddb.update_item(
+        TableName="PatientsTable",
+        Key=key,
+        UpdateExpression="SET search_last_p = :p, search_last = :t REMOVE search_last_from",
+        ExpressionAttributeValues={":p": {"S": "q"}, ":t": {"S": "quarrington"}},
+    )
+    assert _search(stack, "Quarrington")["pagination"]["total_count"] == 0
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": stack.aws,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ecm.cli", "reindex-patients"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    counts = json.loads(done.stdout)
+    assert counts["rewritten"] == 1
+    assert counts["changed_since"] == 0
+    assert counts["unchanged"] >= 2
+    item = ddb.get_item(TableName="PatientsTable", Key=key)["Item"]
+    assert item["search_last_p"] == {"S": "qu"}
+    assert item["search_last"]["S"].startswith("quarrington\x1f")
+    assert item["version"] == {"N": str(patient["version"])}  # derived fields only
+    found = _search(stack, "Quarrington")
+    assert found["pagination"]["total_count"] == 1
+    assert found["patients"][0]["id"] == patient["id"]

@@ -1,6 +1,8 @@
 """Admin commands for a deployed or local stack: create users (token printed once), add and
-list providers. ``--stack NAME`` finds the tables of a deployed CloudFormation stack; without
-it the env (or the local stack's defaults with AWS_ENDPOINT_URL) names them."""
+list providers, rewrite the patients' index attributes after an index layout change.
+
+``--stack NAME`` finds the tables of a deployed CloudFormation stack; without it the env (or
+the local stack's defaults with AWS_ENDPOINT_URL) names them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import boto3
 
 from ecm.auth import ROLES, create_user
+from ecm.patients_api import reindex_patients
 from ecm.providers import create_provider, list_providers
 from ecm.settings import get_settings
 
@@ -19,6 +22,7 @@ STACK_TABLES = {
     "UsersTable": "USERS_TABLE",
     "ProvidersTable": "PROVIDERS_TABLE",
     "MetaTable": "META_TABLE",
+    "PatientsTable": "PATIENTS_TABLE",
 }
 
 
@@ -43,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     provider.add_argument("--name", required=True)
     provider.add_argument("--npi")
     commands.add_parser("list-providers", help="list ECM providers as JSON")
+    commands.add_parser(
+        "reindex-patients",
+        help="rewrite every patient's search/filter index attributes (after an upgrade)",
+    )
     args = parser.parse_args(argv)
     if args.stack:
         use_stack(args.stack)
@@ -53,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             print(token)
         elif args.command == "add-provider":
             print(json.dumps(create_provider(args.name, args.npi)))
+        elif args.command == "reindex-patients":
+            print(json.dumps(reindex_patients()))
         else:
             print(json.dumps(list_providers(), indent=2))
     except ValueError as exc:

@@ -456,6 +456,48 @@ def parse_patient_id(raw: str) -> int:
     return patient_id
 
 
+def reindex_patients() -> dict[str, int]:
+    """Rewrite every patient's derived index attributes from its data.
+
+    For a stack whose items were written under an earlier index layout (the search
+    partitions changed in issue #4): scans the table once and re-puts each patient whose
+    derived attributes differ, conditionally on its version, so an update racing the
+    rewrite is never overwritten (it is counted in ``changed_since`` and already carries
+    the new attributes, since every writer calls ``with_index_fields``).
+    """
+    ddb = client("dynamodb")
+    table = get_settings().patients_table
+    counts = Counter({"rewritten": 0, "unchanged": 0, "changed_since": 0})
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            rebuilt = to_item(with_index_fields(from_item(raw)))
+            if rebuilt == raw:
+                counts["unchanged"] += 1
+                continue
+            condition: dict[str, Any] = (
+                {
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeValues": {":v": raw["version"]},
+                }
+                if "version" in raw
+                else {"ConditionExpression": "attribute_not_exists(#v)"}
+            )
+            try:
+                ddb.put_item(
+                    TableName=table,
+                    Item=rebuilt,
+                    ExpressionAttributeNames={"#v": "version"},
+                    **condition,
+                )
+            except ClientError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                counts["changed_since"] += 1
+            else:
+                counts["rewritten"] += 1
+    return dict(counts)
+
+
 def load_patient(patient_id: int) -> Item:
     patient = get_item(get_settings().patients_table, {"id": patient_id})
     if patient is None:
