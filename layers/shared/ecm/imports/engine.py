@@ -66,6 +66,7 @@ from ecm.store import (
     from_item,
     is_conditional_failure,
     next_ids,
+    put_item,
     to_attr,
     to_item,
 )
@@ -602,7 +603,7 @@ def _conditional_write(entry: Item, tag: str) -> None:
         if entry.get("delete") is not None:
             ddb.delete_item(TableName=table, Key=key, **condition)
         else:
-            ddb.put_item(TableName=table, Item=to_item(entry["put"]), **condition)
+            put_item({"TableName": table, "Item": to_item(entry["put"]), **condition})
     except ClientError as exc:
         if not is_conditional_failure(exc) or not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
