@@ -11,12 +11,12 @@ from fixtures_builders import mif_csv, mif_xlsx, mif_xml, sample_mif_row
 from ecm.imports.results import (
     FAILED,
     ORIGINAL_COLUMNS,
+    RowOutcomes,
     RowResult,
     _original_rows,
     cell_text,
     escape_cell,
     group_by_row,
-    row_results,
 )
 
 
@@ -55,13 +55,21 @@ def test_group_by_row_strips_the_prefix_and_keeps_every_reason() -> None:
     assert grouped == {3: ["matches the same patient as row 2", "second reason"]}
 
 
-def test_row_results_failures_win_and_fake_ids_are_blank() -> None:
-    results = row_results(
-        {4: ["bad", "worse"]}, {2: ("created", -1), 3: ("updated", 17), 4: ("created", 9)}, "n"
+def test_row_outcomes_failures_win_and_fake_ids_are_blank() -> None:
+    default = RowResult("skipped", None, "not imported")
+    outcomes = RowOutcomes(
+        {4: ["bad", "worse"]},
+        [[3, "updated", 17], [2, "created", -1], [4, "created", 9], [7, "created", 30]],
+        "n",
+        default,
     )
-    assert results[2] == RowResult("created", None, "n")
-    assert results[3] == RowResult("updated", 17, "n")
-    assert results[4] == RowResult(FAILED, None, "bad; worse")
+    asked = {row: outcomes.of(row) for row in (2, 3, 4, 5, 7, 8)}  # row order, as read
+    assert asked[2] == RowResult("created", None, "n")
+    assert asked[3] == RowResult("updated", 17, "n")
+    assert asked[4] == RowResult(FAILED, None, "bad; worse")
+    assert asked[5] == default
+    assert asked[7] == RowResult("created", 30, "n")
+    assert asked[8] == default
 
 
 def test_original_columns_keep_unknown_headers() -> None:

@@ -46,12 +46,12 @@ from ecm.imports.kinds import VALID_ROWS, ImportKind, get_kind
 from ecm.imports.results import (
     ROW_PREFIX,
     SKIPPED,
+    RowOutcomes,
     RowResult,
     group_by_row,
     load_failures,
     load_outcomes,
     outcomes_key,
-    row_results,
     save_failures,
     write_result_files,
 )
@@ -332,7 +332,7 @@ def _write_results(
     kind: ImportKind,
     file_id: int,
     failures: dict[int, list[str]],
-    outcomes: dict[int, tuple[str, int | None]] | None,
+    planned: list[list[Any]] | None,
     note: str,
     default: RowResult,
 ) -> None:
@@ -342,7 +342,10 @@ def _write_results(
         return
     try:
         write_result_files(
-            kind.name, kind.result_id_column, record, row_results(failures, outcomes, note), default
+            kind.name,
+            kind.result_id_column,
+            record,
+            RowOutcomes(failures, planned, note, default),
         )
     except Exception as exc:
         logger.error(

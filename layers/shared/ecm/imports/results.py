@@ -105,12 +105,9 @@ def load_failures(kind: str, file_id: int) -> dict[int, list[str]]:
     return merged
 
 
-def load_outcomes(kind: str, file_id: int) -> dict[int, tuple[str, int | None]]:
-    """Rows the plan writes: row → (created | updated, record id)."""
-    return {
-        int(row): (status, record_id)
-        for row, status, record_id in get_json(outcomes_key(kind, file_id), [])
-    }
+def load_outcomes(kind: str, file_id: int) -> list[list[Any]]:
+    """Rows the plan writes, as ``[row, created | updated, record id]``."""
+    return list(get_json(outcomes_key(kind, file_id), []))
 
 
 # --- the two CSV files --------------------------------------------------------------------
@@ -150,17 +147,43 @@ def _original_rows(path: Path, file_type: str) -> tuple[list[str], Iterator[tupl
     return list(first[1]), rows()
 
 
-def write_result_files(
-    kind_name: str,
-    id_column: str,
-    record: Item,
-    results: dict[int, RowResult],
-    default: RowResult,
-) -> tuple[int, int]:
-    """Write result.csv and errors.csv for one import; returns (rows, failed rows).
+class RowOutcomes:
+    """What happened to each row: failed (with every reason), written by the plan (or, in a
+    dry run, would be), else ``default``. Asked in row order, so the plan's outcomes are
+    walked once instead of becoming a dict of 100,000 entries beside the sheet."""
 
-    ``results`` says what happened to the rows it names; every other row gets ``default``.
-    """
+    def __init__(
+        self,
+        failures: dict[int, list[str]],
+        planned: list[list[Any]] | None,
+        note: str,
+        default: RowResult,
+    ) -> None:
+        self.failures = failures
+        self.planned = sorted(planned or [], key=lambda entry: int(entry[0]))
+        self.note = note
+        self.default = default
+        self.position = 0
+
+    def of(self, row: int) -> RowResult:
+        reasons = self.failures.get(row)
+        if reasons:
+            return RowResult(FAILED, None, "; ".join(reasons))
+        planned, position = self.planned, self.position
+        while position < len(planned) and int(planned[position][0]) < row:
+            position += 1
+        self.position = position
+        if position < len(planned) and int(planned[position][0]) == row:
+            _, status, record_id = planned[position]
+            # a dry run numbers new records below zero: those ids mean nothing to the admin
+            return RowResult(status, record_id if record_id and record_id > 0 else None, self.note)
+        return self.default
+
+
+def write_result_files(
+    kind_name: str, id_column: str, record: Item, outcomes: RowOutcomes
+) -> tuple[int, int]:
+    """Write result.csv and errors.csv for one import; returns (rows, failed rows)."""
     settings = get_settings()
     file_id = int(record["id"])
     result_key, errors_key = result_keys(kind_name, file_id)
@@ -179,7 +202,7 @@ def write_result_files(
             result_csv.writerow(header)
             errors_csv.writerow(header)
             for row_number, values in records:
-                outcome = results.get(row_number, default)
+                outcome = outcomes.of(row_number)
                 line = [escape_cell(values.get(h)) for h in headers]
                 line += [
                     "" if outcome.record_id is None else str(outcome.record_id),
@@ -197,18 +220,3 @@ def write_result_files(
             )
     update_import_file(kind_name, file_id, result_file_key=result_key, errors_file_key=errors_key)
     return rows, failed
-
-
-def row_results(
-    failures: dict[int, list[str]],
-    outcomes: dict[int, tuple[str, int | None]] | None = None,
-    note: str = "",
-) -> dict[int, RowResult]:
-    """Failed rows with their reasons, and the rows the plan wrote (or would write)."""
-    results = {
-        row: RowResult(status, record_id if record_id and record_id > 0 else None, note)
-        for row, (status, record_id) in (outcomes or {}).items()
-    }
-    for row, reasons in failures.items():
-        results[row] = RowResult(FAILED, None, "; ".join(reasons))
-    return results
