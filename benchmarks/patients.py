@@ -15,11 +15,11 @@ See benchmarks/README.md ("Patients: items read per request").
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -37,7 +37,7 @@ from run import (  # benchmarks/ is on sys.path (just above)
     ROOT,
     _stop,
     _wait_http,
-    ensure_file,
+    ensure_range_file,
     free_ports,
     import_by_path,
     log,
@@ -174,25 +174,9 @@ class LocalStack:
 
 
 def range_file(first: int, last: int) -> Path:
-    """A CSV of sample rows ``first``..``last`` (inclusive), cached in .bench/."""
-    if first == 1:
-        return ensure_file(last, "csv")  # shared with run.py
-    from fixtures_builders import MIF_HEADERS, sample_mif_row
-
-    path = BENCH_DIR / f"mif-range-{first}-{last}.csv"
-    if path.exists() and path.stat().st_size > 0:
-        return path
-    BENCH_DIR.mkdir(exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(MIF_HEADERS)
-        for i in range(first, last + 1):
-            row = sample_mif_row(i)
-            writer.writerow([row[name] for name in MIF_HEADERS])
-    partial.replace(path)
-    log(f"generated {path.relative_to(ROOT)}")
-    return path
+    """A CSV of sample rows ``first``..``last`` (inclusive), cached in .bench/ (shared with
+    run.py and uploads.py)."""
+    return ensure_range_file(first, last, "csv")
 
 
 def segments(first: int, last: int) -> list[tuple[int, int]]:
@@ -206,25 +190,108 @@ def segments(first: int, last: int) -> list[tuple[int, int]]:
 # --- measuring in this process --------------------------------------------------------------
 
 
+def attr_size(value: dict[str, Any]) -> int:
+    """DynamoDB's size of one attribute value (the documented approximation)."""
+    kind, raw = next(iter(value.items()))
+    if kind == "S":
+        return len(raw.encode())
+    if kind == "N":
+        digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(raw) if isinstance(raw, bytes) else len(str(raw))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attr_size(v) + 1 for k, v in raw.items())
+    if kind == "L":
+        return 3 + sum(attr_size(v) + 1 for v in raw)
+    return sum(attr_size({kind[0]: v}) for v in raw)  # SS, NS, BS
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + attr_size(value) for name, value in item.items())
+
+
+def read_units(size: int, consistent: bool) -> float:
+    """Read capacity of one request reading ``size`` bytes (4 KB units, 0.5 if eventual)."""
+    units = max(1, -(-size // 4096))
+    return units if consistent else units / 2
+
+
 class ReadCounter:
-    """Items DynamoDB read, and calls made, counted from each parsed response."""
+    """What each DynamoDB request read, counted from its parameters and parsed response.
+
+    ``items``: full patient (or counter) items: ScannedCount of a Query/Scan of a table or
+    an ALL-projected index, 1 per GetItem that found one, each item of a BatchGetItem.
+    ``entries``: index entries of the keys-only search indexes (``search-*``), the ones a
+    Select=COUNT query counts included. ``rcu``: estimated read capacity: 4 KB units of the
+    bytes each request read (eventually consistent unless ConsistentRead), search entries
+    sized by ``entry_sizes`` (mean projected entry, measured by ``calibrate``). moto's own
+    ConsumedCapacity is a constant, so it is not used. Thread-safe: a search's queries run
+    on a thread pool.
+    """
 
     def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.entry_sizes: dict[str, float] = {}
         self.items = 0
+        self.entries = 0
         self.calls = 0
+        self.rcu = 0.0
 
     def reset(self) -> None:
-        self.items = self.calls = 0
+        with self.lock:
+            self.items = self.entries = self.calls = 0
+            self.rcu = 0.0
+
+    def before(self, params: dict[str, Any], **_: Any) -> None:
+        self.local.params = params
 
     def __call__(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls += 1
+        params: dict[str, Any] = getattr(self.local, "params", None) or {}
         name = model.name
+        items = entries = 0
+        rcu = 0.0
+        consistent = bool(params.get("ConsistentRead"))
         if name in ("Query", "Scan"):
-            self.items += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+            scanned = int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+            index = str(params.get("IndexName") or "")
+            if index.startswith("search-"):
+                entries = scanned
+                size = scanned * self.entry_sizes.get(index, 100.0)
+            else:
+                items = scanned
+                size = sum(item_size(i) for i in parsed.get("Items", []))
+            rcu = read_units(int(size), consistent)
         elif name == "GetItem":
-            self.items += 1 if "Item" in parsed else 0
+            items = 1 if "Item" in parsed else 0
+            rcu = read_units(item_size(parsed.get("Item") or {}), consistent)
         elif name == "BatchGetItem":
-            self.items += sum(len(v) for v in (parsed.get("Responses") or {}).values())
+            found = [i for v in (parsed.get("Responses") or {}).values() for i in v]
+            items = len(found)
+            # BatchGetItem rounds each item up to 4 KB; store.batch_get reads consistently
+            rcu = sum(read_units(item_size(i), True) for i in found)
+        with self.lock:
+            self.calls += 1
+            self.items += items
+            self.entries += entries
+            self.rcu += rcu
+
+
+def calibrate(counter: ReadCounter, ddb: Any) -> None:
+    """Mean size of a search index entry (all its projected attributes), from up to 1,000
+    entries of each index, read with a client the counter does not count."""
+    from ecm.patients import SEARCH_INDEXES
+    from ecm.settings import get_settings
+
+    for name in SEARCH_INDEXES:
+        index = f"search-{name}-index"
+        found = ddb.scan(TableName=get_settings().patients_table, IndexName=index, Limit=1000)
+        sizes = [item_size(i) for i in found["Items"]]
+        if sizes:
+            counter.entry_sizes[index] = sum(sizes) / len(sizes)
 
 
 def point_at_store(store_url: str) -> None:
@@ -253,9 +320,9 @@ def point_at_store(store_url: str) -> None:
 class Request:
     label: str
     call: Callable[[], dict[str, Any]]
-    limit: bool = False  # judged by "page of 25 reads <= 100 items"
-    growth: bool = False  # judged by "items read do not grow with the table"
-    name_search: bool = False  # the name-prefix search (its matches grow with the data)
+    limit: bool = False  # judged by "page of 25 reads <= 100 full items"
+    growth: bool = False  # judged by "full items read do not grow with the table"
+    search: bool = False  # a search page: judged by "full items read == patients returned"
     full_read: bool = False  # reads a whole partition (see FULL_READS_UP_TO)
 
 
@@ -266,6 +333,7 @@ def requests_to_measure(smallest: int) -> list[Request]:
 
     name_prefix = sample_mif_row(1234)["LAST_NAME"][:-1]
     broad_prefix = sample_mif_row(1234)["LAST_NAME"][:-3]
+    one_character = sample_mif_row(1234)["LAST_NAME"][:1]
     # Rows 4320..4329 (10 matches at every size), or 1230..1239 when the smallest size
     # stops short of them (--quick), so the match set is the same at every size.
     member_prefix = sample_mif_row(4321 if smallest >= 4329 else 1234)["MEMBER_ID"][:-1]
@@ -284,20 +352,47 @@ def requests_to_measure(smallest: int) -> list[Request]:
             limit=True,
             growth=True,
         ),
-        Request(
+        Request(  # its matches grow with the table (see README): not judged on growth
             f"search name prefix '{name_prefix}'",
             lambda: list_patients({"search": name_prefix}),
             limit=True,
-            name_search=True,
+            search=True,
         ),
         Request(
             f"search member id prefix '{member_prefix}'",
             lambda: list_patients({"search": member_prefix}),
             growth=True,
+            search=True,
         ),
         Request(
-            f"search name prefix '{broad_prefix}' (broad, info)",
+            f"search broad prefix '{broad_prefix}', page 1",
             lambda: list_patients({"search": broad_prefix}),
+            limit=True,
+            growth=True,
+            search=True,
+        ),
+        Request(
+            f"search broad prefix '{broad_prefix}', page 2",
+            lambda: list_patients({"search": broad_prefix, "page": "2"}),
+            growth=True,
+            search=True,
+        ),
+        Request(
+            f"search broad prefix '{broad_prefix}', page 5",
+            lambda: list_patients({"search": broad_prefix, "page": "5"}),
+            growth=True,
+            search=True,
+        ),
+        Request(
+            f"search one character '{one_character}', page 1",
+            lambda: list_patients({"search": one_character}),
+            limit=True,
+            growth=True,
+            search=True,
+        ),
+        Request(
+            f"search '{broad_prefix}' + status (info)",
+            lambda: list_patients({"search": broad_prefix, "status": "new_member"}),
         ),
         Request(
             "status=new_member, page 4",
@@ -322,6 +417,8 @@ class Measure:
     label: str
     patients: int
     items: int
+    entries: int
+    rcu: float
     calls: int
     returned: int
     total: int
@@ -345,12 +442,14 @@ def measure(
     found: list[Measure] = []
     for request in requests:
         if request.full_read and patients > full_reads_up_to:
-            found.append(Measure(request.label, patients, 0, 0, 0, 0, 0.0, 0.0, 0, skipped=True))
+            found.append(
+                Measure(request.label, patients, 0, 0, 0.0, 0, 0, 0, 0.0, 0.0, 0, skipped=True)
+            )
             log(f"{patients:,} patients | {request.label}: skipped (--full-reads-up-to)")
             continue
         times: list[float] = []
         cpu: list[float] = []
-        reads: set[tuple[int, int]] = set()
+        reads: set[tuple[int, int, int, float]] = set()
         body: dict[str, Any] = {}
         while len(times) < TIMED_RUNS and (not times or sum(times) < TIME_BUDGET_S):
             counter.reset()
@@ -358,14 +457,16 @@ def measure(
             body = request.call()
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
-            reads.add((counter.items, counter.calls))
+            reads.add((counter.items, counter.entries, counter.calls, round(counter.rcu, 1)))
         if len(reads) != 1:
             raise RuntimeError(f"{request.label}: items read differ between runs: {reads}")
-        ((items, calls),) = reads
+        ((items, entries, calls, rcu),) = reads
         result = Measure(
             label=request.label,
             patients=patients,
             items=items,
+            entries=entries,
+            rcu=rcu,
             calls=calls,
             returned=len(body["patients"]),
             total=int(body["pagination"]["total_count"]),
@@ -374,7 +475,8 @@ def measure(
             runs=len(times),
         )
         log(
-            f"{patients:,} patients | {request.label}: {items} items in {calls} calls, "
+            f"{patients:,} patients | {request.label}: {items} items, {entries} index "
+            f"entries, ~{rcu:,.1f} RCU in {calls} calls, "
             f"{result.median_ms:,.1f} ms (median of {len(times)})"
         )
         found.append(result)
@@ -388,7 +490,9 @@ def print_table(report: Report) -> None:
     header = (
         "request",
         "patients in table",
-        "items read",
+        "full items",
+        "index entries",
+        "est. RCU",
         "DDB calls",
         "returned",
         "total_count",
@@ -401,10 +505,12 @@ def print_table(report: Report) -> None:
             m.label,
             f"{m.patients:,}",
             *(
-                ("-", "-", "-", "-", "skipped", "-", "-")
+                ("-", "-", "-", "-", "-", "-", "skipped", "-", "-")
                 if m.skipped
                 else (
                     f"{m.items:,}",
+                    f"{m.entries:,}",
+                    f"{m.rcu:,.1f}",
                     f"{m.calls:,}",
                     f"{m.returned:,}",
                     f"{m.total:,}",
@@ -442,7 +548,7 @@ def targets(report: Report, requests: list[Request], sizes: list[int]) -> list[t
     verdicts: list[tuple[bool, str]] = []
     by = {(m.label, m.patients): m for m in report.measures}
     limited = [m for r in requests if r.limit for m in report.measures if m.label == r.label]
-    label = f"status / provider / name-prefix page of 25 reads <= {MAX_ITEMS_PER_PAGE} items"
+    label = f"status / provider / search page of 25 reads <= {MAX_ITEMS_PER_PAGE} full items"
     if limited:
         worst = max(limited, key=lambda m: m.items)
         verdicts.append(
@@ -455,7 +561,7 @@ def targets(report: Report, requests: list[Request], sizes: list[int]) -> list[t
         verdicts.append((False, f"{label}: not measured"))
 
     small, large = min(sizes), max(sizes)
-    label = f"items read at {large:,} == items read at {small:,} (same request)"
+    label = f"full items read at {large:,} == at {small:,} (same request)"
     compared: list[str] = []
     grown: list[str] = []
     missing = False
@@ -476,20 +582,41 @@ def targets(report: Report, requests: list[Request], sizes: list[int]) -> list[t
     else:
         verdicts.append((not grown, f"{label}: {'; '.join(grown or compared)}"))
 
-    # The name-prefix search reads every match; the generated names make its matches grow
-    # with the table (Smith1234 at 10k, Smith123xx too at 100k), so it is judged per match.
-    for request in requests:
-        if not request.name_search:
-            continue
-        found = [by.get((request.label, s)) for s in sizes]
-        label = f"{request.label}: items read == its matches at every size"
-        if all(found):
-            ok = all(m.items == m.total for m in found if m)
-            detail = ", ".join(f"{m.items} read / {m.total} matches" for m in found if m)
-            verdicts.append((ok, f"{label} ({detail})"))
-        else:
-            verdicts.append((False, f"{label}: not measured"))
+    # A search page reads the full items of its page only; its index entries (the count
+    # reads every match's keys-only entry) grow with the matches: search_entries() lists them.
+    searched = [m for r in requests if r.search for m in report.measures if m.label == r.label]
+    label = "search pages read only their own full items (full items == patients returned)"
+    if searched:
+        over = [m for m in searched if m.items != m.returned]
+        worst = max(searched, key=lambda m: m.items - m.returned)
+        detail = (
+            "; ".join(f"{m.label} at {m.patients:,}: {m.items} / {m.returned}" for m in over)
+            or f"worst {worst.items} / {worst.returned} ({worst.label}, {worst.patients:,})"
+        )
+        verdicts.append((not over, f"{label}: {detail}"))
+    else:
+        verdicts.append((False, f"{label}: not measured"))
     return verdicts
+
+
+def search_entries(report: Report, requests: list[Request], sizes: list[int]) -> list[str]:
+    """Per search request and size: index entries read against the matches (info)."""
+    by = {(m.label, m.patients): m for m in report.measures}
+    lines = []
+    for request in requests:
+        if not request.search:
+            continue
+        found = [m for s in sizes if (m := by.get((request.label, s))) and not m.skipped]
+        if found:
+            lines.append(
+                f"{request.label}: "
+                + ", ".join(
+                    f"{m.entries:,} entries / {m.total:,} matches / ~{m.rcu:,.1f} RCU "
+                    f"at {m.patients:,}"
+                    for m in found
+                )
+            )
+    return lines
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -537,6 +664,7 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
         from ecm.store import client
 
         counter = ReadCounter()
+        client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter.before)
         client("dynamodb").meta.events.register("after-call.dynamodb", counter)
         requests = requests_to_measure(sizes[0])
 
@@ -552,6 +680,7 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
             total = int(list_patients({})["pagination"]["total_count"])
             if total != size:
                 report.notes.append(f"patient counter reads {total:,}, expected {size:,}")
+            calibrate(counter, stack._aws("dynamodb"))
             measured = measure(requests, counter, size, full_reads_up_to)
             if any(m.skipped for m in measured):
                 report.notes.append(
@@ -598,6 +727,12 @@ def main(argv: list[str]) -> int:
     print("targets")
     for passed, text in targets(report, requests, sizes) if requests else []:
         print(f"  {'PASS' if passed else 'MISS'}  {text}")
+    entries = search_entries(report, requests, sizes) if requests else []
+    if entries:
+        print()
+        print("search index entries (the count reads each match's keys-only entry; info)")
+        for line in entries:
+            print(f"  {line}")
     if report.notes:
         print()
         print("notes")

@@ -70,40 +70,40 @@ def bench_file(rows: int, fmt: str) -> Path:
     return BENCH_DIR / f"mif-{rows}.{fmt}"
 
 
-def _sample_rows(count: int) -> Iterator[dict[str, str]]:
+def _sample_rows(count: int, first: int = 1) -> Iterator[dict[str, str]]:
     from fixtures_builders import sample_mif_row
 
-    for i in range(1, count + 1):
+    for i in range(first, first + count):
         yield sample_mif_row(i)
 
 
-def _write_csv(path: Path, count: int) -> None:
+def _write_csv(path: Path, count: int, first: int = 1) -> None:
     from fixtures_builders import MIF_HEADERS
 
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(MIF_HEADERS)
-        for row in _sample_rows(count):
+        for row in _sample_rows(count, first):
             writer.writerow([row[name] for name in MIF_HEADERS])
 
 
-def _write_xml(path: Path, count: int) -> None:
+def _write_xml(path: Path, count: int, first: int = 1) -> None:
     with path.open("w", encoding="utf-8") as handle:
         handle.write('<?xml version="1.0" encoding="UTF-8"?>\n<Members>\n')
-        for row in _sample_rows(count):
+        for row in _sample_rows(count, first):
             cells = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in row.items())
             handle.write(f"  <Member>{cells}</Member>\n")
         handle.write("</Members>\n")
 
 
-def _write_xlsx(path: Path, count: int) -> None:
+def _write_xlsx(path: Path, count: int, first: int = 1) -> None:
     from fixtures_builders import MIF_HEADERS
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("MIF")
     sheet.append(list(MIF_HEADERS))
-    for row in _sample_rows(count):
+    for row in _sample_rows(count, first):
         sheet.append([row[name] for name in MIF_HEADERS])
     workbook.save(str(path))
 
@@ -127,6 +127,12 @@ WRITERS: dict[str, Callable[[Path, int], None]] = {
     "xlsx": _write_xlsx,
     "auth-xlsx": _write_auth_xlsx,
 }
+#: MIF writers of rows ``first``..``first + count - 1`` (ensure_range_file).
+RANGE_WRITERS: dict[str, Callable[[Path, int, int], None]] = {
+    "csv": _write_csv,
+    "xml": _write_xml,
+    "xlsx": _write_xlsx,
+}
 
 
 def ensure_file(rows: int, fmt: str) -> Path:
@@ -138,6 +144,25 @@ def ensure_file(rows: int, fmt: str) -> Path:
     partial = path.with_name(path.name + ".partial")
     started = time.perf_counter()
     WRITERS[fmt](partial, rows)
+    partial.replace(path)
+    log(f"generated {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def ensure_range_file(first: int, last: int, fmt: str) -> Path:
+    """A MIF of sample rows ``first``..``last`` (inclusive), cached in .bench/.
+
+    Rows 1..n are ``ensure_file(n, fmt)``'s file; other ranges are ``mif-range-<a>-<b>.<fmt>``.
+    """
+    if first == 1:
+        return ensure_file(last, fmt)
+    path = BENCH_DIR / f"mif-range-{first}-{last}.{fmt}"
+    if path.exists() and path.stat().st_size > 0:
+        return path
+    BENCH_DIR.mkdir(exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    started = time.perf_counter()
+    RANGE_WRITERS[fmt](partial, last - first + 1, first)
     partial.replace(path)
     log(f"generated {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
     return path
@@ -467,6 +492,24 @@ def import_by_path(
     if response.status_code not in (201, 202):
         raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
     file_id = int(response.json()["mif_file_id"])
+    record = wait_for_import(
+        session, api, headers, file_id, name, stack, stack_log, deadline, on_poll
+    )
+    return response.status_code, record
+
+
+def wait_for_import(
+    session: Any,  # a requests.Session
+    api: str,
+    headers: dict[str, str],
+    file_id: int,
+    name: str,
+    stack: subprocess.Popen[bytes],
+    stack_log: Path,
+    deadline: float,
+    on_poll: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Poll a MIF file record until it is completed (returned) or failed (raised)."""
     delay = 0.2
     record: dict[str, Any] = {}
     while True:
@@ -480,7 +523,7 @@ def import_by_path(
         if detail.status_code == 200:
             record = detail.json()["mif_file"]
             if record["status"] == "completed":
-                return response.status_code, record
+                return record
             if record["status"] == "failed":
                 raise RuntimeError(
                     f"import {file_id} of {name} FAILED: {record.get('import_errors')}"
