@@ -48,7 +48,7 @@ test: lint typecheck cfn
 bench: setup
 	$(PY) benchmarks/run.py
 
-# 100k-row MIF (CSV, XLSX) through the upload path, 4 x 25k, peak RSS per stage (~1 h)
+# 100k-row MIF (CSV, XLSX) through the upload path, 4 x 25k, peak RSS per stage (~45 min)
 bench-uploads: setup
 	$(PY) benchmarks/uploads.py
 
