@@ -110,19 +110,7 @@ def fetch_url_to_file(
             target = _vet(current, allowed)
             deadline.check()
             with _pinned_session(target, deadline) as session:
-                per_call = max(0.001, min(timeout, deadline.remaining()))
-                try:
-                    response = session.send(
-                        target.request,
-                        stream=True,
-                        allow_redirects=False,
-                        timeout=(per_call, per_call),
-                        verify=True,
-                        proxies={},
-                    )
-                except requests.RequestException as exc:
-                    deadline.check()
-                    raise _transfer_error(exc, deadline) from None
+                response = _send(session, target, timeout, deadline)
                 with response:
                     location = response.headers.get("Location")
                     if response.status_code in _REDIRECT_STATUSES and location:
@@ -137,6 +125,26 @@ def fetch_url_to_file(
                         size=size,
                     )
     raise UrlRefused(f"URL redirected more than {MAX_REDIRECTS} times")
+
+
+def _send(
+    session: requests.Session, target: _Target, timeout: float, deadline: _Deadline
+) -> requests.Response:
+    """One request of a vetted target on its pinned session: no redirects followed, no
+    proxies, TLS verified, each call bounded by what is left of the deadline."""
+    per_call = max(0.001, min(timeout, deadline.remaining()))
+    try:
+        return session.send(
+            target.request,
+            stream=True,
+            allow_redirects=False,
+            timeout=(per_call, per_call),
+            verify=True,
+            proxies={},
+        )
+    except requests.RequestException as exc:
+        deadline.check()
+        raise _transfer_error(exc, deadline) from None
 
 
 def post_bytes(
@@ -158,22 +166,11 @@ def post_bytes(
     with _Deadline(timeout) as deadline:
         target = _vet(url.strip(), allowed, method="POST", headers=headers, data=body)
         deadline.check()
-        with _pinned_session(target, deadline) as session:
-            per_call = max(0.001, min(timeout, deadline.remaining()))
-            try:
-                response = session.send(
-                    target.request,
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(per_call, per_call),
-                    verify=True,
-                    proxies={},
-                )
-            except requests.RequestException as exc:
-                deadline.check()
-                raise _transfer_error(exc, deadline) from None
-            with response:
-                return int(response.status_code)
+        with (
+            _pinned_session(target, deadline) as session,
+            _send(session, target, timeout, deadline) as response,
+        ):
+            return int(response.status_code)
 
 
 # --- checking a URL ---------------------------------------------------------------------------
