@@ -55,6 +55,25 @@ class RunningStack:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def run_cli(self, *args: str) -> str:
+        """``python -m ecm.cli ARGS`` against this stack, as ``make user`` runs it; stdout."""
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.aws,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "ecm.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return done.stdout
+
 
 def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
     port, aws_port = free_port(), free_port()

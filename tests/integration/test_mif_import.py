@@ -4,9 +4,6 @@ nothing, rollback after an injected fault, inbox drops, concurrency, limits and 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from typing import Any
@@ -458,31 +455,9 @@ def test_no_phi_in_logs(stack: RunningStack) -> None:
 
 
 def test_rows_join_the_caseload_of_an_existing_provider(stack: RunningStack) -> None:
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": stack.aws,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-    }
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ecm.cli",
-            "add-provider",
-            "--name",
-            "Sunrise ECM",
-            "--npi",
-            "1993999998",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
+    provider = json.loads(
+        stack.run_cli("add-provider", "--name", "Sunrise ECM", "--npi", "1993999998")
     )
-    provider = json.loads(added.stdout)
     batch = rows(95_000, 3)
     batch[0]["ECM_NPI"] = "1993999998"  # by NPI
     batch[1]["ECM_NPI"] = ""

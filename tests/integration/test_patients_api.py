@@ -4,9 +4,6 @@ update with validation, status history and optimistic concurrency, audit entries
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -516,22 +513,7 @@ def test_reindex_rewrites_patients_written_under_the_old_index_layout(
         ExpressionAttributeValues={":p": {"S": "q"}, ":t": {"S": "quarrington"}},
     )
     assert _search(stack, "Quarrington")["pagination"]["total_count"] == 0
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": stack.aws,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "ecm.cli", "reindex-patients"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    counts = json.loads(done.stdout)
+    counts = json.loads(stack.run_cli("reindex-patients"))
     assert counts["rewritten"] == 1
     assert counts["changed_since"] == 0
     assert counts["unchanged"] >= 2
