@@ -42,7 +42,6 @@ FORMATS = ("csv", "xml", "xlsx", "auth-xlsx")
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZES = (2_000, 10_000)
 MAX_ROWS = 200_000
-CHUNK_ROWS = 500
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 BUCKET = "ecm-local-files-123456789012"
 REGION = "us-east-1"
@@ -176,9 +175,10 @@ def run_validate(path: Path, fmt: str, on_chunk: Callable[[list[Any]], None]) ->
     from ecm.errors import ImportRejected
     from ecm.imports.engine import validate_file
     from ecm.imports.kinds import AUTHORIZATION, MIF
+    from ecm.settings import DEFAULT_CHUNK_ROWS
 
     kind, file_type = (AUTHORIZATION, "xlsx") if fmt == "auth-xlsx" else (MIF, fmt)
-    outcome = validate_file(kind, path, file_type, on_chunk, MAX_ROWS, CHUNK_ROWS)
+    outcome = validate_file(kind, path, file_type, on_chunk, MAX_ROWS, DEFAULT_CHUNK_ROWS)
     if isinstance(outcome, ImportRejected):
         raise RuntimeError(f"validate_file rejected {path.name}: {outcome.errors[:5]}")
     rows, _warnings = outcome
@@ -260,6 +260,7 @@ def run_plan(directory: Path) -> tuple[int, float]:
     """
     from ecm.mif_plan import MifPlanner
     from ecm.providers import ProviderDirectory
+    from ecm.settings import DEFAULT_CHUNK_ROWS
 
     planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
     rows = 0
@@ -271,8 +272,8 @@ def run_plan(directory: Path) -> tuple[int, float]:
         json.dumps(entries, separators=(",", ":"))
         del entries, chunk
     tail = planner.finish()
-    for start in range(0, len(tail), CHUNK_ROWS * 2):
-        json.dumps(tail[start : start + CHUNK_ROWS * 2], separators=(",", ":"))
+    for start in range(0, len(tail), DEFAULT_CHUNK_ROWS * 2):
+        json.dumps(tail[start : start + DEFAULT_CHUNK_ROWS * 2], separators=(",", ":"))
     elapsed = time.perf_counter() - started
     if planner.errors:
         raise RuntimeError(f"planner errors: {planner.errors[:5]}")

@@ -17,6 +17,13 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+#: Rows per chunk of validated rows, of plan and of apply invocation. Each chunk costs a
+#: fixed ~40 ms of CPU (S3 objects, a Lambda invocation, counters, lock refresh): measured
+#: 468 / 342 / 320 µs per imported row at 500 / 1,000 / 2,000 rows (benchmarks/). A
+#: 2,000-row apply chunk is 6,000 items, ~240 BatchWriteItem calls, well inside its timeout.
+DEFAULT_CHUNK_ROWS = 2000
+
+
 @dataclass(frozen=True)
 class Settings:
     patients_table: str
@@ -38,7 +45,7 @@ class Settings:
     max_file_bytes: int = 50 * MB
     max_rows: int = 100_000
     max_xlsx_uncompressed_bytes: int = 400 * MB
-    chunk_rows: int = 500
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
     sync_wait_seconds: float = 25.0
     fault_hooks_enabled: bool = False
     webhook_queue_url: str = ""
@@ -69,7 +76,7 @@ def get_settings() -> Settings:
         max_url_bytes=_int("ECM_MAX_URL_BYTES", 50 * MB),
         url_timeout_seconds=_int("ECM_URL_TIMEOUT_SECONDS", 20),
         max_rows=_int("ECM_MAX_ROWS", 100_000),
-        chunk_rows=_int("ECM_CHUNK_ROWS", 500),
+        chunk_rows=_int("ECM_CHUNK_ROWS", DEFAULT_CHUNK_ROWS),
         sync_wait_seconds=float(env.get("ECM_SYNC_WAIT_SECONDS", "25")),
         fault_hooks_enabled=env.get("ECM_ENABLE_FAULT_HOOKS", "") == "1",
         webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),

@@ -7,9 +7,8 @@ write hundreds of thousands of items.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -17,6 +16,7 @@ import boto3
 import orjson
 from botocore.config import Config
 
+from ecm import dynamodb_http
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
@@ -39,64 +39,19 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_styl
 @cache
 def client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
-    made = boto3.client(service, config=config)  # type: ignore[call-overload]
-    if service == "dynamodb":
-        for operation in PREBUILT_OPERATIONS:
-            made.meta.events.register(f"before-call.dynamodb.{operation}", _use_prebuilt_body)
-            made.meta.events.register(f"before-parse.dynamodb.{operation}", _take_raw_answer)
-            made.meta.events.register(f"after-call.dynamodb.{operation}", _give_parsed_answer)
-    return made
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
-# botocore walks its shape model over every attribute value, both ways: 63 µs to serialise a
-# patient item (17 µs with json.dumps, less with orjson) and ~150 µs to parse one out of a
-# BatchGetItem answer (8 µs with orjson). Bulk calls build their JSON body with orjson and
-# read a 200 answer with orjson; botocore still signs, sends, retries and raises errors.
-PREBUILT_OPERATIONS = ("BatchWriteItem", "BatchGetItem", "PutItem")
-_prebuilt = threading.local()
-
-
-def _use_prebuilt_body(params: dict[str, Any], **_: Any) -> None:
-    body = getattr(_prebuilt, "body", None)
-    if body is not None:
-        params["body"] = body
-
-
-def _take_raw_answer(response_dict: dict[str, Any], **_: Any) -> None:
-    if getattr(_prebuilt, "body", None) is not None and response_dict.get("status_code") == 200:
-        _prebuilt.answer = response_dict["body"]
-        response_dict["body"] = b"{}"  # nothing left for botocore's parser to walk
-
-
-def _give_parsed_answer(parsed: dict[str, Any], **_: Any) -> None:
-    """Fill botocore's (empty) parse with orjson's, first of the after-call listeners, so
-    the caller and any later listener (the benchmarks' read counters) see the answer."""
-    answer = getattr(_prebuilt, "answer", None)
-    if answer is not None:
-        _prebuilt.answer = None
-        parsed.update(orjson.loads(answer))
-
-
-def call_prebuilt(operation: Callable[..., Any], body: Item, **stand_ins: Any) -> Item:
-    """One call of a PREBUILT_OPERATIONS method with ``body`` as its whole JSON request.
-
-    ``stand_ins`` are the cheap parameters botocore reads before the body is swapped in (the
-    endpoint rules look at the table names). Returns the answer parsed by orjson; errors
-    raise ClientError as usual.
-    """
-    _prebuilt.body = orjson.dumps(body)
-    _prebuilt.answer = None
-    try:
-        answer: Item = operation(**stand_ins)
-    finally:
-        _prebuilt.body = None
-        _prebuilt.answer = None
-    return answer
+def dynamodb_call(operation: str, body: Item) -> Item:
+    """One DynamoDB call with ``body`` as its whole JSON request (attribute-value form),
+    for the bulk paths: see ``ecm.dynamodb_http`` for why it bypasses botocore's client."""
+    return dynamodb_http.call(client("dynamodb"), operation, body)
 
 
 def reset_clients() -> None:
     """Drop cached clients (tests change the endpoint between stacks)."""
     client.cache_clear()
+    dynamodb_http.drop_connection()
 
 
 #: Presigned download links expire after 30 minutes (seed 000).
@@ -167,14 +122,11 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
     """BatchWriteItem in groups of 25 (AWS's limit; moto accepts more, we don't rely on it)."""
-    ddb = client("dynamodb")
     for group in _chunks(requests, 25):
         pending: dict[str, Any] = {table: list(group)}
         delay = 0.05
         while pending:
-            response = call_prebuilt(
-                ddb.batch_write_item, {"RequestItems": pending}, RequestItems={}
-            )
+            response = dynamodb_call("BatchWriteItem", {"RequestItems": pending})
             pending = response.get("UnprocessedItems") or {}
             if pending:
                 time.sleep(delay)
@@ -183,16 +135,13 @@ def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
 
 def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
     """BatchGetItem in groups of 100, following UnprocessedKeys; raw attribute items."""
-    ddb = client("dynamodb")
-    unique = list(
-        {tuple(sorted((k, str(v)) for k, v in key.items())): key for key in keys}.values()
-    )
+    unique = list({orjson.dumps(key, option=orjson.OPT_SORT_KEYS): key for key in keys}.values())
     found: list[AttrItem] = []
     for group in _chunks(unique, 100):
         pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
         delay = 0.05
         while pending:
-            response = call_prebuilt(ddb.batch_get_item, {"RequestItems": pending}, RequestItems={})
+            response = dynamodb_call("BatchGetItem", {"RequestItems": pending})
             found.extend(response["Responses"].get(table, []))
             pending = response.get("UnprocessedKeys") or {}
             if pending:
@@ -203,7 +152,7 @@ def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
 
 def put_item(params: Item) -> None:
     """PutItem with a prebuilt body (``Item`` already in attribute form); ClientError as usual."""
-    call_prebuilt(client("dynamodb").put_item, params, TableName=params["TableName"], Item={})
+    dynamodb_call("PutItem", params)
 
 
 def get_item(table: str, key: Item) -> Item | None:

@@ -1,0 +1,242 @@
+"""The DynamoDB JSON-protocol sender (ecm.dynamodb_http) against a scripted loopback server."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import orjson
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from moto import mock_aws
+
+from ecm import dynamodb_http
+from ecm.store import is_conditional_failure
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any] | None = None
+    close: bool = False  # "Connection: close", as werkzeug (moto's server) always sends
+    drop: bool = False  # hang up without answering
+
+
+@dataclass
+class Script:
+    answers: list[Answer] = field(default_factory=list)
+    seen: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    connections: set[tuple[str, int]] = field(default_factory=set)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    script: Script
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.script.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.script.connections.add(self.client_address)
+        answer = self.script.answers.pop(0) if self.script.answers else Answer(200, {})
+        if answer.drop:
+            self.close_connection = True
+            return
+        payload = orjson.dumps(answer.body or {})
+        self.send_response(answer.status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", f"req-{len(self.script.seen)}")
+        if answer.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Script, Any]]:
+    script = Script()
+    handler = type("Handler", (_Handler,), {"script": script})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{httpd.server_address[1]}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+    )
+    try:
+        yield script, client
+    finally:
+        dynamodb_http.drop_connection()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    attempts: list[int] = []
+    monkeypatch.setattr(dynamodb_http, "_backoff", attempts.append)
+    return attempts
+
+
+BODY = {"RequestItems": {"t": [{"PutRequest": {"Item": {"k": {"S": "a"}, "n": {"N": "1"}}}}]}}
+
+
+def test_sends_the_body_signed_with_the_target_and_returns_the_parsed_answer(server) -> None:
+    script, client = server
+    script.answers.append(Answer(200, {"UnprocessedItems": {}, "ConsumedCapacity": []}))
+
+    answer = dynamodb_http.call(client, "BatchWriteItem", BODY)
+
+    assert answer == {"UnprocessedItems": {}, "ConsumedCapacity": []}
+    headers, body = script.seen[0]
+    assert orjson.loads(body) == BODY
+    assert headers["x-amz-target"] == "DynamoDB_20120810.BatchWriteItem"
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    auth = headers["authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/dynamodb/aws4_request" in auth
+    assert "SignedHeaders=content-type;host;x-amz-date;x-amz-target" in auth
+
+
+def test_keeps_one_connection_and_reopens_it_when_the_server_closes_it(server) -> None:
+    script, client = server
+    script.answers += [Answer(200, {}), Answer(200, {}), Answer(200, {}, close=True)]
+    script.answers += [Answer(200, {"Responses": {}})]
+    for _ in range(4):
+        dynamodb_http.call(client, "BatchWriteItem", BODY)
+    assert len(script.seen) == 4
+    assert len(script.connections) == 2  # three on the first, then a new one after close
+
+
+def test_throttling_and_server_errors_are_retried_with_backoff(server, no_backoff_sleep) -> None:
+    script, client = server
+    throttled = {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException"}
+    script.answers += [Answer(400, throttled), Answer(500, {}), Answer(200, {"Responses": {}})]
+
+    assert dynamodb_http.call(client, "BatchGetItem", {"RequestItems": {}}) == {"Responses": {}}
+    assert len(script.seen) == 3
+    assert no_backoff_sleep == [1, 2]
+
+
+def test_a_dropped_connection_is_retried_on_a_new_one(server) -> None:
+    script, client = server
+    script.answers += [Answer(200, {}, drop=True), Answer(200, {"UnprocessedItems": {}})]
+    assert dynamodb_http.call(client, "BatchWriteItem", BODY) == {"UnprocessedItems": {}}
+    assert len(script.seen) == 2
+
+
+def test_a_conditional_failure_raises_the_modeled_exception_at_once(server) -> None:
+    script, client = server
+    script.answers.append(
+        Answer(
+            400,
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                "message": "The conditional request failed",
+            },
+        )
+    )
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException) as raised:
+        dynamodb_http.call(client, "PutItem", {"TableName": "t", "Item": {}})
+    error = raised.value.response
+    assert error["Error"] == {
+        "Code": "ConditionalCheckFailedException",
+        "Message": "The conditional request failed",
+    }
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["ResponseMetadata"]["RequestId"] == "req-1"
+    assert is_conditional_failure(raised.value)
+    assert len(script.seen) == 1  # not retried
+
+
+def test_a_client_error_is_not_retried(server, no_backoff_sleep) -> None:
+    script, client = server
+    script.answers.append(Answer(400, {"__type": "x#ValidationException", "Message": "bad key"}))
+    with pytest.raises(ClientError) as raised:
+        dynamodb_http.call(client, "BatchGetItem", {"RequestItems": {}})
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": "bad key"}
+    assert len(script.seen) == 1
+    assert no_backoff_sleep == []
+
+
+def test_gives_up_after_max_attempts(server, no_backoff_sleep) -> None:
+    script, client = server
+    script.answers += [Answer(503, {"__type": "x#ServiceUnavailable"})] * 10
+    with pytest.raises(ClientError) as raised:
+        dynamodb_http.call(client, "BatchWriteItem", BODY)
+    assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert len(script.seen) == dynamodb_http.MAX_ATTEMPTS
+    assert no_backoff_sleep == list(range(1, dynamodb_http.MAX_ATTEMPTS))
+
+
+def test_an_unreachable_endpoint_raises_endpoint_connection_error(no_backoff_sleep) -> None:
+    import socket
+
+    with socket.socket() as unused:  # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+    )
+    with pytest.raises(EndpointConnectionError):
+        dynamodb_http.call(client, "BatchGetItem", {"RequestItems": {}})
+    assert len(no_backoff_sleep) == dynamodb_http.MAX_ATTEMPTS - 1
+
+
+def test_botocore_hooks_see_the_call(server) -> None:
+    script, client = server
+    script.answers.append(Answer(200, {"Responses": {"t": [{"k": {"S": "a"}}]}}))
+    seen: list[tuple[str, Any]] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb",
+        lambda params, model, **_: seen.append((model.name, params)),
+    )
+    client.meta.events.register(
+        "after-call.dynamodb", lambda parsed, model, **_: seen.append((model.name, parsed))
+    )
+    body = {"RequestItems": {"t": {"Keys": [{"k": {"S": "a"}}]}}}
+    dynamodb_http.call(client, "BatchGetItem", body)
+    assert seen == [
+        ("BatchGetItem", body),
+        ("BatchGetItem", {"Responses": {"t": [{"k": {"S": "a"}}]}}),
+    ]
+
+
+def test_moto_mock_answers_through_the_before_send_hook() -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb_http.call(client, "BatchWriteItem", BODY)
+        answer = dynamodb_http.call(
+            client, "BatchGetItem", {"RequestItems": {"t": {"Keys": [{"k": {"S": "a"}}]}}}
+        )
+        assert answer["Responses"]["t"] == [{"k": {"S": "a"}, "n": {"N": "1"}}]
+        with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+            dynamodb_http.call(
+                client,
+                "PutItem",
+                {
+                    "TableName": "t",
+                    "Item": {"k": {"S": "a"}},
+                    "ConditionExpression": "attribute_not_exists(k)",
+                },
+            )
