@@ -148,9 +148,15 @@ def call(client: Any, operation: str, body: Item) -> Item:
     be reached after every attempt, ``EndpointConnectionError``.
     """
     model = client.meta.service_model.operation_model(operation)
-    events = client.meta.events
-    events.emit(f"before-parameter-build.dynamodb.{operation}", params=body, model=model)
-    payload = orjson.dumps(body)
+    client.meta.events.emit(
+        f"before-parameter-build.dynamodb.{operation}", params=body, model=model
+    )
+    return call_serialized(client, operation, orjson.dumps(body))
+
+
+def call_serialized(client: Any, operation: str, payload: bytes) -> Item:
+    """``call`` with the request body already serialised (the plan stage's write batches)."""
+    model = client.meta.service_model.operation_model(operation)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         request = _signed(client, operation, payload)
         try:
@@ -163,7 +169,7 @@ def call(client: Any, operation: str, body: Item) -> Item:
             continue
         if status == 200:
             parsed: Item = orjson.loads(answer)
-            events.emit(
+            client.meta.events.emit(
                 f"after-call.dynamodb.{operation}",
                 http_response=None,
                 parsed=parsed,

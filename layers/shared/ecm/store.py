@@ -120,17 +120,31 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def batch_write_bodies(table: str, requests: Sequence[dict[str, Any]]) -> list[bytes]:
+    """BatchWriteItem JSON bodies of 25 requests at most (AWS's limit; moto accepts more)."""
+    return [orjson.dumps({"RequestItems": {table: list(group)}}) for group in _chunks(requests, 25)]
+
+
 def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
-    """BatchWriteItem in groups of 25 (AWS's limit; moto accepts more, we don't rely on it)."""
-    for group in _chunks(requests, 25):
-        pending: dict[str, Any] = {table: list(group)}
-        delay = 0.05
-        while pending:
-            response = dynamodb_call("BatchWriteItem", {"RequestItems": pending})
-            pending = response.get("UnprocessedItems") or {}
-            if pending:
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+    for body in batch_write_bodies(table, requests):
+        send_batch_write(body)
+
+
+def send_batch_write(body: bytes) -> None:
+    """One BatchWriteItem of ``batch_write_bodies``; unprocessed items are sent again."""
+    _write_unprocessed(dynamodb_http.call_serialized(client("dynamodb"), "BatchWriteItem", body))
+
+
+def _write_unprocessed(answer: Item) -> None:
+    """Send a BatchWriteItem answer's UnprocessedItems again, backing off, until none."""
+    pending = answer.get("UnprocessedItems") or {}
+    delay = 0.05
+    while pending:
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+        pending = (
+            dynamodb_call("BatchWriteItem", {"RequestItems": pending}).get("UnprocessedItems") or {}
+        )
 
 
 def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ecm.errors import ApiError, invalid_body
-from ecm.imports.engine import plan_key
+from ecm.imports.engine import records_key
 from ecm.imports.files import (
     create_import_file,
     generated_filename,
@@ -321,10 +321,9 @@ def _imported_records(kind: ImportKind, record: Item, page: int, per_page: int) 
     out: list[Item] = []
     chunk, skip = _chunk_of(record, start)
     while start + len(out) < stop:
-        entries = get_json(plan_key(kind.name, int(record["id"]), chunk), None)
-        if entries is None:
+        snaps = get_json(records_key(kind.name, int(record["id"]), chunk), None)
+        if snaps is None:
             break
-        snaps = [e["snap"] for e in entries if "snap" in e]
         out.extend(snaps[skip : skip + (stop - start - len(out))])
         skip = 0
         chunk += 1

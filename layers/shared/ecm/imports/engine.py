@@ -39,8 +39,10 @@ from ecm.imports.files import (
     generated_filename,
     get_import_file,
     get_json,
+    get_lines,
     mark_failed,
     put_json,
+    put_lines,
     summarize_errors,
     update_import_file,
     work_prefix,
@@ -64,12 +66,14 @@ from ecm.settings import get_settings
 from ecm.store import (
     batch_get,
     batch_write,
+    batch_write_bodies,
     client,
     from_attr,
     from_item,
     is_conditional_failure,
     next_ids,
     put_item,
+    send_batch_write,
     to_attr,
     to_item,
 )
@@ -160,6 +164,16 @@ def rows_key(kind: str, file_id: int, chunk: int) -> str:
 
 def plan_key(kind: str, file_id: int, chunk: int) -> str:
     return f"{work_prefix(kind, file_id)}plan-{chunk:05d}.json"
+
+
+def creates_key(kind: str, file_id: int, chunk: int) -> str:
+    """A plan chunk's new items as BatchWriteItem bodies, serialised by the plan stage."""
+    return f"{work_prefix(kind, file_id)}creates-{chunk:05d}.ndjson"
+
+
+def records_key(kind: str, file_id: int, chunk: int) -> str:
+    """What the file's detail lists for a plan chunk's rows (``eligibility_snapshot``, ...)."""
+    return f"{work_prefix(kind, file_id)}records-{chunk:05d}.json"
 
 
 def manifest_key(kind: str, file_id: int) -> str:
@@ -535,6 +549,38 @@ def _count_patients(deltas: Counter[str], entries: list[Item]) -> None:
             add_deltas(deltas, entry.get("prior"), entry.get("put"))
 
 
+def _write_plan_chunk(
+    kind_name: str, file_id: int, chunk: int, entries: list[Item], dry_run: bool
+) -> None:
+    """Store a plan chunk as its readers need it, each reading only its part.
+
+    Apply sends ``creates`` as they are (built here, where the items are still in memory:
+    parsing them back and rebuilding their attribute form cost apply ~13 µs a row); the
+    plan entries keep what conditional writes and rollback need (a created item's key);
+    ``records`` are the detail's rows. Written before the plan entries, which rollback
+    reads: a chunk without them was never applied.
+    """
+    creates: dict[str, list[Item]] = {}
+    kept: list[Item] = []
+    for entry in entries:
+        logical = entry["t"]
+        if entry["prior"] is None:
+            creates.setdefault(logical, []).append({"PutRequest": {"Item": to_item(entry["put"])}})
+            key_name = TABLE_KEYS[logical]
+            kept.append({"t": logical, "created": {key_name: entry["put"][key_name]}})
+        else:
+            kept.append({k: v for k, v in entry.items() if k != "snap"})
+    if not dry_run:  # a dry run never applies
+        bodies = [
+            body
+            for logical, requests in creates.items()
+            for body in batch_write_bodies(_table(logical), requests)
+        ]
+        put_lines(creates_key(kind_name, file_id, chunk), bodies)
+    put_json(records_key(kind_name, file_id, chunk), [e["snap"] for e in entries if "snap" in e])
+    put_json(plan_key(kind_name, file_id, chunk), kept)
+
+
 def plan_stage(kind_name: str, file_id: int) -> Item:
     """Match every row against the current tables (under the lock) and write the plan."""
     kind = get_kind(kind_name)
@@ -559,7 +605,7 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         entries = planner.plan_chunk(rows)
         if keep_valid or not planner.errors:
             _count_patients(deltas, entries)
-            put_json(plan_key(kind_name, file_id, written), entries)
+            _write_plan_chunk(kind_name, file_id, written, entries, dry_run)
             written += 1
             rows_planned = _row_outcomes(entries)
             outcomes.extend(rows_planned)
@@ -578,10 +624,10 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         _count_patients(deltas, [entry])
         piece.append(entry)
         if len(piece) >= chunk_rows * 2:
-            put_json(plan_key(kind_name, file_id, written), piece)
+            _write_plan_chunk(kind_name, file_id, written, piece, dry_run)
             written, piece = written + 1, []
     if piece:
-        put_json(plan_key(kind_name, file_id, written), piece)
+        _write_plan_chunk(kind_name, file_id, written, piece, dry_run)
         written += 1
     if planner.warnings:
         update_import_file(
@@ -669,18 +715,10 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     """Write one plan chunk: new items in batches, changed items conditionally on version."""
     holder = _holder(kind_name, file_id)
     _refresh_lock(holder)
+    for body in get_lines(creates_key(kind_name, file_id, chunk)):
+        send_batch_write(body)
     entries = get_json(plan_key(kind_name, file_id, chunk))
-    creates: dict[str, list[Item]] = {}
-    updates: list[Item] = []
-    for entry in entries:
-        if entry["prior"] is None:
-            creates.setdefault(entry["t"], []).append(
-                {"PutRequest": {"Item": to_item(entry["put"])}}
-            )
-        else:
-            updates.append(entry)
-    for logical, requests in creates.items():
-        batch_write(_table(logical), requests)
+    updates = [entry for entry in entries if "created" not in entry]
     if updates:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda e: _conditional_write(e, holder), updates))
@@ -885,10 +923,9 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         deletes: dict[str, list[Item]] = {}
         changed: list[Item] = []
         for entry in entries:
-            if entry["prior"] is None:
-                key_name = TABLE_KEYS[entry["t"]]
+            if "created" in entry:
                 deletes.setdefault(entry["t"], []).append(
-                    {"DeleteRequest": {"Key": {key_name: to_attr(entry["put"][key_name])}}}
+                    {"DeleteRequest": {"Key": to_item(entry["created"])}}
                 )
             else:
                 changed.append(entry)

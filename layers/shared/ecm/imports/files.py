@@ -63,6 +63,22 @@ def get_json(key: str, default: Any = MISSING) -> Any:
     return orjson.loads(body.read())
 
 
+def put_lines(key: str, lines: list[bytes]) -> None:
+    """Write documents serialised beforehand, one per line (the plan's write batches)."""
+    client("s3").put_object(
+        Bucket=get_settings().files_bucket,
+        Key=key,
+        Body=b"\n".join(lines),
+        ContentType="application/x-ndjson",
+    )
+
+
+def get_lines(key: str) -> list[bytes]:
+    """The documents of ``put_lines``, still serialised."""
+    body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
+    return [line for line in body.read().split(b"\n") if line]
+
+
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:
     _, file_id = next_ids(_table(), {"kind": kind, "id": 0}, "last_id", 1)
     now = iso_timestamp()
