@@ -240,3 +240,35 @@ def test_moto_mock_answers_through_the_before_send_hook() -> None:
                     "ConditionExpression": "attribute_not_exists(k)",
                 },
             )
+
+
+@pytest.mark.parametrize("token", [None, "session-token/with+odd=chars"])
+def test_signs_exactly_as_botocore_sigv4(monkeypatch: pytest.MonkeyPatch, token) -> None:
+    import datetime as dt
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    now = dt.datetime(2026, 11, 23, 1, 2, 3, tzinfo=dt.UTC)
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    payload = orjson.dumps(BODY)
+    ours = dynamodb_http.sigv4_headers(
+        credentials, "eu-west-2", "dynamodb.eu-west-2.amazonaws.com", "BatchWriteItem", payload, now
+    )
+
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    request = AWSRequest(
+        method="POST",
+        url="https://dynamodb.eu-west-2.amazonaws.com/",
+        data=payload,
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.BatchWriteItem",
+        },
+    )
+    botocore.auth.SigV4Auth(credentials, "dynamodb", "eu-west-2").add_auth(request)
+
+    assert ours["authorization"] == request.headers["Authorization"]
+    assert ours["x-amz-date"] == request.headers["X-Amz-Date"] == "20261123T010203Z"
+    assert ours.get("x-amz-security-token") == request.headers.get("X-Amz-Security-Token")

@@ -80,14 +80,15 @@ def to_attr(value: Any) -> dict[str, Any]:
     if kind is int or kind is float:
         return {"N": str(value)}
     if kind is dict:
-        return {"M": {k: to_attr(v) for k, v in value.items()}}
+        return {"M": to_item(value)}
     if kind is list or kind is tuple:
         return {"L": [to_attr(v) for v in value]}
     raise TypeError(f"cannot store {kind.__name__}")
 
 
 def to_item(values: Item) -> AttrItem:
-    return {k: to_attr(v) for k, v in values.items()}
+    # Strings inline: most attributes are, and imports convert millions of them.
+    return {k: {"S": v} if type(v) is str else to_attr(v) for k, v in values.items()}
 
 
 def from_attr(attr: dict[str, Any]) -> Any:

@@ -48,7 +48,7 @@ ORIGINAL_COLUMNS = OriginalColumns()
 
 def escape_cell(value: Any) -> str:
     """The text of one cell, with a leading quote when a spreadsheet would run it."""
-    text = cell_text(value)
+    text = value if type(value) is str else cell_text(value)  # str: every CSV and XML cell
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
