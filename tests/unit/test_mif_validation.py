@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -364,6 +365,42 @@ def test_phone(raw: Any) -> None:
 def test_bad_phone(raw: str) -> None:
     with pytest.raises(ValueError, match="must have 10 digits"):
         values.normalize_phone(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "(617) 555-0100",
+        " +1 617.555.0100 ",
+        "",
+        "   ",
+        "617/555/0100",
+        "tel: 617 555 0100 ext. 12",
+        "617\u00a0555\u20110100",  # no-break space, non-breaking hyphen
+        "\u0666\u0661\u0667-\u0665\u0665\u0665",  # Arabic-Indic digits are decimal digits too
+        "\uff16\uff11\uff17 555 0100",  # full-width digits
+        "6\u00b9\u00b2",  # superscripts are digits but not decimal ones
+        "(--)",
+        6175550100.0,
+        6175550100,
+        None,
+    ],
+)
+def test_digits_match_the_regex_whatever_the_punctuation(raw: Any) -> None:
+    expected = re.sub(r"\D+", "", values.cell_text(raw))
+    assert values.digits(raw) == expected
+
+
+def test_memo_keeps_text_and_numbers_apart() -> None:
+    memo = values.Memo(values.cell_text, limit=3)
+    assert memo("1") == ("1", None)
+    assert memo(True) == ("TRUE", None)  # True == 1 == 1.0 as keys, not as cells
+    assert memo(1) == ("1", None)
+    assert memo(1.5) == ("1.5", None)  # answered but not kept: the caches hold 3 values
+    assert memo["1"] == ("1", None)
+    assert len(memo) + len(memo.typed) == 3
+    assert values.Memo(values.normalize_state)(" ma ") == ("MA", None)
+    assert values.Memo(values.normalize_state)["M"] == (None, "must be a two-letter state code")
 
 
 def test_phone_in_a_row() -> None:

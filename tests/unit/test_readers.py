@@ -561,6 +561,27 @@ def test_xlsx_dhcs_headers_and_missing_required(tmp_path: Path) -> None:
     assert stream.missing_required == ["FIRST_NAME", "LAST_NAME"]
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["MEMBER_ID", "FIRST_NAME", "LAST_NAME", "Notes"],  # mapped columns lead, extra after
+        ["Notes", "LAST_NAME", "MEMBER_ID", "FIRST_NAME"],  # an unknown first, out of order
+        ["FIRST_NAME", "Notes", "MEMBER_ID", "LAST_NAME"],  # an unknown between
+    ],
+)
+def test_xlsx_maps_columns_wherever_they_stand(tmp_path: Path, headers: list[str]) -> None:
+    rows = [
+        {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez", "Notes": "n1"},
+        {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim", "Notes": ""},
+    ]
+    records, stream = _read(tmp_path, mif_xlsx(rows, headers=headers), "xlsx")
+    assert records == [
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"}),
+        (3, {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim"}),
+    ]
+    assert stream.warnings == ["Unknown column 'Notes' ignored"]
+
+
 def test_xlsx_max_rows(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as info:
         _read(tmp_path, mif_xlsx([sample_mif_row(i) for i in range(3)]), "xlsx", max_rows=2)

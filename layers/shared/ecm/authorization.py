@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from ecm.values import TYPED_DATE, Memo, bounded_text, cell_text, identifier
+from ecm.values import MAX_TEXT, TYPED_DATE, Memo, bounded_text, cell_text, identifier
 
 
 class AuthorizationStatus(StrEnum):
@@ -107,13 +107,18 @@ def validate_authorization_row(
                 errors.append(f"{prefix}Validation failed: {label} can't be blank")
         record[key] = text
     for field, key in _TEXT:
+        raw = values.get(field)
+        if raw.__class__ is str and len(raw) <= MAX_TEXT:  # the common case, without a call
+            record[key] = raw.strip() or None
+            continue
         try:
-            record[key] = bounded_text(values.get(field)) or None
+            record[key] = bounded_text(raw) or None
         except ValueError as exc:
             errors.append(f"{prefix}{field} {exc}")
     for field, key, parse in _CHOICES:
         raw = values.get(field)
-        value, error = parse(raw)
+        # memo[text] is a plain dict hit: text is nearly every cell (see Memo).
+        value, error = parse[raw] if raw.__class__ is str else parse(raw)
         record[key] = value
         if error:
             errors.append(f"{prefix}{field} '{cell_text(raw)}' {error}")
@@ -121,7 +126,7 @@ def validate_authorization_row(
     for field, key in _DATES:
         raw = values.get(field)
         # Authorization workbooks are Excel: serials are dates whatever the container.
-        parsed, error = TYPED_DATE(raw)
+        parsed, error = TYPED_DATE[raw] if raw.__class__ is str else TYPED_DATE(raw)
         if error:
             errors.append(
                 f"{prefix}{field} '{cell_text(raw)}' is not a valid date "

@@ -34,7 +34,7 @@ _REQUIRED = (
     ("LAST_NAME", "last_name", "Last name", bounded_text),
 )
 
-_SIMPLE: tuple[tuple[str, str, str, Any], ...] = (
+_SIMPLE: tuple[tuple[str, str, str, Memo], ...] = (
     ("GENDER", "gender", "Gender", Memo(normalize_gender)),
     ("STATE", "state", "State", Memo(normalize_state)),
     ("ZIP", "zip", "ZIP", Memo(normalize_zip)),
@@ -98,26 +98,27 @@ def validate_mif_row(
 
     for field, key, label, normalize in _SIMPLE:
         raw = get(field)
-        value, error = normalize(raw)
+        # memo[text] is a plain dict hit: text is nearly every cell (see Memo).
+        value, error = normalize[raw] if raw.__class__ is str else normalize(raw)
         record[key] = value
         if error:
             errors.append(f"Row {row_number}: {label} '{cell_text(raw)}' {error}")
 
     parse = TYPED_DATE if typed_cells else TEXT_DATE
-    parsed: dict[str, date | None] = {}
+    parsed: list[date | None] = []  # in _DATES order
     for field, key in _DATES:
         raw = get(field)
-        value, error = parse(raw)
+        value, error = parse[raw] if raw.__class__ is str else parse(raw)
         if error:
             errors.append(
                 f"Row {row_number}: {field} '{cell_text(raw)}' is not a valid MM-DD-YYYY date"
             )
-        parsed[field], record[key] = value if value else (None, None)
+        day, record[key] = value if value else (None, None)
+        parsed.append(day)
 
-    dob = parsed["DOB"]
+    dob, effective, end = parsed
     if dob and dob > today:
         errors.append(f"Row {row_number}: DOB '{cell_text(get('DOB'))}' is in the future")
-    effective, end = parsed["ECM_BENEFIT_AUTH_EFF_DATE"], parsed["ECM_BENEFIT_AUTH_END_DATE"]
     if effective and end and effective > end:
         errors.append(
             f"Row {row_number}: ECM_BENEFIT_AUTH_EFF_DATE {effective.isoformat()} is after "

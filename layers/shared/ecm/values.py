@@ -45,7 +45,8 @@ def bounded_text(value: Any) -> str:
 
 def identifier(value: Any) -> str:
     """An id as text; refuses what Excel turned into scientific notation (6.45722E+12)."""
-    text = bounded_text(value)
+    # A short text cell cannot be too long once stripped: skip bounded_text's call.
+    text = value.strip() if type(value) is str and len(value) <= MAX_TEXT else bounded_text(value)
     if ("e" in text or "E" in text) and _SCIENTIFIC.match(text):
         raise ValueError(
             f"'{text}' is in scientific notation (Excel shortened the number); "
@@ -98,7 +99,21 @@ def parse_date(value: Any, typed_cells: bool) -> date | None:
 
 
 def digits(value: Any) -> str:
-    return _DIGITS.sub("", cell_text(value))
+    """The cell's decimal digits; the usual phone punctuation goes without a regex."""
+    text = value.strip() if value.__class__ is str else cell_text(value)
+    if text.isdecimal():
+        return text
+    # str.isdecimal and the regex's \D share one definition (Unicode category Nd), so when
+    # only these characters stand between the digits the answer is the regex's.
+    bare = (
+        text.replace("(", "")
+        .replace(")", "")
+        .replace(" ", "")
+        .replace("-", "")
+        .replace(".", "")
+        .replace("+", "")
+    )
+    return bare if bare.isdecimal() else _DIGITS.sub("", text)
 
 
 def normalize_phone(value: Any) -> str | None:
@@ -211,32 +226,43 @@ def normalize_state(value: Any) -> str | None:
     return text
 
 
-_MISSING = object()
-
-
-class Memo:
+class Memo(dict[str, tuple[Any, str | None]]):
     """A normaliser's answer per distinct cell value, as ``(value, error)``.
 
     Files repeat most values (provider, NPI, state, plan dates) on every row, so the answer
-    is computed once per distinct value; the cache is bounded.
+    is computed once per distinct value; the caches are bounded. ``memo(value)`` takes any
+    cell; hot loops look text cells up as ``memo[text]``, a dict hit without a Python call
+    (text is keyed apart from numbers: 1, 1.0 and True are equal keys but differ as cells).
     """
 
     def __init__(self, normalise: Any, limit: int = 65536) -> None:
+        super().__init__()
         self.normalise = normalise
         self.limit = limit
-        self.cache: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+        self.typed: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+
+    def answer(self, value: Any) -> tuple[Any, str | None]:
+        try:
+            return (self.normalise(value), None)
+        except (ValueError, OverflowError) as exc:
+            return (None, str(exc))
+
+    def __missing__(self, text: str) -> tuple[Any, str | None]:
+        hit = self.answer(text)
+        if len(self) + len(self.typed) < self.limit:
+            self[text] = hit
+        return hit
 
     def __call__(self, value: Any) -> tuple[Any, str | None]:
+        if value.__class__ is str:
+            return self[value]
         key = (value.__class__, value)
-        hit = self.cache.get(key, _MISSING)
-        if hit is _MISSING:
-            try:
-                hit = (self.normalise(value), None)
-            except (ValueError, OverflowError) as exc:
-                hit = (None, str(exc))
-            if len(self.cache) < self.limit:
-                self.cache[key] = hit
-        return hit  # type: ignore[return-value]
+        hit = self.typed.get(key)
+        if hit is None:
+            hit = self.answer(value)
+            if len(self) + len(self.typed) < self.limit:
+                self.typed[key] = hit
+        return hit
 
 
 def _date_and_iso(value: Any, typed_cells: bool) -> tuple[date, str] | None:

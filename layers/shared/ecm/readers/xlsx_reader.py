@@ -87,10 +87,12 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
         names = [name for _, name in columns]
         indexes = [index for index, _ in columns]
         needed = max(indexes, default=-1) + 1
+        # The usual sheet: the mapped columns lead, in order, so the row zips as it is.
+        leading = indexes == list(range(len(indexes)))
         pick = itemgetter(*indexes) if len(indexes) > 1 else None
         data_rows = 0
         first = indexes[0] if indexes else 0
-        for offset, row in enumerate(rows, start=1):
+        for row_number, row in enumerate(rows, start=header_row + 1):
             if not any(row):
                 continue  # an empty row (calamine gives "" for empty cells)
             width = len(row)
@@ -100,13 +102,17 @@ def read_xlsx_records(path: Path, field_map: FieldMap, max_rows: int) -> RecordS
             data_rows += 1
             if data_rows > max_rows:
                 raise FileFormatError(too_many_rows(max_rows))
-            if pick is not None and width >= needed:
-                yield header_row + offset, dict(zip(names, pick(row), strict=True))
-            else:
+            if width < needed:
                 yield (
-                    header_row + offset,
+                    row_number,
                     {name: row[index] if index < width else "" for index, name in columns},
                 )
+            elif leading:  # zip stops at the last mapped column
+                yield row_number, dict(zip(names, row, strict=False))
+            elif pick is not None:
+                yield row_number, dict(zip(names, pick(row), strict=True))
+            else:
+                yield row_number, {name: row[index] for index, name in columns}
 
     return RecordStream(
         records=records(),
