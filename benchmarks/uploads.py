@@ -59,6 +59,8 @@ from run import (  # benchmarks/ is on sys.path (just above)
     wait_for_import,
 )
 
+from ecm.settings import DEFAULT_CHUNK_ROWS  # layers/shared is on sys.path (run.py)
+
 FORMATS = ("csv", "xlsx")
 DEFAULT_ROWS = 100_000
 PARTS = 4
@@ -687,7 +689,7 @@ def main(argv: list[str]) -> int:
         f"{'/'.join(f'{x:.2f}' for x in load_before)} before, "
         f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())} after; "
         f"{time.perf_counter() - started:.0f} s; ECM_CHUNK_ROWS "
-        f"{os.environ.get('ECM_CHUNK_ROWS') or '500 (default)'}"
+        f"{os.environ.get('ECM_CHUNK_ROWS') or f'{DEFAULT_CHUNK_ROWS} (default)'}"
     )
     print()
     verdicts = print_report(report)
