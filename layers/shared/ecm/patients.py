@@ -124,6 +124,12 @@ SEARCH_SEP = "\x1f"
 SEARCH_BUCKETS = ("!", *"0123456789", ":", *"abcdefghijklmnopqrstuvwxyz", "~")
 
 
+#: Every attribute ``search_fields`` may set, so a field that lost its text loses them too.
+_SEARCH_ATTRIBUTES = tuple(
+    f"search_{name}{suffix}" for name in SEARCH_INDEXES for suffix in ("_p", "", "_from")
+)
+
+
 def _bucket(char: str) -> str:
     if not char or char < "0":
         return "!"
@@ -207,11 +213,7 @@ def with_index_fields(patient: Item) -> Item:
         ("provider_id", case_load.get("provider_id")),
         ("olcm_user_id", case_load.get("olcm_user_id")),
         ("ilcm_user_id", case_load.get("ilcm_user_id")),
-        *(
-            (f"search_{n}{suffix}", search.get(f"search_{n}{suffix}"))
-            for n in SEARCH_INDEXES
-            for suffix in ("_p", "", "_from")
-        ),
+        *((name, search.get(name)) for name in _SEARCH_ATTRIBUTES),
     ):
         if value is None:
             patient.pop(field, None)  # a sparse index skips items without the attribute

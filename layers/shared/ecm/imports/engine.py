@@ -497,6 +497,7 @@ class DynamoLookup:
     def __init__(self, kind: str, file_id: int, dry_run: bool = False) -> None:
         self.kind, self.file_id, self.dry_run = kind, file_id, dry_run
         self.next_fake = 0
+        self.remembered: set[str] = set()  # counters whose value before is on the record
 
     def get_keys(self, keys: list[str]) -> dict[str, Item]:
         table = get_settings().patient_keys_table
@@ -519,13 +520,15 @@ class DynamoLookup:
             return self.next_fake
         settings = get_settings()
         before, _ = next_ids(settings.meta_table, {"pk": f"counter#{counter}"}, "value", count)
-        client("dynamodb").update_item(
-            TableName=settings.import_files_table,
-            Key=to_item({"kind": self.kind, "id": self.file_id}),
-            UpdateExpression="SET #c = if_not_exists(#c, :v)",
-            ExpressionAttributeNames={"#c": f"counter_before_{counter}"},
-            ExpressionAttributeValues={":v": to_attr(before)},
-        )
+        if counter not in self.remembered:  # once per invocation; a retry keeps the first
+            client("dynamodb").update_item(
+                TableName=settings.import_files_table,
+                Key=to_item({"kind": self.kind, "id": self.file_id}),
+                UpdateExpression="SET #c = if_not_exists(#c, :v)",
+                ExpressionAttributeNames={"#c": f"counter_before_{counter}"},
+                ExpressionAttributeValues={":v": to_attr(before)},
+            )
+            self.remembered.add(counter)
         return before + 1
 
 
