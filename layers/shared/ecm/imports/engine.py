@@ -557,12 +557,15 @@ def _write_plan_chunk(
 ) -> None:
     """Store a plan chunk as its readers need it, each reading only its part.
 
-    Apply sends ``creates`` as they are (built here, where the items are still in memory:
-    parsing them back and rebuilding their attribute form cost apply ~13 µs a row); the
-    plan entries keep what conditional writes and rollback need (a created item's key);
-    ``records`` are the detail's rows. Written before the plan entries, which rollback
-    reads: a chunk without them was never applied.
+    ``records`` are the detail's rows. Apply sends ``creates`` as they are (built here,
+    where the items are still in memory: parsing them back and rebuilding their attribute
+    form cost apply ~13 µs a row); the plan entries keep what conditional writes and
+    rollback need (a created item's key), and are written last: rollback reads them, and a
+    chunk without them was never applied. A dry run is never applied nor rolled back.
     """
+    put_json(records_key(kind_name, file_id, chunk), [e["snap"] for e in entries if "snap" in e])
+    if dry_run:
+        return
     creates: dict[str, list[Item]] = {}
     kept: list[Item] = []
     for entry in entries:
@@ -573,14 +576,12 @@ def _write_plan_chunk(
             kept.append({"t": logical, "created": {key_name: entry["put"][key_name]}})
         else:
             kept.append({k: v for k, v in entry.items() if k != "snap"})
-    if not dry_run:  # a dry run never applies
-        bodies = [
-            body
-            for logical, requests in creates.items()
-            for body in batch_write_bodies(_table(logical), requests)
-        ]
-        put_lines(creates_key(kind_name, file_id, chunk), bodies)
-    put_json(records_key(kind_name, file_id, chunk), [e["snap"] for e in entries if "snap" in e])
+    bodies = [
+        body
+        for logical, requests in creates.items()
+        for body in batch_write_bodies(_table(logical), requests)
+    ]
+    put_lines(creates_key(kind_name, file_id, chunk), bodies)
     put_json(plan_key(kind_name, file_id, chunk), kept)
 
 
