@@ -60,19 +60,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _client(port: int) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+    )
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[Script, Any]]:
     script = Script()
     handler = type("Handler", (_Handler,), {"script": script})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{httpd.server_address[1]}",
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-    )
+    client = _client(httpd.server_address[1])
     try:
         yield script, client
     finally:
@@ -185,13 +189,7 @@ def test_an_unreachable_endpoint_raises_endpoint_connection_error(no_backoff_sle
     with socket.socket() as unused:  # a loopback port nobody listens on
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="a",
-        aws_secret_access_key="b",
-    )
+    client = _client(port)
     with pytest.raises(EndpointConnectionError):
         dynamodb_http.call(client, "BatchGetItem", {"RequestItems": {}})
     assert len(no_backoff_sleep) == dynamodb_http.MAX_ATTEMPTS - 1

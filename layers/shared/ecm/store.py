@@ -1,8 +1,8 @@
 """DynamoDB and S3 access shared by every module: clients, item (de)serialisation, batches.
 
-Items are written with the low-level client and plain ``{"S": ...}`` attribute values: the
-measured client cost per item is a third of boto3's resource layer (DESIGN.md), and imports
-write hundreds of thousands of items.
+Items are plain ``{"S": ...}`` attribute values, never boto3's resource layer: imports write
+hundreds of thousands of them. Bulk calls (batch writes and reads, PutItem) go through
+``ecm.dynamodb_http``; everything else through the low-level botocore client.
 """
 
 from __future__ import annotations
