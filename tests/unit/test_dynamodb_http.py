@@ -270,3 +270,237 @@ def test_signs_exactly_as_botocore_sigv4(monkeypatch: pytest.MonkeyPatch, token)
     assert ours["authorization"] == request.headers["Authorization"]
     assert ours["x-amz-date"] == request.headers["X-Amz-Date"] == "20261123T010203Z"
     assert ours.get("x-amz-security-token") == request.headers.get("X-Amz-Security-Token")
+
+
+# --- response framing, against a server that writes raw bytes -------------------------------
+
+
+class RawServer:
+    """Answers each request with the next scripted bytes, in pieces of ``piece`` bytes (to
+    split headers and bodies across reads), on one connection unless ``hang_up`` (or the
+    reply says "connection: close")."""
+
+    def __init__(
+        self, replies: list[bytes], piece: int = 1 << 16, tls: Any = None, hang_up: bool = False
+    ):
+        import socket
+
+        self.replies, self.piece, self.tls, self.hang_up = replies, piece, tls, hang_up
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        try:
+            while self.replies:
+                conn, _ = self.listener.accept()
+                self.connections += 1
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                with conn:
+                    self._answer(conn)
+        except OSError:  # the test closed the listener, or the client hung up mid-reply
+            return
+
+    def _answer(self, conn: Any) -> None:
+        while self.replies:
+            request = self._read_request(conn)
+            if request is None:
+                return
+            self.requests.append(request)
+            reply = self.replies.pop(0)
+            for start in range(0, len(reply), self.piece):
+                conn.sendall(reply[start : start + self.piece])
+            if self.hang_up or b"connection: close" in reply.lower():
+                return
+
+    @staticmethod
+    def _read_request(conn: Any) -> bytes | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += conn.recv(65536)
+        return head + b"\r\n\r\n" + body
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _reply(head: str, body: bytes) -> bytes:
+    return head.replace("\n", "\r\n").encode() + b"\r\n" + body
+
+
+def _call_raw(server: RawServer, scheme: str = "http") -> Any:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"{scheme}://localhost:{server.port}"
+        if scheme == "https"
+        else f"http://127.0.0.1:{server.port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+    )
+    try:
+        return dynamodb_http.call(client, "BatchGetItem", {"RequestItems": {}})
+    finally:
+        dynamodb_http.drop_connection()
+        server.close()
+
+
+ANSWER = b'{"Responses": {"t": [{"k": {"S": "a\\r\\n\\r\\nb"}}]}}'
+
+
+@pytest.mark.parametrize("piece", [1, 7, 1 << 16])
+def test_reads_a_content_length_body_however_the_bytes_arrive(piece: int) -> None:
+    reply = _reply(
+        f"HTTP/1.1 200 OK\nContent-Type: x\nx-amzn-RequestId: r1\nContent-Length: {len(ANSWER)}\n",
+        ANSWER,
+    )
+    server = RawServer([reply], piece=piece)
+    assert _call_raw(server) == orjson.loads(ANSWER)
+    assert server.requests[0].startswith(b"POST / HTTP/1.1\r\n")
+
+
+def test_reads_a_chunked_body_with_extensions_and_trailers() -> None:
+    first, second = ANSWER[:10], ANSWER[10:]
+    body = (
+        f"{len(first):x};ext=1\r\n".encode()
+        + first
+        + f"\r\n{len(second):X}\r\n".encode()
+        + second
+        + b"\r\n0\r\nx-trailer: 1\r\n\r\n"
+    )
+    server = RawServer([_reply("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n", body)], piece=5)
+    assert _call_raw(server) == orjson.loads(ANSWER)
+
+
+def test_skips_an_interim_answer_and_reads_a_body_that_ends_with_the_connection() -> None:
+    reply = b"HTTP/1.1 100 Continue\r\n\r\n" + _reply("HTTP/1.0 200 OK\nContent-Type: x\n", ANSWER)
+    server = RawServer([reply], piece=3)
+    assert _call_raw(server) == orjson.loads(ANSWER)
+
+
+def test_keeps_the_connection_across_answers_split_mid_header() -> None:
+    reply = _reply(f"HTTP/1.1 200 OK\nContent-Length: {len(ANSWER)}\n", ANSWER)
+    server = RawServer([reply, reply, reply], piece=11)
+    client = _client(server.port)
+    try:
+        for _ in range(3):
+            assert dynamodb_http.call(client, "BatchGetItem", {}) == orjson.loads(ANSWER)
+    finally:
+        dynamodb_http.drop_connection()
+        server.close()
+    assert len(server.requests) == 3
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"SPDY/3 200 OK\r\n\r\n",
+        b"HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",  # then hangs up short
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n{}",  # keep-alive without a length
+        b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+    ],
+)
+def test_a_malformed_answer_is_a_connection_error_retried_then_given_up(
+    bad: bytes, no_backoff_sleep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamodb_http, "CONNECT_AND_READ_TIMEOUT", 5.0)  # a bug fails fast
+    server = RawServer([bad] * dynamodb_http.MAX_ATTEMPTS, hang_up=True)
+    with pytest.raises(EndpointConnectionError):
+        _call_raw(server)
+    assert len(no_backoff_sleep) == dynamodb_http.MAX_ATTEMPTS - 1
+
+
+def test_speaks_tls_to_an_https_endpoint(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert_file, key_file)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert_file))
+    dynamodb_http._tls_context.cache_clear()
+    reply = _reply(f"HTTP/1.1 200 OK\nContent-Length: {len(ANSWER)}\n", ANSWER)
+    try:
+        server = RawServer([reply], tls=server_side)
+        assert _call_raw(server, "https") == orjson.loads(ANSWER)
+        assert orjson.loads(server.requests[0].partition(b"\r\n\r\n")[2]) == {"RequestItems": {}}
+    finally:
+        dynamodb_http._tls_context.cache_clear()
+
+
+def test_tries_each_resolved_address_once_and_then_connects_to_the_one_that_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    with socket.socket() as unused:  # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        refused = unused.getsockname()
+    reply = _reply(f"HTTP/1.1 200 OK\nContent-Length: {len(ANSWER)}\nConnection: close\n", ANSWER)
+    server = RawServer([reply, reply])
+    lookups: list[str] = []
+
+    def resolve(host: str, port: int, **_: Any) -> list[Any]:
+        lookups.append(host)
+        stream = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+        return [(*stream, refused), (*stream, ("127.0.0.1", port))]
+
+    monkeypatch.setattr(dynamodb_http.socket, "getaddrinfo", resolve)
+    client = _client(server.port)
+    try:
+        for _ in range(2):  # the server closes after each answer: two connections
+            assert dynamodb_http.call(client, "BatchGetItem", {}) == orjson.loads(ANSWER)
+    finally:
+        dynamodb_http.drop_connection()
+        server.close()
+    assert lookups == ["127.0.0.1"]
+    assert server.connections == 2

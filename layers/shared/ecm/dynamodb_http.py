@@ -1,4 +1,4 @@
-"""DynamoDB's JSON protocol over one kept-alive ``http.client`` connection per thread.
+"""DynamoDB's JSON protocol over one kept-alive HTTP/1.1 connection per thread.
 
 Imports write hundreds of thousands of items, 25 per BatchWriteItem. Measured on a 2-core
 machine against a loopback endpoint, a BatchWriteItem whose JSON body is already built
@@ -22,9 +22,11 @@ import hmac
 import http.client
 import os
 import random
+import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -42,6 +44,8 @@ CONNECT_AND_READ_TIMEOUT = 60.0
 _TARGET = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 _USER_AGENT = "ecm-imports"
+_RECEIVE_BYTES = 65536
+MAX_HEAD_BYTES = 65536
 #: Error codes worth another attempt (botocore's standard retry mode, DynamoDB's share).
 RETRYABLE_CODES = frozenset(
     {
@@ -54,11 +58,154 @@ RETRYABLE_CODES = frozenset(
 )
 
 
-class _Connections(threading.local):
-    """This thread's connection and the endpoint it was opened for."""
+class HttpConnection:
+    """One kept-alive HTTP/1.1 connection (TLS for https), for one request at a time.
 
-    endpoint: str = ""
-    connection: http.client.HTTPConnection | None = None
+    ``http.client`` spends about as much CPU reading a response's headers (through the
+    ``email`` parser) as the whole rest of a BatchWriteItem; an import makes thousands of
+    these calls. This reads exactly what DynamoDB answers: a status line, headers, and a
+    body framed by Content-Length, chunked encoding, or the connection's end.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        self.endpoint = endpoint
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.tls else 80)
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+        #: Where to connect, resolved once: an endpoint that closes every connection (moto's
+        #: server) would otherwise cost a lookup per request. An error drops this object.
+        self.addresses: list[Any] = []
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+    def _open(self) -> socket.socket:
+        if not self.addresses:
+            self.addresses = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        failure: OSError | None = None
+        for position, (family, kind, protocol, _, address) in enumerate(self.addresses):
+            sock = socket.socket(family, kind, protocol)
+            try:
+                sock.settimeout(CONNECT_AND_READ_TIMEOUT)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.connect(address)
+            except OSError as exc:  # the next address, as socket.create_connection does
+                sock.close()
+                failure = exc
+                continue
+            if position:  # the one that answered first next time
+                self.addresses.insert(0, self.addresses.pop(position))
+            break
+        else:
+            raise failure or OSError(f"no address for {self.host}")
+        if self.tls:
+            sock = _tls_context().wrap_socket(sock, server_hostname=self.host)
+        return sock
+
+    def _receive(self) -> bytes:
+        assert self.sock is not None
+        data = self.sock.recv(_RECEIVE_BYTES)
+        if not data:
+            raise ConnectionResetError("the endpoint closed the connection")
+        return data
+
+    def request(self, headers: Iterable[tuple[str, str]], body: bytes) -> tuple[int, Item, bytes]:
+        """POST / with ``headers`` and ``body``: (status, lowercase headers, body)."""
+        if self.sock is None:
+            self.sock = self._open()
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        head = f"POST / HTTP/1.1\r\n{lines}content-length: {len(body)}\r\n\r\n"
+        self.sock.sendall(head.encode() + body)
+        while True:
+            status, answer_headers, keep_alive = self._read_head()
+            if not 100 <= status < 200:  # skip interim answers (100 Continue)
+                break
+        content = self._read_body(answer_headers, keep_alive)
+        if not keep_alive:
+            self.close()
+        return status, answer_headers, content
+
+    def _read_head(self) -> tuple[int, Item, bool]:
+        buffer = self.buffer
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise http.client.HTTPException("response headers too long")
+            buffer += self._receive()
+        self.buffer = buffer[end + 4 :]
+        status_line, *lines = buffer[:end].decode("latin-1").split("\r\n")
+        version, _, rest = status_line.partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise http.client.BadStatusLine(status_line)
+        headers: Item = {}
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise http.client.HTTPException("malformed response header")
+            headers[name.strip().lower()] = value.strip()
+        connection = headers.get("connection", "").lower()
+        keep_alive = connection != "close" and (version != "HTTP/1.0" or connection == "keep-alive")
+        return int(code), headers, keep_alive
+
+    def _read_body(self, headers: Item, keep_alive: bool) -> bytes:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_chunked()
+        length = headers.get("content-length")
+        data = bytearray(self.buffer)
+        if length is None:  # the body ends with the connection
+            if keep_alive:
+                raise http.client.HTTPException("response without a length")
+            assert self.sock is not None
+            while chunk := self.sock.recv(_RECEIVE_BYTES):
+                data += chunk
+            self.buffer = b""
+            return bytes(data)
+        size = _number(length, 10)
+        while len(data) < size:
+            data += self._receive()
+        self.buffer = bytes(data[size:])
+        return bytes(data[:size])
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        buffer = self.buffer
+        while True:
+            while (end := buffer.find(b"\r\n")) < 0:
+                buffer += self._receive()
+            size = _number(buffer[:end].split(b";", 1)[0].decode("latin-1"), 16)
+            buffer = buffer[end + 2 :]
+            if size == 0:  # trailers, if any, end with an empty line
+                while not buffer.startswith(b"\r\n") and (end := buffer.find(b"\r\n\r\n")) < 0:
+                    buffer += self._receive()
+                buffer = buffer[2:] if buffer.startswith(b"\r\n") else buffer[end + 4 :]
+                self.buffer = buffer
+                return bytes(body)
+            while len(buffer) < size + 2:
+                buffer += self._receive()
+            body += buffer[:size]
+            buffer = buffer[size + 2 :]
+
+
+def _number(text: str, base: int) -> int:
+    """A length from a response's framing; a malformed one is a protocol error."""
+    try:
+        value = int(text.strip(), base)
+    except ValueError:
+        raise http.client.HTTPException("malformed response length") from None
+    if value < 0:
+        raise http.client.HTTPException("malformed response length")
+    return value
+
+
+class _Connections(threading.local):
+    """This thread's connection."""
+
+    connection: HttpConnection | None = None
 
 
 _connections = _Connections()
@@ -69,27 +216,19 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True))
 
 
-def _connection(endpoint: str) -> http.client.HTTPConnection:
-    if _connections.connection is None or _connections.endpoint != endpoint:
+def _connection(endpoint: str) -> HttpConnection:
+    current = _connections.connection
+    if current is None or current.endpoint != endpoint:
         drop_connection()
-        parts = urlsplit(endpoint)
-        host, port = parts.hostname or "", parts.port
-        made: http.client.HTTPConnection
-        if parts.scheme == "https":
-            made = http.client.HTTPSConnection(
-                host, port, timeout=CONNECT_AND_READ_TIMEOUT, context=_tls_context()
-            )
-        else:
-            made = http.client.HTTPConnection(host, port, timeout=CONNECT_AND_READ_TIMEOUT)
-        _connections.connection, _connections.endpoint = made, endpoint
-    return _connections.connection
+        current = _connections.connection = HttpConnection(endpoint)
+    return current
 
 
 def drop_connection() -> None:
     """Close this thread's connection (after an error, or when the endpoint changes)."""
     if _connections.connection is not None:
         _connections.connection.close()
-    _connections.connection, _connections.endpoint = None, ""
+    _connections.connection = None
 
 
 def _backoff(attempt: int) -> None:
@@ -164,10 +303,8 @@ def _exchange(client: Any, operation: str, request: Any) -> tuple[int, bytes, st
     if stubbed is not None:
         return stubbed.status_code, stubbed.content, stubbed.headers.get("x-amzn-requestid", "")
     connection = _connection(client.meta.endpoint_url)
-    connection.request("POST", "/", body=request.body, headers=dict(request.headers.items()))
-    answer = connection.getresponse()
-    body = answer.read()
-    return answer.status, body, answer.getheader("x-amzn-requestid") or ""
+    status, headers, body = connection.request(request.headers.items(), request.body)
+    return status, body, headers.get("x-amzn-requestid", "")
 
 
 def _error(body: bytes) -> tuple[str, str]:

@@ -138,6 +138,7 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
 
     @functools.wraps(stage)
     def run(event: Item, context: Any) -> Item:
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             with cycle_collection_paused():
                 return stage(event, context)
@@ -151,6 +152,16 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
             error_type = type(exc).__name__
             logger.error("stage failed", extra={"stage": stage.__name__, "error_type": error_type})
             raise StageFailed(f"{stage.__name__}: {error_type}") from None
+        finally:
+            # What each stage costs, for sizing memory and timeouts (and the benchmarks).
+            logger.info(
+                "stage finished",
+                extra={
+                    "stage": stage.__name__,
+                    "seconds": round(time.perf_counter() - started, 4),
+                    "cpu_seconds": round(time.thread_time() - cpu_started, 4),
+                },
+            )
 
     return run
 
