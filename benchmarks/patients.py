@@ -41,6 +41,7 @@ from run import (  # benchmarks/ is on sys.path (just above)
     free_ports,
     import_by_path,
     log,
+    store_command,
 )
 
 DEFAULT_SIZES = (10_000, 100_000)
@@ -100,15 +101,7 @@ class LocalStack:
             env.pop(proxy, None)
         with self.store_log.open("wb") as out:
             self.store = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "moto.server",
-                    "-H",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.store_port),
-                ],
+                store_command(self.store_port),
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -55,8 +55,11 @@ XLSX_MIN_ROWS_S = 40_000
 MAX_RSS_MB = 250
 RSS_TARGET_ROWS = 100_000
 MAX_CPU_US_PER_ROW = 300
+#: The issue's machines: "bare csv.reader does ~530k rows/s here".
+REFERENCE_CSV_ROWS_S = 530_000
 E2E_SCALING_SLACK = 1.1  # time(100k)/time(10k) <= 11 = 1.1 x (100k/10k)
 PROFILE_DIR: Path | None = None  # --profile-e2e
+STORE_SERVER = "waitress"  # --store-server (benchmarks/store.py)
 PARTS = ("read", "memory", "e2e")
 
 
@@ -555,6 +558,11 @@ def wait_for_import(
         delay = min(delay * 1.3, 2.0)
 
 
+def store_command(port: int) -> list[str]:
+    """The store process (DynamoDB, S3, SQS) on ``port``: benchmarks/store.py."""
+    return [sys.executable, str(ROOT / "benchmarks" / "store.py"), str(port), STORE_SERVER]
+
+
 def e2e_import(path: Path, rows: int) -> E2EResult:
     """Import ``path`` through a fresh local stack whose data services live in another process."""
     import boto3
@@ -577,7 +585,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
     try:
         with store_log.open("wb") as out:
             store = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(store_port)],
+                store_command(store_port),
                 cwd=ROOT,
                 env=base_env,
                 stdout=out,
@@ -908,10 +916,22 @@ def measure_memory(report: Report, size: int, fmt: str) -> None:
     )
 
 
+def machine_speed() -> float:
+    """Bare csv.reader rows/s over the 10k CSV, best of 3: how fast this machine runs now.
+
+    These shared 2-core machines change speed over minutes (the same fixed work has taken
+    1.5x as long); the issue states its targets for ~530k rows/s (REFERENCE_CSV_ROWS_S).
+    """
+    rows, seconds = best_of(3, lambda: bare_csv_throughput(ensure_file(10_000, "csv")))
+    return rows / seconds
+
+
 def measure_e2e(report: Report, size: int, fmt: str) -> None:
     path = ensure_file(size, fmt)
+    speed_before = machine_speed()
     log(f"e2e import of {path.name} ...")
     result = e2e_import(path, size)
+    speed = (speed_before + machine_speed()) / 2
     log(
         f"e2e {path.name}: {result.seconds:.1f} s, our CPU {result.cpu_seconds:.1f} s, "
         f"store CPU {result.store_cpu_seconds:.1f} s (POST answered {result.status_code})"
@@ -924,6 +944,14 @@ def measure_e2e(report: Report, size: int, fmt: str) -> None:
     report.add("our CPU total", fmt, size, result.cpu_seconds, "s")
     for stage, seconds in result.stage_cpu.items():
         report.add(f"our CPU per row: {stage} (info)", fmt, size, seconds * 1e6 / size, "µs/row")
+    report.add("machine speed: bare csv.reader (info)", fmt, size, speed, "rows/s")
+    report.add(
+        "our CPU per row at 530k csv.reader rows/s (info)",
+        fmt,
+        size,
+        result.cpu_seconds * 1e6 / size * speed / REFERENCE_CSV_ROWS_S,
+        "µs/row",
+    )
     report.add(
         "store CPU per row (info)", fmt, size, result.store_cpu_seconds * 1e6 / size, "µs/row"
     )
@@ -961,6 +989,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "import, raw collapsed stacks into DIR (the CPU figures then include py-spy's cost)",
     )
     parser.add_argument(
+        "--store-server",
+        choices=("waitress", "werkzeug"),
+        default=STORE_SERVER,
+        help="HTTP server of the store process (benchmarks/store.py): waitress keeps "
+        "connections alive as AWS does; werkzeug (moto.server) closes each (default %(default)s)",
+    )
+    parser.add_argument(
         "--child", nargs=3, metavar=("STAGE", "PATH", "FORMAT"), help=argparse.SUPPRESS
     )
     return parser.parse_args(argv)
@@ -981,8 +1016,9 @@ def main(argv: list[str]) -> int:
     if unknown or not sizes:
         raise SystemExit(f"bad arguments: sizes {sizes}, unknown formats or parts {unknown}")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    global PROFILE_DIR  # noqa: PLW0603 - one run, one setting
+    global PROFILE_DIR, STORE_SERVER  # noqa: PLW0603 - one run, one setting
     PROFILE_DIR = Path(args.profile_e2e).resolve() if args.profile_e2e else None
+    STORE_SERVER = args.store_server
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     report = Report()
@@ -1036,7 +1072,7 @@ def main(argv: list[str]) -> int:
         f"ECM Imports benchmark — sizes {', '.join(f'{s:,}' for s in sizes)}; "
         f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
-        f"{time.perf_counter() - started:.0f} s"
+        f"store served by {STORE_SERVER}; {time.perf_counter() - started:.0f} s"
     )
     print()
     print_table(report)
@@ -1072,7 +1108,7 @@ MEASURE_ORDER = (
 
 
 def _measure_order(measure: str) -> int:
-    if measure.startswith("our CPU per row: "):  # per stage, right after the total
+    if measure.startswith(("our CPU per row: ", "machine speed", "our CPU per row at")):
         return MEASURE_ORDER.index("our CPU total")
     return MEASURE_ORDER.index(measure) if measure in MEASURE_ORDER else len(MEASURE_ORDER)
 

@@ -76,21 +76,24 @@ class MifPlanner:
             self.names[key] = NameKeyState(prior=item, ids=ids)
 
     def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[PlanEntry]:
-        members = self.lookup.get_keys([member_key(r["member_id"]) for _, r in rows])
-        unmatched = {
-            nk
-            for _, r in rows
-            if member_key(r["member_id"]) not in members
-            and (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))
-        }
-        self._load_names(unmatched)
+        # Each row's member key and name key, computed once.
+        keyed = [
+            (
+                row_number,
+                record,
+                member_key(record["member_id"]),
+                name_key(record["first_name"], record["last_name"], record["date_of_birth"]),
+            )
+            for row_number, record in rows
+        ]
+        members = self.lookup.get_keys([mk for _, _, mk, _ in keyed])
+        self._load_names({nk for _, _, mk, nk in keyed if nk and mk not in members})
 
-        targets: list[tuple[int, Item, int | None]] = []
-        for row_number, record in rows:
-            hit = members.get(member_key(record["member_id"]))
+        targets: list[tuple[int, Item, str, int | None]] = []
+        for row_number, record, mk, nk in keyed:
+            hit = members.get(mk)
             patient_id: int | None = int(hit["patient_id"]) if hit else None
             if patient_id is None:
-                nk = name_key(record["first_name"], record["last_name"], record["date_of_birth"])
                 state = self.names.get(nk) if nk else None
                 existing = [i for i in state.ids if i not in self.created_ids] if state else []
                 if len(existing) > 1:
@@ -107,24 +110,20 @@ class MifPlanner:
                     )
                     continue
                 self.used[patient_id] = row_number
-            targets.append((row_number, record, patient_id))
+            targets.append((row_number, record, mk, patient_id))
 
-        priors = self.lookup.get_patients([pid for _, _, pid in targets if pid is not None])
+        priors = self.lookup.get_patients([pid for _, _, _, pid in targets if pid is not None])
         # A key may point at a patient item that is gone: that row creates a patient too.
-        new_count = sum(1 for _, _, pid in targets if pid is None or pid not in priors)
+        new_count = sum(1 for _, _, _, pid in targets if pid is None or pid not in priors)
         next_patient = self.lookup.reserve("patient", new_count) if new_count else 0
         next_elig = self.lookup.reserve("eligibility", new_count) if new_count else 0
-        old_names = {nk for pid in priors if (nk := patient_name_key(priors[pid]))} | {
-            nk
-            for _, r, _ in targets
-            if (nk := name_key(r["first_name"], r["last_name"], r["date_of_birth"]))
-        }
-        self._load_names(old_names)
+        old_names = {nk for pid in priors if (nk := patient_name_key(priors[pid]))}
+        self._load_names(old_names | {nk for _, _, _, nk in keyed if nk})
 
         entries: list[PlanEntry] = []
         built: list[tuple[int, Item | None, Item]] = []
         new_members: dict[str, Item] = {}
-        for row_number, record, matched_id in targets:
+        for row_number, record, mk, matched_id in targets:
             prior = priors.get(matched_id) if matched_id is not None else None
             if matched_id is None or prior is None:
                 patient_id, eligibility_id = next_patient, next_elig
@@ -149,7 +148,6 @@ class MifPlanner:
                 self.now,
             )
             built.append((row_number, prior, patient))
-            mk = member_key(record["member_id"])
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
                 # New member, or a member key left pointing at a missing patient: (re)point it.

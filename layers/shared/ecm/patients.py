@@ -16,7 +16,8 @@ def member_key(member_id: str) -> str:
     return "member#" + member_id.strip().upper()
 
 
-def _fold(text: str | None) -> str:
+def fold(text: str | None) -> str:
+    """Lowercase with runs of whitespace as one space: how names and ids are compared."""
     return " ".join((text or "").lower().split())
 
 
@@ -24,7 +25,7 @@ def name_key(first: str | None, last: str | None, dob: str | None) -> str | None
     """Case- and whitespace-insensitive name + date of birth; no key without a DOB."""
     if not dob:
         return None
-    return f"name#{_fold(first)}|{_fold(last)}|{dob}"
+    return f"name#{fold(first)}|{fold(last)}|{dob}"
 
 
 def patient_name_key(patient: Item) -> str | None:
@@ -172,24 +173,32 @@ def search_fields(patient: Item) -> Item:
     their common prefix, so the entry counts only for terms longer than every such prefix:
     summing the entries with ``from <= len(term)`` counts each matching patient once.
     """
+    return _search_fields(patient, fold(patient.get("first_name")), fold(patient.get("last_name")))
+
+
+def _search_fields(patient: Item, first: str, last: str) -> Item:
+    """``search_fields`` with the first and last names already folded."""
     eligibility = patient.get("eligibility") or {}
-    texts = {
-        "name": _fold(f"{patient.get('first_name') or ''} {patient.get('last_name') or ''}"),
-        "last": _fold(patient.get("last_name")),
-        "member": _fold(eligibility.get("member_id")),
-        "cin": _fold(eligibility.get("cin")),
-    }
+    # fold(first + " " + last) is the folded parts joined: folding splits on whitespace.
+    texts = (
+        ("name", f"{first} {last}" if first and last else first or last),
+        ("last", last),
+        ("member", fold(eligibility.get("member_id"))),
+        ("cin", fold(eligibility.get("cin"))),
+    )
+    tie_break = SEARCH_SEP + patient["sort_name"]
     fields: Item = {}
     earlier: list[str] = []
-    for name in SEARCH_INDEXES:
-        text = texts[name]
+    for name, text in texts:
         if not text:
             continue
         fields[f"search_{name}_p"] = search_partition(text)
-        fields[f"search_{name}"] = f"{text}{SEARCH_SEP}{patient['sort_name']}"
-        fields[f"search_{name}_from"] = 1 + max(
-            (_common_prefix(text, e) for e in earlier if e[0] == text[0]), default=0
-        )
+        fields[f"search_{name}"] = text + tie_break
+        shared = 0
+        for other in earlier:
+            if other[0] == text[0]:
+                shared = max(shared, _common_prefix(text, other))
+        fields[f"search_{name}_from"] = shared + 1
         earlier.append(text)
     return fields
 
@@ -202,23 +211,25 @@ def with_index_fields(patient: Item) -> Item:
     """
     eligibility = patient.get("eligibility") or {}
     case_load = patient.get("case_load") or {}
+    first, last = fold(patient.get("first_name")), fold(patient.get("last_name"))
     patient["kind"] = PATIENT_KIND
-    patient["sort_name"] = (
-        f"{_fold(patient.get('last_name'))} {_fold(patient.get('first_name'))}"
-        f"#{int(patient.get('id') or 0):012d}"
-    )
-    search = search_fields(patient)
+    patient["sort_name"] = f"{last} {first}#{int(patient.get('id') or 0):012d}"
+    search = _search_fields(patient, first, last)
     for field, value in (
         ("member_record_status", eligibility.get("member_record_status")),
         ("provider_id", case_load.get("provider_id")),
         ("olcm_user_id", case_load.get("olcm_user_id")),
         ("ilcm_user_id", case_load.get("ilcm_user_id")),
-        *((name, search.get(name)) for name in _SEARCH_ATTRIBUTES),
     ):
         if value is None:
             patient.pop(field, None)  # a sparse index skips items without the attribute
         else:
             patient[field] = value
+    if len(search) < len(_SEARCH_ATTRIBUTES):
+        for field in _SEARCH_ATTRIBUTES:
+            if field not in search:
+                patient.pop(field, None)
+    patient.update(search)
     return patient
 
 

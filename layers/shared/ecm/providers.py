@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ecm.clock import iso_timestamp
+from ecm.patients import fold
 from ecm.settings import get_settings
 from ecm.store import client, from_item, next_ids, to_item
 from ecm.values import npi_is_valid
 
 Item = dict[str, Any]
-
-
-def _fold(text: str | None) -> str:
-    return " ".join((text or "").lower().split())
 
 
 def create_provider(name: str, npi: str | None) -> Item:
@@ -42,11 +39,11 @@ class ProviderDirectory:
 
     def __init__(self, providers: list[Item]) -> None:
         self.by_npi = {p["npi"]: p for p in providers if p.get("npi")}
-        self.by_name = {_fold(p["name"]): p for p in providers}
+        self.by_name = {fold(p["name"]): p for p in providers}
 
     def find(self, npi: str | None, name: str | None) -> Item | None:
         if npi and npi in self.by_npi:
             return self.by_npi[npi]
         if name:
-            return self.by_name.get(_fold(name))
+            return self.by_name.get(fold(name))
         return None

@@ -1,0 +1,47 @@
+"""The benchmarks' AWS endpoint: moto's DynamoDB/S3/SQS app in its own process.
+
+``python benchmarks/store.py PORT [waitress|werkzeug]``. The default serves moto's WSGI app
+with waitress, which keeps HTTP/1.1 connections alive as AWS endpoints do. ``werkzeug`` is
+``python -m moto.server``: its development server closes the connection after every answer,
+so each DynamoDB or S3 call of the stack under test also pays a TCP connect and close
+(about 100 µs of the caller's CPU per call, measured against the same app; see
+benchmarks/README.md). Either way the store's CPU is its own process's, not the stack's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: devstack
+
+SERVERS = ("waitress", "werkzeug")
+#: Worker threads: the stack's SQS pollers each hold one in a long poll, and the apply
+#: stage runs 4 chunks at once, each with its own connection.
+THREADS = 32
+
+
+def main(argv: list[str]) -> None:
+    port = int(argv[0])
+    server = argv[1] if len(argv) > 1 else SERVERS[0]
+    if server not in SERVERS:
+        raise SystemExit(f"server must be one of {SERVERS}")
+    from devstack.stack import serialise_dynamodb
+
+    serialise_dynamodb()  # as the local stack's own store: atomic transactions
+    if server == "werkzeug":
+        from moto.server import main as moto_main
+
+        moto_main(["-H", "127.0.0.1", "-p", str(port)])
+        return
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it (presigned URLs)
+    app = DomainDispatcherApplication(create_backend_app)
+    waitress.serve(app, host="127.0.0.1", port=port, threads=THREADS, ident=None, _quiet=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
