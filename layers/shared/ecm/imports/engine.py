@@ -571,22 +571,25 @@ def _write_plan_chunk(
     ``records`` are the detail's rows. Apply sends ``creates`` as they are (built here,
     where the items are still in memory: parsing them back and rebuilding their attribute
     form cost apply ~13 µs a row); the plan entries keep what conditional writes and
-    rollback need (a created item's key), and are written last: rollback reads them, and a
-    chunk without them was never applied. A dry run is never applied nor rolled back.
+    rollback need (the key values of created items), and are written last: rollback reads
+    them, and a chunk without them was never applied. A dry run is never applied nor rolled
+    back.
     """
     put_json(records_key(kind_name, file_id, chunk), [e["snap"] for e in entries if "snap" in e])
     if dry_run:
         return
     creates: dict[str, list[Item]] = {}
+    created_keys: dict[str, list[Any]] = {}
     kept: list[Item] = []
     for entry in entries:
         logical = entry["t"]
         if entry["prior"] is None:
             creates.setdefault(logical, []).append({"PutRequest": {"Item": to_item(entry["put"])}})
-            key_name = TABLE_KEYS[logical]
-            kept.append({"t": logical, "created": {key_name: entry["put"][key_name]}})
+            created_keys.setdefault(logical, []).append(entry["put"][TABLE_KEYS[logical]])
         else:
             kept.append({k: v for k, v in entry.items() if k != "snap"})
+    # What rollback deletes: the key values of the chunk's new items, one entry per table.
+    kept += [{"t": logical, "created": keys} for logical, keys in created_keys.items()]
     bodies = [
         body
         for logical, requests in creates.items()
@@ -726,6 +729,11 @@ def _conditional_write(entry: Item, tag: str) -> None:
             ) from exc
 
 
+def _patients_written(entry: Item) -> int:
+    """Patients a plan entry of the patients table writes (created ones come as key lists)."""
+    return len(entry["created"]) if "created" in entry else 1
+
+
 def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     """Write one plan chunk: new items in batches, changed items conditionally on version."""
     holder = _holder(kind_name, file_id)
@@ -737,7 +745,7 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     if updates:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda e: _conditional_write(e, holder), updates))
-    rows = sum(1 for e in entries if e["t"] == "patients")
+    rows = sum(_patients_written(e) for e in entries if e["t"] == "patients")
     if rows:
         add_rows_processed(kind_name, file_id, rows)
     _check_fault(kind_name, file_id, chunk)
@@ -939,8 +947,10 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         changed: list[Item] = []
         for entry in entries:
             if "created" in entry:
-                deletes.setdefault(entry["t"], []).append(
-                    {"DeleteRequest": {"Key": to_item(entry["created"])}}
+                key_name = TABLE_KEYS[entry["t"]]
+                deletes.setdefault(entry["t"], []).extend(
+                    {"DeleteRequest": {"Key": {key_name: to_attr(value)}}}
+                    for value in entry["created"]
                 )
             else:
                 changed.append(entry)
