@@ -1,8 +1,8 @@
 """Patients benchmark: DynamoDB items read and latency per list/filter/search request.
 
 Run with ``.venv/bin/python benchmarks/patients.py`` (sizes 10,000 and 100,000) or
-``--quick`` (2,000 and 10,000). Loads patients into a local stack (a ``moto.server`` store
-process plus ``python -m devstack``) through the MIF import, then calls
+``--quick`` (2,000 and 10,000). Loads patients into a local stack (a store process,
+``benchmarks/store.py``, plus ``python -m devstack``) through the MIF import, then calls
 ``ecm.patients_api.list_patients`` / ``filter_patients`` in this process against the store,
 counting the items each request reads from DynamoDB with a botocore ``after-call`` hook.
 Prints one table, then each target with PASS or MISS. A MISS never fails the run (exit code

@@ -3,7 +3,7 @@
 Run with ``make bench-uploads`` (``.venv/bin/python benchmarks/uploads.py``); ``--rows 10000``
 for a quicker check. For each format:
 
-1. A fresh local stack (a ``moto.server`` store process for DynamoDB/S3/SQS plus
+1. A fresh local stack (a ``benchmarks/store.py`` process for DynamoDB/S3/SQS plus
    ``python -m devstack``) imports the whole file through the upload path:
    ``POST /v1/admin/clinic/ecm/mifs/uploads`` → ``PUT`` to the presigned URL → the S3 event
    starts the import → poll ``GET /v1/admin/clinic/ecm/mifs/{id}`` until completed. Total time
