@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -181,9 +181,12 @@ class RowOutcomes:
 
 
 def write_result_files(
-    kind_name: str, id_column: str, record: Item, outcomes: RowOutcomes
+    kind_name: str, id_column: str, record: Item, outcomes_after_open: Callable[[], RowOutcomes]
 ) -> tuple[int, int]:
-    """Write result.csv and errors.csv for one import; returns (rows, failed rows)."""
+    """Write result.csv and errors.csv for one import; returns (rows, failed rows).
+
+    ``outcomes_after_open`` runs once the original file is open (``engine._write_results``).
+    """
     settings = get_settings()
     file_id = int(record["id"])
     result_key, errors_key = result_keys(kind_name, file_id)
@@ -192,6 +195,7 @@ def write_result_files(
         source = Path(tmp) / "upload"
         client("s3").download_file(settings.files_bucket, record["s3_key"], str(source))
         headers, records = _original_rows(source, str(record["file_type"]))
+        outcomes = outcomes_after_open()
         result_path, errors_path = Path(tmp) / "result.csv", Path(tmp) / "errors.csv"
         with (
             result_path.open("w", newline="", encoding="utf-8") as result_handle,
