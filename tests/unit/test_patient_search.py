@@ -125,6 +125,29 @@ def test_range_keys_sort_by_text_then_name_and_start_with_the_text() -> None:
     assert _fold(f"Smith{SEARCH_SEP}x") == "smith x"  # folding drops the separator
 
 
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("  Ana  Maria ", "de\tla  Cruz"),
+        ("", "Smith"),
+        ("Ana", None),
+        ("   ", " O'Neil "),
+        (None, None),
+        ("ÉVA", "Nagy\n"),
+    ],
+)
+def test_name_texts_equal_folding_the_whole_name(first: str | None, last: str | None) -> None:
+    patient = _patient(9, first, last, "M9", None)  # type: ignore[arg-type]
+    name, last_text = _fold(f"{first or ''} {last or ''}"), _fold(last or "")
+    sort_name = f"{last_text} {_fold(first or '')}#000000000009"
+    assert patient["sort_name"] == sort_name
+    assert patient.get("search_name") == (f"{name}{SEARCH_SEP}{sort_name}" if name else None)
+    assert patient.get("search_last") == (
+        f"{last_text}{SEARCH_SEP}{sort_name}" if last_text else None
+    )
+    assert search_fields(patient) == {k: v for k, v in patient.items() if k.startswith("search_")}
+
+
 def test_count_attribute_counts_each_matching_patient_once() -> None:
     patients = _random_patients(7, 300)
     patients.append(_patient(301, "Smith", "Smith", "M9", "m9"))  # every field repeats

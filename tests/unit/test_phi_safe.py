@@ -39,3 +39,28 @@ def test_results_are_returned_unchanged() -> None:
         return {"status": "completed", **event}
 
     assert finalize({"file_id": 3}, None) == {"status": "completed", "file_id": 3}
+
+
+def test_every_stage_logs_its_time_and_cpu_once_without_its_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import time
+
+    @phi_safe
+    def plan(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deadline = time.thread_time() + 0.02
+        while time.thread_time() < deadline:  # some CPU to measure
+            pass
+        if event.get("fail"):
+            raise KeyError("Maria Lopez 1984-11-02")
+        return {"member": "Maria Lopez"}
+
+    caplog.set_level("INFO")
+    plan({}, None)
+    with pytest.raises(StageFailed):
+        plan({"fail": True}, None)
+    finished = [r for r in caplog.records if r.getMessage() == "stage finished"]
+    assert [r.__dict__["stage"] for r in finished] == ["plan", "plan"]
+    for record in finished:
+        assert 0.02 <= record.__dict__["cpu_seconds"] <= record.__dict__["seconds"] + 0.01
+    assert all("Maria" not in str(r.__dict__) for r in caplog.records)
