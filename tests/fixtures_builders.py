@@ -1,4 +1,4 @@
-"""Builders of MIF test files (CSV, XML, XLSX) in memory, shared by the whole test suite.
+"""Builders of test files (MIF and authorization files, TLS certificates), shared by the suite.
 
 Every builder returns ``bytes``; write them to ``tmp_path`` with ``write_file``.
 """
@@ -342,3 +342,39 @@ def encrypted_xlsx(rows: Sequence[dict[str, Any]], password: str = "secret") -> 
     out = io.BytesIO()
     OOXMLFile(io.BytesIO(plain)).encrypt(password, out)
     return out.getvalue()
+
+
+def self_signed_certificate(directory: Path, hostname: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``hostname`` and its key, as PEM files (cert, key):
+    a loopback TLS server presents them, and the client trusts the certificate itself."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -6,7 +6,6 @@ the test on any connection that is not to loopback, so nothing here can reach th
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import socket
 import ssl
@@ -23,6 +22,7 @@ import pytest
 import requests.adapters
 import urllib3.response
 import urllib3.util.connection
+from fixtures_builders import self_signed_certificate
 
 from ecm.netguard import FetchedFile, UrlRefused, fetch_url_to_file, is_public_address
 
@@ -520,45 +520,12 @@ def test_connection_refused_is_reported(tmp_path: Path) -> None:
 # --- TLS: SNI and certificate check use the host name, not the pinned address -----------------
 
 
-def _self_signed(tmp_path: Path, hostname: str) -> tuple[Path, Path]:
-    pytest.importorskip("cryptography")
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def tls_server(
     serve: Callable[[dict[str, Route]], LocalServer], net: FakeNet, tmp_path: Path
 ) -> tuple[LocalServer, Path, list[str | None]]:
     """An https server for ``local.test`` (fake DNS: 127.0.0.1) with a self-signed certificate."""
-    cert_path, key_path = _self_signed(tmp_path, "local.test")
+    cert_path, key_path = self_signed_certificate(tmp_path, "local.test")
     server = serve({"/members.csv": _file, "/trickle": _trickle_body})
     sni: list[str | None] = []
 
