@@ -7,17 +7,20 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup run test lint typecheck cfn unit integration bench bench-uploads user provider reindex clean
+.PHONY: setup lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex clean
 
-$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt
+# Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
+# newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
+# the newest versions without failing the build.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(SAM_VENV)/.installed:
+$(SAM_VENV)/.installed: requirements/sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install -q 'aws-sam-cli>=1.150,<2'
+	$(SAM_VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/sam.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -68,5 +71,23 @@ provider: setup
 	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	$(PY) -m ecm.cli add-provider --name "$(NAME)" $(if $(NPI),--npi $(NPI),)
 
+# Refresh the locks after changing a range in pyproject.toml or requirements/sam.in, or to take
+# newer releases (then run `make test` and commit the three files together).
+UV_COMPILE := $(VENV)/bin/uv pip compile --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" -q
+lock: setup
+	$(UV_COMPILE) --universal pyproject.toml --extra dev $(UPGRADE) -o requirements/dev.txt
+	$(UV_COMPILE) --python-platform aarch64-manylinux_2_17 pyproject.toml -c requirements/dev.txt \
+		-o layers/shared/requirements.txt
+	$(UV_COMPILE) --universal requirements/sam.in $(UPGRADE) -o requirements/sam.txt
+
+# The suite on the newest versions pyproject's ranges allow, in its own virtualenv: shows drift
+# before a lock refresh brings it to main. Not part of `make test` or CI.
+test-latest:
+	test -x .venv-latest/bin/python || $(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/pip install -q --upgrade --upgrade-strategy eager -e '.[dev]'
+	.venv-latest/bin/pip freeze --exclude-editable > .venv-latest/versions.txt
+	.venv-latest/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .venv-latest .aws-sam .pytest_cache .mypy_cache .ruff_cache

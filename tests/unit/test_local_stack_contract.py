@@ -101,13 +101,6 @@ def test_every_table_is_named_in_the_function_environment() -> None:
     assert tables <= referenced
 
 
-def test_layer_requirements_match_pyproject() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    lines = (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
-    requirements = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    assert sorted(requirements) == sorted(pyproject)
-
-
 def test_handlers_stay_thin() -> None:
     for path in Path(ROOT / "functions").glob("*/app.py"):
         code = [
