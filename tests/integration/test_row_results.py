@@ -178,13 +178,28 @@ def test_dry_run_valid_rows_reports_without_writing(stack: RunningStack) -> None
     assert lines[rows[3]["MEMBER_ID"]]["status"] == "failed"
 
 
+def forget_member_id(stack: RunningStack, member_id: str) -> None:
+    """Make a stored patient one whose member id is not known: no id, no member key."""
+    ddb = stack.client("dynamodb")
+    patient = patients_by_member(stack)[member_id]
+    ddb.update_item(
+        TableName="PatientsTable",
+        Key={"id": {"N": str(patient["id"])}},
+        UpdateExpression="SET eligibility.member_id = :none",
+        ExpressionAttributeValues={":none": {"NULL": True}},
+    )
+    ddb.delete_item(TableName="PatientKeysTable", Key={"key": {"S": f"member#{member_id}"}})
+
+
 def test_matching_failure_in_valid_rows_keeps_the_rest(stack: RunningStack) -> None:
     existing = sample_mif_row(800_500)
     assert post_mif(stack, {"file": data_uri(mif_csv([existing]), "csv")}).status_code == 201
+    forget_member_id(stack, existing["MEMBER_ID"])
     twin = {**existing, "MEMBER_ID": "M800500TWN", "CIN": "980050099A"}
     other = sample_mif_row(800_501)
-    # Row 2 updates the patient by member id; row 3 matches that same patient by name and
-    # date of birth: a matching error, not a validation one. All-or-nothing: rolled back.
+    # The stored patient has no member id (as migrated records may not): rows 2 and 3 both
+    # match it by name and date of birth, a matching error, not a validation one.
+    # All-or-nothing: rolled back.
     before = snapshot(stack)
     rejected = post_mif(stack, {"file": data_uri(mif_csv([existing, twin, other]), "csv")})
     assert rejected.status_code == 422

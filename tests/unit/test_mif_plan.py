@@ -44,16 +44,30 @@ class FakeLookup:
         self.counters[counter] = before + count
         return before + 1
 
-    def add_patient(self, patient_id: int, row: dict[str, Any], version: int = 3) -> Item:
-        """Store a patient built from a MIF row, with its member and name keys."""
+    def add_patient(
+        self, patient_id: int, row: dict[str, Any], version: int = 3, with_member_id: bool = True
+    ) -> Item:
+        """Store a patient built from a MIF row, with its member and name keys.
+
+        ``with_member_id=False``: a patient whose member id is not known (no member key),
+        the only kind a name and date of birth may match.
+        """
         record = _record(row)
         patient = build_patient(
             None, record, patient_id, patient_id + 1000, 1, None, "mif#1", EARLIER
         )
         patient["version"] = version
         self.patients[patient_id] = patient
-        mk = member_key(record["member_id"])
-        self.keys[mk] = {"key": mk, "patient_id": patient_id, "version": 1, "last_import": "mif#1"}
+        if with_member_id:
+            mk = member_key(record["member_id"])
+            self.keys[mk] = {
+                "key": mk,
+                "patient_id": patient_id,
+                "version": 1,
+                "last_import": "mif#1",
+            }
+        else:
+            patient["eligibility"]["member_id"] = None
         nk = patient_name_key(patient)
         if nk:
             item = self.keys.setdefault(
@@ -251,7 +265,9 @@ def test_member_id_match_updates_the_patient() -> None:
 
 def test_name_and_dob_match_is_case_and_space_insensitive() -> None:
     lookup = FakeLookup()
-    lookup.add_patient(5, _row(1, FIRST_NAME="Mary Ann", LAST_NAME="de la Cruz"))
+    lookup.add_patient(
+        5, _row(1, FIRST_NAME="Mary Ann", LAST_NAME="de la Cruz"), with_member_id=False
+    )
     row = _row(1, MEMBER_ID="NEWID77", FIRST_NAME="  MARY   ANN ", LAST_NAME="De La  CRUZ")
     planner, entries, tail = _plan(lookup, (4, row))
 
@@ -283,8 +299,8 @@ def test_same_name_different_dob_is_a_different_patient() -> None:
 
 def test_two_existing_patients_with_the_name_are_ambiguous() -> None:
     lookup = FakeLookup()
-    lookup.add_patient(5, _row(1))
-    lookup.add_patient(6, _row(1, MEMBER_ID="M-TWIN"))
+    lookup.add_patient(5, _row(1), with_member_id=False)
+    lookup.add_patient(6, _row(1, MEMBER_ID="M-TWIN"), with_member_id=False)
     assert lookup.keys["name#ben|nguyen1|1951-02-02"]["patient_ids"] == [5, 6]
 
     planner, entries, _ = _plan(lookup, (4, _row(1, MEMBER_ID="M-THIRD")))
@@ -307,21 +323,93 @@ def test_member_id_resolves_what_the_name_cannot() -> None:
 
 def test_two_rows_matching_one_patient_name_both_rows() -> None:
     lookup = FakeLookup()
-    lookup.add_patient(5, _row(1))
-    by_member = (2, _row(1))
-    by_name = (9, _row(1, MEMBER_ID="ALIAS9"))
-    planner, entries, _ = _plan(lookup, by_member, by_name)
+    lookup.add_patient(5, _row(1), with_member_id=False)
+    first = (2, _row(1, MEMBER_ID="ALIAS2"))
+    second = (9, _row(1, MEMBER_ID="ALIAS9"))
+    planner, entries, _ = _plan(lookup, first, second)
+    assert planner.errors == ["Row 9: matches the same patient as row 2"]
+    assert [p["row"] for p in _patients(entries)] == [2]
+
+
+def test_two_rows_matching_one_patient_by_member_id_and_by_name() -> None:
+    lookup = FakeLookup()
+    lookup.add_patient(5, _row(1, MEMBER_ID="KNOWN5"))
+    lookup.patients[5]["eligibility"]["member_id"] = None  # the key survives, the id not
+    planner, entries, _ = _plan(lookup, (2, _row(1, MEMBER_ID="KNOWN5")), (9, _row(1)))
     assert planner.errors == ["Row 9: matches the same patient as row 2"]
     assert [p["row"] for p in _patients(entries)] == [2]
 
 
 def test_two_rows_matching_one_patient_across_chunks() -> None:
     lookup = FakeLookup()
-    lookup.add_patient(5, _row(1))
+    lookup.add_patient(5, _row(1), with_member_id=False)
     planner = _planner(lookup)
     planner.plan_chunk([(2, _record(_row(1, MEMBER_ID="ALIAS2")))])
-    planner.plan_chunk([(600, _record(_row(1)))])
+    planner.plan_chunk([(600, _record(_row(1, MEMBER_ID="ALIAS600")))])
     assert planner.errors == ["Row 600: matches the same patient as row 2"]
+
+
+# --- two members with one name and date of birth are never merged ---------------------------
+
+
+def test_new_member_id_beside_a_look_alike_creates_a_patient_and_warns() -> None:
+    lookup = FakeLookup()
+    stored = lookup.add_patient(5, _row(1))  # member id M000000001
+    planner, entries, tail = _plan(lookup, (4, _row(1, MEMBER_ID="91234567A")))
+
+    assert planner.errors == []
+    assert (planner.created, planner.updated) == (1, 0)
+    [entry] = _patients(entries)
+    assert entry["prior"] is None
+    assert entry["put"]["id"] == 101
+    assert entry["put"]["eligibility"]["member_id"] == "91234567A"
+    assert planner.warnings == [
+        "Row 4: member ID '91234567A' is new; patient 5 (member ID 'M000000001') has the same "
+        "name and date of birth. A new patient was created: two member IDs are two members, "
+        "never merged"
+    ]
+    # Patient 5 and its member key are not written; the name key lists both patients.
+    assert 5 not in [p["put"]["id"] for p in _patients(entries)]
+    assert "member#M000000001" not in _keys(entries)
+    assert lookup.patients[5] == stored
+    assert _keys(entries)["member#91234567A"]["put"]["patient_id"] == 101
+    assert _keys(tail)["name#ben|nguyen1|1951-02-02"]["put"]["patient_ids"] == [5, 101]
+
+
+def test_the_first_member_id_again_updates_its_own_patient_only() -> None:
+    lookup = FakeLookup()
+    lookup.add_patient(5, _row(1))
+    lookup.add_patient(101, _row(1, MEMBER_ID="91234567A"))
+    planner, entries, tail = _plan(lookup, (2, _row(1)))
+    assert planner.errors == planner.warnings == []
+    [entry] = _patients(entries)
+    assert (entry["put"]["id"], entry["put"]["eligibility"]["member_id"]) == (5, "M000000001")
+    assert tail == []
+
+
+def test_name_matches_the_patient_without_member_id_beside_one_with_another() -> None:
+    lookup = FakeLookup()
+    lookup.add_patient(5, _row(1))  # M000000001
+    lookup.add_patient(6, _row(1, MEMBER_ID="UNUSED"), with_member_id=False)
+    planner, entries, _ = _plan(lookup, (3, _row(1, MEMBER_ID="91234567A")))
+    assert planner.errors == planner.warnings == []
+    [entry] = _patients(entries)
+    assert entry["put"]["id"] == 6
+    assert entry["prior"] == lookup.patients[6]
+    assert entry["put"]["eligibility"]["member_id"] == "91234567A"
+
+
+def test_every_look_alike_with_another_member_id_is_named() -> None:
+    lookup = FakeLookup()
+    lookup.add_patient(5, _row(1))
+    lookup.add_patient(6, _row(1, MEMBER_ID="M-TWIN"))
+    planner, entries, _ = _plan(lookup, (4, _row(1, MEMBER_ID="M-THIRD")))
+    assert planner.errors == []
+    assert [p["put"]["id"] for p in _patients(entries)] == [101]
+    assert [w.split(";")[1].split(")")[0] for w in planner.warnings] == [
+        " patient 5 (member ID 'M000000001'",
+        " patient 6 (member ID 'M-TWIN'",
+    ]
 
 
 def test_rows_of_one_file_with_one_name_and_different_ids_create_two_patients() -> None:

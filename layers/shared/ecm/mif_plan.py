@@ -1,8 +1,10 @@
 """MIF matching: decide, for every valid row, which patient it creates or updates.
 
 Rules (DESIGN.md): match on MEMBER_ID first; else on first + last name + date of birth
-(case/space-insensitive). A name alone never merges two people whose dates of birth differ.
-Two existing patients matching one row, or two rows matching one patient, are errors.
+(case/space-insensitive), but only a patient with no member id: two member ids are two
+members, never merged (a warning names both). A name alone never merges two people whose
+dates of birth differ. Two existing patients matching one row, or two rows matching one
+patient, are errors.
 The planner reads through a ``PatientLookup`` so it runs the same against DynamoDB and a
 dictionary in unit tests; it batches every read per chunk.
 """
@@ -25,6 +27,9 @@ from ecm.providers import ProviderDirectory
 
 Item = dict[str, Any]
 PlanEntry = dict[str, Any]
+
+#: ``_match_by_name``'s answer when several stored patients could be the row's.
+AMBIGUOUS = -1
 
 
 class PatientLookup(Protocol):
@@ -88,21 +93,28 @@ class MifPlanner:
         ]
         members = self.lookup.get_keys([mk for _, _, mk, _ in keyed])
         self._load_names({nk for _, _, mk, nk in keyed if nk and mk not in members})
+        # The patients a name + DOB could match: each one's member id decides (read once,
+        # and kept as the prior image of the patient a row then updates).
+        candidates = self.lookup.get_patients(
+            sorted(
+                {
+                    i
+                    for _, _, mk, nk in keyed
+                    if nk and mk not in members
+                    for i in self.names[nk].ids
+                    if i not in self.created_ids
+                }
+            )
+        )
 
         targets: list[tuple[int, Item, str, int | None]] = []
         for row_number, record, mk, nk in keyed:
             hit = members.get(mk)
             patient_id: int | None = int(hit["patient_id"]) if hit else None
-            if patient_id is None:
-                state = self.names.get(nk) if nk else None
-                existing = [i for i in state.ids if i not in self.created_ids] if state else []
-                if len(existing) > 1:
-                    self.errors.append(
-                        f"Row {row_number}: ambiguous match: {len(existing)} patients have this "
-                        "name and date of birth and none has this member ID"
-                    )
+            if patient_id is None and nk:
+                patient_id = self._match_by_name(row_number, record, nk, candidates)
+                if patient_id == AMBIGUOUS:
                     continue
-                patient_id = existing[0] if existing else None
             if patient_id is not None:
                 if patient_id in self.used:
                     self.errors.append(
@@ -112,7 +124,12 @@ class MifPlanner:
                 self.used[patient_id] = row_number
             targets.append((row_number, record, mk, patient_id))
 
-        priors = self.lookup.get_patients([pid for _, _, _, pid in targets if pid is not None])
+        priors = {pid: candidates[pid] for _, _, _, pid in targets if pid in candidates}
+        priors.update(
+            self.lookup.get_patients(
+                [pid for _, _, _, pid in targets if pid is not None and pid not in priors]
+            )
+        )
         # A key may point at a patient item that is gone: that row creates a patient too.
         new_count = sum(1 for _, _, _, pid in targets if pid is None or pid not in priors)
         next_patient = self.lookup.reserve("patient", new_count) if new_count else 0
@@ -181,6 +198,44 @@ class MifPlanner:
                 }
             )
         return entries
+
+    def _match_by_name(
+        self, row_number: int, record: Item, nk: str, candidates: dict[int, Item]
+    ) -> int | None:
+        """The stored patient a row with a new member id is, by name and date of birth.
+
+        Only a patient with no member id (or this one) can be: two member ids (CINs) are two
+        Medi-Cal members whatever their names, so a look-alike with another id gets a new
+        patient beside it and a warning naming both ids, never a merge. ``AMBIGUOUS`` when
+        several patients could be this one (an error on the row).
+        """
+        member = record["member_id"].strip().upper()
+        same: list[int] = []
+        others: list[tuple[int, str]] = []
+        for candidate in self.names[nk].ids:
+            patient = candidates.get(candidate)
+            if patient is None or candidate in self.created_ids:
+                continue  # a key left pointing at a missing patient, or one this file made
+            stored = str((patient.get("eligibility") or {}).get("member_id") or "")
+            if stored.strip().upper() in ("", member):
+                same.append(candidate)
+            else:
+                others.append((candidate, stored))
+        if len(same) > 1:
+            self.errors.append(
+                f"Row {row_number}: ambiguous match: {len(same)} patients have this name and "
+                "date of birth and none has this member ID"
+            )
+            return AMBIGUOUS
+        if same:
+            return same[0]
+        for candidate, stored in others:
+            self.warnings.append(
+                f"Row {row_number}: member ID '{record['member_id']}' is new; patient "
+                f"{candidate} (member ID '{stored}') has the same name and date of birth. "
+                "A new patient was created: two member IDs are two members, never merged"
+            )
+        return None
 
     def _link_pending_authorizations(self, new_members: dict[str, Item]) -> list[PlanEntry]:
         """Authorizations stored before their member was known: link them, apply statuses."""
