@@ -478,6 +478,43 @@ def test_fractional_numeric_id_is_refused() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("field", "label", "cell"),
+    [
+        ("MEMBER_ID", "Member ID", 123456789012345678.0),  # stored as ...680
+        ("CIN", "CIN", 1234567890123456),  # an int cell (xls), 16 digits
+        ("ECM_SERVICE_AUTH_ID", "ECM_SERVICE_AUTH_ID", -1e15),
+    ],
+)
+def test_numeric_id_cells_of_more_than_15_digits_are_refused(
+    field: str, label: str, cell: float
+) -> None:
+    _, errors = _validate({field: cell}, typed=True)
+    shown = values.cell_text(cell)
+    [error] = errors
+    assert error == (
+        f"Row 2: {label} is a number of more than 15 digits in the workbook ({shown}), which "
+        "spreadsheet programs do not keep exactly; format the column as text and enter the "
+        "ids again"
+    )
+
+
+def test_numeric_npi_cell_of_more_than_15_digits_is_refused() -> None:
+    assert _errors({"ECM_NPI": 2.5e17}, typed=True) == [
+        "Row 2: ECM_NPI '250000000000000000' is a number of more than 15 digits in the "
+        "workbook (250000000000000000), which spreadsheet programs do not keep exactly; "
+        "format the column as text and enter the ids again"
+    ]
+
+
+def test_numeric_id_cells_of_15_digits_and_long_text_ids_are_kept() -> None:
+    record, errors = _validate(
+        {"MEMBER_ID": 999999999999999.0, "CIN": "123456789012345678"}, typed=True
+    )
+    assert errors == []
+    assert (record["member_id"], record["cin"]) == ("999999999999999", "123456789012345678")
+
+
 def test_ids_keep_leading_zeros_and_letters() -> None:
     record, _ = _validate({"MEMBER_ID": "000123", "CIN": "0912345A"})
     assert record["member_id"] == "000123"

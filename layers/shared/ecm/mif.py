@@ -48,10 +48,14 @@ _SIMPLE: tuple[tuple[str, str, str, Memo], ...] = (
     ),
 )
 
+_IDS = (
+    ("CIN", "cin", "CIN"),
+    ("ECM_SERVICE_AUTH_ID", "ecm_service_auth_id", "ECM_SERVICE_AUTH_ID"),
+)
+
 _TEXT = (
     ("ADDRESS", "address"),
     ("CITY", "city"),
-    ("ECM_SERVICE_AUTH_ID", "ecm_service_auth_id"),
     ("ECM_PROVIDER_NAME", "ecm_provider_name"),
 )
 
@@ -81,10 +85,11 @@ def validate_mif_row(
                 errors.append(f"Row {row_number}: Validation failed: {label} can't be blank")
         record[key] = text
 
-    try:
-        record["cin"] = identifier(get("CIN")) or None
-    except ValueError as exc:
-        errors.append(f"Row {row_number}: CIN {exc}")
+    for field, key, label in _IDS:
+        try:
+            record[key] = identifier(get(field)) or None
+        except ValueError as exc:
+            errors.append(f"Row {row_number}: {label} {exc}")
 
     for field, key in _TEXT:
         raw = get(field)

@@ -43,10 +43,26 @@ def bounded_text(value: Any) -> str:
     return text
 
 
+#: Spreadsheet programs keep 15 significant digits of a number (IEEE doubles hold 15-17):
+#: a numeric id cell with more digits may already differ from what was typed.
+MAX_NUMERIC_ID_DIGITS = 15
+_NUMERIC_ID_LIMIT = 10**MAX_NUMERIC_ID_DIGITS
+
+
 def identifier(value: Any) -> str:
-    """An id as text; refuses what Excel turned into scientific notation (6.45722E+12)."""
+    """An id as text; refuses what Excel turned into scientific notation (6.45722E+12) and
+    numeric cells too long to hold an id exactly (123456789012345678 is stored as ...680)."""
     # A short text cell cannot be too long once stripped: skip bounded_text's call.
-    text = value.strip() if type(value) is str and len(value) <= MAX_TEXT else bounded_text(value)
+    if type(value) is str and len(value) <= MAX_TEXT:
+        text = value.strip()
+    elif isinstance(value, int | float) and not isinstance(value, bool) and _too_long(value):
+        raise ValueError(
+            f"is a number of more than {MAX_NUMERIC_ID_DIGITS} digits in the workbook "
+            f"({cell_text(value)}), which spreadsheet programs do not keep exactly; format "
+            "the column as text and enter the ids again"
+        )
+    else:
+        text = bounded_text(value)
     if ("e" in text or "E" in text) and _SCIENTIFIC.match(text):
         raise ValueError(
             f"'{text}' is in scientific notation (Excel shortened the number); "
@@ -55,6 +71,10 @@ def identifier(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"'{text}' is not a whole identifier")
     return text
+
+
+def _too_long(number: float) -> bool:
+    return bool(abs(number) >= _NUMERIC_ID_LIMIT)
 
 
 def _excel_serial(number: float) -> date:
