@@ -302,7 +302,11 @@ def test_missing_required_column_names_it(stack: RunningStack) -> None:
     batch = [{k: v for k, v in r.items() if k != "FIRST_NAME"} for r in rows(80_100, 2)]
     response = post_mif(stack, {"file": data_uri(mif_csv(batch), "csv")})
     assert response.status_code == 422
-    assert response.json()["errors"] == ["Missing required column: FIRST_NAME"]
+    assert response.json()["errors"] == [
+        "Missing required column: FIRST_NAME",
+        "No row holds every required column (MEMBER_ID, FIRST_NAME, LAST_NAME): looked in "
+        "rows 1-3. The closest is row 1",
+    ]
 
 
 def test_unclosed_quote_reports_the_line(stack: RunningStack) -> None:

@@ -29,7 +29,7 @@ from ecm.authorization import (
 from ecm.errors import FileFormatError
 from ecm.imports.engine import validate_file
 from ecm.imports.kinds import AUTHORIZATION
-from ecm.readers import detect_file_type
+from ecm.readers import HeaderAt, detect_file_type
 
 TODAY = date(2025, 6, 15)
 Item = dict[str, Any]
@@ -332,10 +332,11 @@ def _read_and_validate(
     path = write_file(tmp_path, name, data)
     file_type = detect_file_type(path, AUTHORIZATION.file_types, filename=name)
     rows: list[tuple[int, Item]] = []
-    sheet: list[str | None] = []
-    outcome = validate_file(AUTHORIZATION, path, file_type, rows.extend, 1000, 50, sheet)
+    header: list[HeaderAt] = []
+    outcome = validate_file(AUTHORIZATION, path, file_type, rows.extend, 1000, 50, header)
     errors = [] if isinstance(outcome, tuple) else outcome.errors
-    return file_type, rows, errors, sheet[0]
+    assert header[0].row == 1
+    return file_type, rows, errors, header[0].sheet_name
 
 
 def _two_rows() -> list[Item]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import io
+import random
 import struct
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from fixtures_builders import (
 
 from ecm.errors import FileFormatError
 from ecm.fields import MIF_FIELDS
-from ecm.readers import detect_file_type, read_records
+from ecm.readers import HeaderAt, detect_file_type, read_records
 from ecm.readers import xlsx_reader as xlsx_module
 from ecm.readers.base import RecordStream, too_many_rows
 from ecm.settings import get_settings
@@ -74,6 +76,107 @@ def test_csv_tab_separated(tmp_path: Path) -> None:
     # The comma inside the address is data, not a separator, in a TSV.
     assert records[0][1]["ADDRESS"] == "103 Main St, Apt 3"
     assert stream.warnings == []
+
+
+def test_csv_semicolon_separated_with_commas_inside_fields(tmp_path: Path) -> None:
+    rows = [sample_mif_row(3)]
+    records, stream = _read(tmp_path, mif_csv(rows, delimiter=";"), "csv")
+    assert records == [(2, rows[0])]
+    assert records[0][1]["ADDRESS"] == "103 Main St, Apt 3"
+    assert stream.header == HeaderAt(None, 1, ";")
+    assert stream.warnings == []
+
+
+def test_csv_delimiter_is_the_one_that_reads_the_header(tmp_path: Path) -> None:
+    # The title line holds more commas than semicolons; the header is ;-separated.
+    text = "Members, Plan A, November\nMEMBER_ID;FIRST_NAME;LAST_NAME\nM1;Ana;Lopez, Jr\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert records == [(3, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez, Jr"})]
+    assert stream.header == HeaderAt(None, 2, ";")
+
+
+def test_csv_utf16_unicode_text_with_bom(tmp_path: Path) -> None:
+    row = {"MEMBER_ID": "M1", "FIRST_NAME": "José", "LAST_NAME": "Nguyễn"}
+    data = codecs.BOM_UTF16_LE + mif_csv([row], delimiter="\t", crlf=True).decode().encode(
+        "utf-16-le"
+    )
+    path = write_file(tmp_path, "upload", data)
+    assert detect_file_type(path, MIF_TYPES) == "csv"
+    records, stream = _read(tmp_path, data, "csv")
+    assert records == [(2, row)]
+    assert stream.warnings == []
+
+
+def test_utf16_xml_is_sniffed_as_xml(tmp_path: Path) -> None:
+    data = "\ufeff<?xml version='1.0' encoding='UTF-16'?><Members/>".encode("utf-16-le")
+    assert detect_file_type(write_file(tmp_path, "upload", data), MIF_TYPES) == "xml"
+
+
+def test_csv_title_and_blank_rows_above_the_header(tmp_path: Path) -> None:
+    body = mif_csv([sample_mif_row(1)]).decode()
+    records, stream = _read_raw(tmp_path, "Member Information File - Nov 2026\n\n" + body)
+    assert stream.header == HeaderAt(None, 3, ",")
+    assert [(n, r["MEMBER_ID"]) for n, r in records] == [(4, "M000000001")]
+
+
+def test_csv_header_below_row_20_is_not_found_and_says_where_it_looked(tmp_path: Path) -> None:
+    text = "note\n" * 20 + "MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\n"
+    _, stream = _read_raw(tmp_path, text)
+    assert stream.missing_required == ["MEMBER_ID", "FIRST_NAME", "LAST_NAME"]
+    assert stream.header_errors == [
+        "No row holds every required column (MEMBER_ID, FIRST_NAME, LAST_NAME): looked in "
+        "rows 1-20. The closest is row 1"
+    ]
+
+
+def test_csv_missing_required_column_takes_the_closest_row(tmp_path: Path) -> None:
+    text = "Plan A export\nMEMBER_ID,LAST_NAME\nM1,Lopez\n"
+    _, stream = _read_raw(tmp_path, text)
+    assert stream.missing_required == ["FIRST_NAME"]
+    assert stream.header == HeaderAt(None, 2, ",")
+    assert stream.header_errors == [
+        "No row holds every required column (MEMBER_ID, FIRST_NAME, LAST_NAME): looked in "
+        "rows 1-3. The closest is row 2"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Date of Birth (MM/DD/YYYY)", "DOB"),
+        ("DOB (mm-dd-yyyy)", "DOB"),
+        ("Member\r\nGender", "GENDER"),
+        ("  ZIP   Code ", "ZIP"),
+        ("Member Client Index Number (CIN)", "MEMBER_ID"),  # a name, not a hint
+        ("Birthdate", "DOB"),
+    ],
+)
+def test_headers_with_hints_and_line_breaks_map(header: str, field: str) -> None:
+    assert field in MIF_FIELDS.resolve(header)
+
+
+def test_an_unknown_birth_column_without_dob_is_a_header_error(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME,Member Birth Day\nM1,Ana,Lopez,01-02-1950\n"
+    _, stream = _read_raw(tmp_path, text)
+    assert stream.header_errors == [
+        "Column 'Member Birth Day' looks like DOB but is not a column name we know; rename it "
+        "DOB so its values are imported"
+    ]
+    # With a DOB column beside it, the other one is only an unknown column.
+    text = "MEMBER_ID,FIRST_NAME,LAST_NAME,DOB,Birth Place\nM1,Ana,Lopez,01-02-1950,Fresno\n"
+    _, stream = _read_raw(tmp_path, text)
+    assert stream.header_errors == []
+    assert stream.warnings == ["Unknown column 'Birth Place' ignored"]
+
+
+def test_csv_column_without_header_warns_once_when_it_holds_values(tmp_path: Path) -> None:
+    text = "MEMBER_ID,FIRST_NAME,,LAST_NAME,\nM1,Ana,,Lopez,\nM2,Ben,x,Kim,\nM3,Cy,y,Li,\n"
+    records, stream = _read_raw(tmp_path, text)
+    assert [r["LAST_NAME"] for _, r in records] == ["Lopez", "Kim", "Li"]
+    assert stream.warnings == [
+        "Column 3 has values but no header (is its header cell merged with the next one?); "
+        "its values were ignored"
+    ]
 
 
 def test_csv_utf8_bom_is_not_part_of_the_first_header(tmp_path: Path) -> None:
@@ -302,13 +405,27 @@ def test_csv_utf8_is_preferred_over_windows_1252(tmp_path: Path) -> None:
     assert records == [(2, row)]
 
 
-def test_csv_neither_utf8_nor_windows_1252_is_a_format_error(tmp_path: Path) -> None:
-    # 0x81 and 0x8d are undefined in Windows-1252 and invalid as UTF-8 here.
-    data = b"MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,An\x81a,Lo\x8dpez\n"
+def test_csv_no_code_page_reads_cleanly_is_a_format_error(tmp_path: Path) -> None:
+    # High bytes at random: garbled in every code page the detector tries.
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(128, 256) for _ in range(400))
+    data = b"MEMBER_ID,FIRST_NAME,LAST_NAME\nM1," + noise + b",Lopez\n"
     with pytest.raises(FileFormatError) as info:
         _read(tmp_path, data, "csv")
     assert str(info.value).startswith("Invalid CSV format:")
     assert "UTF-8" in str(info.value)
+
+
+def test_csv_bytes_undefined_in_windows_1252_are_read_with_a_weak_guess_warning(
+    tmp_path: Path,
+) -> None:
+    # 0x81 and 0x8d are undefined in Windows-1252: code page 437 reads them as letters.
+    data = b"MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,An\x81a,Lo\x8dpez\n"
+    records, stream = _read(tmp_path, data, "csv")
+    assert records == [(2, {"MEMBER_ID": "M1", "FIRST_NAME": "Anüa", "LAST_NAME": "Loìpez"})]
+    [warning] = stream.warnings
+    assert warning.startswith("The file is not UTF-8; it was read as MS-DOS (code page 437)")
+    assert "save the file as CSV UTF-8" in warning
 
 
 # --- XML ------------------------------------------------------------------------------------

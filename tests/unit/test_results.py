@@ -83,7 +83,7 @@ def test_original_rows_of_a_csv(tmp_path: Path) -> None:
     rows[1]["Notes"] = "x"
     path = tmp_path / "f.csv"
     path.write_bytes(mif_csv(rows, bom=True, crlf=True))
-    headers, records = _original_rows(path, "csv")
+    headers, records = _original_rows(path, "csv", None)
     assert headers == [*rows[0].keys(), "Notes"]
     listed = list(records)
     assert [n for n, _ in listed] == [2, 3]
@@ -96,7 +96,7 @@ def test_original_rows_of_an_xml_union_their_elements(tmp_path: Path) -> None:
     second = {"MEMBER_ID": "B2", "Extra": "e", "FIRST_NAME": "Ben"}
     path = tmp_path / "f.xml"
     path.write_bytes(mif_xml([first, second]))
-    headers, records = _original_rows(path, "xml")
+    headers, records = _original_rows(path, "xml", None)
     assert headers == ["MEMBER_ID", "FIRST_NAME", "Extra"]
     assert [values for _, values in records] == [first, second]
 
@@ -105,7 +105,7 @@ def test_original_rows_of_an_xlsx(tmp_path: Path) -> None:
     rows = [sample_mif_row(5)]
     path = tmp_path / "f.xlsx"
     path.write_bytes(mif_xlsx(rows))
-    headers, records = _original_rows(path, "xlsx")
+    headers, records = _original_rows(path, "xlsx", None)
     assert headers == list(rows[0])
     [(number, values)] = list(records)
     assert number == 2

@@ -236,6 +236,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "rows_processed": int(record.get("rows_processed") or 0),
         "warnings": record.get("warnings") or [],
         "sheet_name": record.get("sheet_name"),
+        "header_row": record.get("header_row"),
         "dry_run": bool(record.get("dry_run")),
         "mode": record.get("mode") or ALL_OR_NOTHING,
         "would_create": record.get("would_create"),

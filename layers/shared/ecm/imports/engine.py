@@ -40,6 +40,7 @@ from ecm.imports.files import (
     get_import_file,
     get_json,
     get_lines,
+    header_fields,
     mark_failed,
     put_json,
     put_lines,
@@ -61,7 +62,7 @@ from ecm.imports.results import (
     write_result_files,
 )
 from ecm.log import logger
-from ecm.readers import detect_file_type, read_records
+from ecm.readers import HeaderAt, detect_file_type, read_records
 from ecm.settings import get_settings
 from ecm.store import (
     batch_get,
@@ -227,6 +228,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
     )
     announce(kind_name, file_id, "import.processing")
     failures: dict[int, list[str]] = {}
+    header: list[HeaderAt] = []
     rows_read = False  # every row was read (so a result file can list them)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
@@ -246,7 +248,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
                 filename=generated_filename(kind_name, file_type, record["created_at"]),
             )
             outcome = _validate_rows(
-                kind, file_id, path, file_type, failures, record.get("mode") == VALID_ROWS
+                kind, file_id, path, file_type, failures, record.get("mode") == VALID_ROWS, header
             )
             rows_read = True
         except FileFormatError as exc:
@@ -258,9 +260,10 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             kind_name,
             file_id,
             outcome.errors,
-            warnings=outcome.warnings,
+            warnings=summarize_errors(outcome.warnings, "warning"),
             stage="validated",
             records_failed=len(failures),
+            **header_fields(header),
         )
         announce(kind_name, file_id, "import.failed")
         logger.info(
@@ -268,18 +271,18 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             extra={"kind": kind_name, "file_id": file_id, "error_count": len(outcome.errors)},
         )
         return {"valid": False, "rows": 0}
-    rows, chunks, warnings, sheet_name = outcome
+    rows, chunks, warnings = outcome
     if failures:
         save_failures(kind_name, file_id, "validate", failures)
     update_import_file(
         kind_name,
         file_id,
-        sheet_name=sheet_name,
+        **header_fields(header),
         rows_total=rows,
         rows_processed=rows,
         records_failed=len(failures),
         chunk_count=chunks,
-        warnings=warnings,
+        warnings=summarize_errors(warnings, "warning"),
         chunk_rows=settings.chunk_rows,
         stage="validated",
     )
@@ -294,7 +297,7 @@ def validate_file(
     on_chunk: Callable[[list[tuple[int, Item]]], None],
     max_rows: int,
     chunk_rows: int,
-    sheet: list[str | None] | None = None,
+    header: list[HeaderAt] | None = None,
     failures: dict[int, list[str]] | None = None,
     keep_valid: bool = False,
 ) -> tuple[int, list[str]] | ImportRejected:
@@ -303,14 +306,16 @@ def validate_file(
     Returns (rows, warnings), or every error when the import cannot go on: any invalid row
     (all-or-nothing), or no valid row at all (``keep_valid``, the ``valid_rows`` mode). Then
     the rows already handed over must be discarded. ``failures`` collects each invalid
-    row's reasons. The benchmark measures exactly this function.
+    row's reasons; ``header`` receives where the header row was found (CSV and workbooks).
+    The benchmark measures exactly this function.
     """
     stream = read_records(path, file_type, kind.field_map, max_rows)
-    if sheet is not None:
-        sheet.append(stream.sheet_name)  # which sheet of a workbook was read
-    if stream.missing_required:
+    if header is not None and stream.header is not None:
+        header.append(stream.header)  # where the header row was taken from, failed or not
+    if stream.missing_required or stream.header_errors:
         return ImportRejected(
-            [f"Missing required column: {name}" for name in stream.missing_required],
+            [f"Missing required column: {name}" for name in stream.missing_required]
+            + stream.header_errors,
             stream.warnings,
         )
     typed = file_type in TYPED_CELL_TYPES
@@ -352,10 +357,10 @@ def _validate_rows(
     file_type: str,
     failures: dict[int, list[str]],
     keep_valid: bool,
-) -> tuple[int, int, list[str], str | None] | ImportRejected:
+    header: list[HeaderAt],
+) -> tuple[int, int, list[str]] | ImportRejected:
     settings = get_settings()
     written = handed = 0
-    sheet: list[str | None] = []
 
     def store_chunk(rows: list[tuple[int, Item]]) -> None:
         nonlocal written, handed
@@ -371,14 +376,14 @@ def _validate_rows(
         store_chunk,
         settings.max_rows,
         settings.chunk_rows,
-        sheet,
+        header,
         failures,
         keep_valid,
     )
     if isinstance(outcome, ImportRejected):
         return outcome
     rows, warnings = outcome
-    return rows, written, warnings, sheet[0] if sheet else None
+    return rows, written, warnings
 
 
 # --- result files and webhooks ------------------------------------------------------------
@@ -652,9 +657,8 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         _write_plan_chunk(kind_name, file_id, written, piece, dry_run)
         written += 1
     if planner.warnings:
-        update_import_file(
-            kind_name, file_id, warnings=[*(record.get("warnings") or []), *planner.warnings]
-        )
+        warnings = [*(record.get("warnings") or []), *planner.warnings]
+        update_import_file(kind_name, file_id, warnings=summarize_errors(warnings, "warning"))
     manifest = {
         "chunks": written,
         "created": planner.created,

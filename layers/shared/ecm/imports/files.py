@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ecm.clock import iso_timestamp, utc_now
+from ecm.readers import HeaderAt
 from ecm.settings import get_settings
 from ecm.store import batch_get, client, from_item, get_item, next_ids, to_attr, to_item
 
@@ -141,12 +142,13 @@ def add_rows_processed(kind: str, file_id: int, rows: int) -> None:
     )
 
 
-def summarize_errors(errors: list[str]) -> list[str]:
-    """The first 100 errors and a line saying how many more there are."""
+def summarize_errors(errors: list[str], noun: str = "error") -> list[str]:
+    """The first 100 messages and a line saying how many more there are: a file record must
+    stay far below DynamoDB's 400 KB item limit whatever the file holds."""
     if len(errors) <= MAX_ERRORS_SHOWN:
         return list(errors)
     extra = len(errors) - MAX_ERRORS_SHOWN
-    return [*errors[:MAX_ERRORS_SHOWN], f"... and {extra} more error{'s' if extra > 1 else ''}"]
+    return [*errors[:MAX_ERRORS_SHOWN], f"... and {extra} more {noun}{'s' if extra > 1 else ''}"]
 
 
 def mark_failed(kind: str, file_id: int, errors: list[str], **fields: Any) -> None:
@@ -178,3 +180,20 @@ def list_import_files(kind: str, page: int, per_page: int) -> tuple[list[Item], 
         "per_page": per_page,
     }
     return items, pagination
+
+
+def header_fields(header: list[HeaderAt]) -> Item:
+    """Where the import took the header row from, as the file record keeps it."""
+    if not header:
+        return {}
+    at = header[0]
+    return {"sheet_name": at.sheet_name, "header_row": at.row, "header_delimiter": at.delimiter}
+
+
+def header_at(record: Item) -> HeaderAt | None:
+    """The header a file record says its import used (result files read from it)."""
+    if not record.get("header_row"):
+        return None
+    return HeaderAt(
+        record.get("sheet_name"), int(record["header_row"]), record.get("header_delimiter")
+    )

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ecm.fields import FieldMap
-from ecm.imports.files import get_json, put_json, update_import_file, work_prefix
-from ecm.readers import read_records
+from ecm.imports.files import get_json, header_at, put_json, update_import_file, work_prefix
+from ecm.readers import HeaderAt, read_records
 from ecm.settings import get_settings
 from ecm.store import client
 
@@ -126,8 +126,11 @@ def result_keys(kind: str, file_id: int) -> tuple[str, str]:
     return base + "result.csv", base + "errors.csv"
 
 
-def _original_rows(path: Path, file_type: str) -> tuple[list[str], Iterator[tuple[int, Item]]]:
-    """Headers and rows of the file as the admin wrote it, numbered as the import numbers them."""
+def _original_rows(
+    path: Path, file_type: str, header: HeaderAt | None
+) -> tuple[list[str], Iterator[tuple[int, Item]]]:
+    """Headers and rows of the file as the admin wrote it, numbered as the import numbers them
+    (from the header row the import used: a title row above it is not the header)."""
     limit = get_settings().max_rows
     if file_type == "xml":  # elements may differ per record: the header is their union
         headers: dict[str, None] = {}
@@ -135,7 +138,7 @@ def _original_rows(path: Path, file_type: str) -> tuple[list[str], Iterator[tupl
             headers.update(dict.fromkeys(values))
         stream = read_records(path, file_type, ORIGINAL_COLUMNS, limit)
         return list(headers), stream.records
-    stream = read_records(path, file_type, ORIGINAL_COLUMNS, limit)
+    stream = read_records(path, file_type, ORIGINAL_COLUMNS, limit, header)
     first = next(stream.records, None)
     if first is None:
         return [], iter(())
@@ -194,7 +197,7 @@ def write_result_files(
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "upload"
         client("s3").download_file(settings.files_bucket, record["s3_key"], str(source))
-        headers, records = _original_rows(source, str(record["file_type"]))
+        headers, records = _original_rows(source, str(record["file_type"]), header_at(record))
         outcomes = outcomes_after_open()
         result_path, errors_path = Path(tmp) / "result.csv", Path(tmp) / "errors.csv"
         with (

@@ -13,17 +13,25 @@ from ecm.fields import FieldMap
 from ecm.readers.base import RecordStream
 from ecm.readers.csv_reader import read_csv_records
 from ecm.readers.detect import detect_file_type
+from ecm.readers.header import HeaderAt
 from ecm.readers.xlsx_reader import read_xlsx_records
 from ecm.readers.xml_reader import read_xml_records
 
-__all__ = ["RecordStream", "detect_file_type", "read_records"]
+__all__ = ["HeaderAt", "RecordStream", "detect_file_type", "read_records"]
 
 
-def read_records(path: Path, file_type: str, field_map: FieldMap, max_rows: int) -> RecordStream:
+def read_records(
+    path: Path,
+    file_type: str,
+    field_map: FieldMap,
+    max_rows: int,
+    header_at: HeaderAt | None = None,
+) -> RecordStream:
+    """``header_at``: read from that header row instead of looking for one (CSV, Excel)."""
     if file_type == "csv":
-        return read_csv_records(path, field_map, max_rows)
+        return read_csv_records(path, field_map, max_rows, header_at)
     if file_type == "xml":
         return read_xml_records(path, field_map, max_rows)
     if file_type in ("xlsx", "xlsm", "xls"):
-        return read_xlsx_records(path, field_map, max_rows)
+        return read_xlsx_records(path, field_map, max_rows, header_at)
     raise FileFormatError(f"Unsupported file type '{file_type}'")

@@ -6,17 +6,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecm.readers.header import HeaderAt
+
 Record = tuple[int, dict[str, Any]]
 
 
 @dataclass
 class RecordStream:
-    """Records of one file. ``warnings`` may grow while ``records`` is consumed (XML tags)."""
+    """Records of one file. ``warnings`` may grow while ``records`` is consumed (XML tags,
+    columns without a header that hold values).
+
+    ``header_errors`` refuse the file before any row (where the header was looked for, a
+    look-alike column); ``header`` is where the header row is (CSV and workbooks).
+    """
 
     records: Iterator[Record]
     warnings: list[str] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)
     sheet_name: str | None = None
+    header: HeaderAt | None = None
+    header_errors: list[str] = field(default_factory=list)
 
 
 def too_many_rows(max_rows: int) -> str:

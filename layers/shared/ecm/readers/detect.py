@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import zipfile
 from pathlib import Path
+
+import xlrd
 
 from ecm.errors import FileFormatError
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 DATA_URI_TYPES = {
     "text/csv": "csv",
@@ -51,10 +56,32 @@ def _is_encrypted_package(path: Path) -> bool:
     return False
 
 
+def is_encrypted_xls(path: Path) -> bool:
+    """A BIFF ``.xls`` with a FILEPASS record: xlrd reads the workbook globals only
+    (``on_demand``) and refuses such a file, which calamine cannot tell from garbage."""
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
+    except xlrd.XLRDError as exc:
+        return "encrypted" in str(exc).lower()
+    except Exception:
+        return False  # not readable as BIFF at all: the reader says why
+    book.release_resources()
+    return False
+
+
 def sniff_content(path: Path) -> str:
-    """What the bytes say: zip → xlsx/xlsm, OLE2 → xls, ``<`` → xml, text → csv."""
+    """What the bytes say: zip → xlsx/xlsm, OLE2 → xls, ``<`` → xml, text → csv.
+
+    Containers are told by their leading magic bytes only: an Excel-saved ``.xls`` embeds a
+    zip (its theme) and must not be taken for one.
+    """
     with path.open("rb") as handle:
         head = handle.read(4096)
+    if head.startswith(UTF16_BOMS):  # Excel's "Unicode Text", or XML saved as UTF-16
+        text = head.decode("utf-16", errors="ignore").lstrip("\ufeff \t\r\n")
+        if not text:
+            raise FileFormatError("the file is empty")
+        return "xml" if text.startswith("<") else "csv"
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise FileFormatError("the file is empty")
     if head.startswith(ZIP_MAGIC):
@@ -65,7 +92,7 @@ def sniff_content(path: Path) -> str:
             raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
         return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
     if head.startswith(OLE2_MAGIC):
-        if _is_encrypted_package(path):
+        if _is_encrypted_package(path) or is_encrypted_xls(path):
             raise FileFormatError(PROTECTED_WORKBOOK_MESSAGE)
         return "xls"
     if head.startswith(b"%PDF"):
