@@ -72,15 +72,8 @@ class Gateway:
         if len(body_bytes) > API_GATEWAY_MAX_BODY:
             return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
         if len(body_bytes) > LAMBDA_MAX_PAYLOAD:
-            return _json(
-                413,
-                {
-                    "errors": [
-                        "Request body is larger than 6 MB, the Lambda payload limit; upload large "
-                        "files to the inbox bucket and import them by path"
-                    ]
-                },
-            )
+            # On AWS, Lambda refuses such a body; one message for both limits, the lower one.
+            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
         headers = dict(request.headers.items())
         method_arn = (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{route.method}{route.path}"
