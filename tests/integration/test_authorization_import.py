@@ -3,6 +3,7 @@ member statuses and their history, unlinked-then-linked, all-or-nothing and roll
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -38,8 +39,6 @@ BUILDERS = {"xlsx": auth_xlsx, "xlsm": auth_xlsm, "xls": auth_xls}
 
 
 def auth_uri(content: bytes, file_type: str) -> str:
-    import base64
-
     return f"data:{AUTH_MIME[file_type]};base64,{base64.b64encode(content).decode()}"
 
 
@@ -254,11 +253,25 @@ def test_bad_workbooks_are_invalid_excel_format(stack: RunningStack) -> None:
         ),
     }
     for name, (content, message) in cases.items():
-        import base64
-
         response = post_auth(stack, {"file": base64.b64encode(content).decode()})
         assert response.status_code == 422, name
         assert response.json()["errors"] == [message], name
+
+
+def test_text_claimed_as_a_workbook_is_invalid_excel_format(stack: RunningStack) -> None:
+    """Seed 001: bytes that are not a workbook answer "Invalid Excel format: ...", also when
+    file_type or the data URI said xlsx; the detail after the colon says which claim."""
+    content = b"AUTH_NO,MEMBER_ID\nA1,M1\n"
+    by_type = post_auth(stack, {"file": base64.b64encode(content).decode(), "file_type": "xlsx"})
+    assert by_type.status_code == 422
+    assert by_type.json()["errors"] == [
+        "Invalid Excel format: file_type says 'xlsx' but the content is CSV"
+    ]
+    by_uri = post_auth(stack, {"file": auth_uri(content, "xlsx")})
+    assert by_uri.status_code == 422
+    assert by_uri.json()["errors"] == [
+        "Invalid Excel format: data URI prefix says 'xlsx' but the content is CSV"
+    ]
 
 
 def test_scientific_auth_no_and_duplicates(stack: RunningStack) -> None:

@@ -545,7 +545,7 @@ def _refused(tmp_path: Path, text: str, opened: OpenedFiles | None = None) -> st
     """The reader refuses ``text`` as XML, having yielded no record and expanded nothing.
 
     The detail after the prefix is the parser's (which guard fires first differs between
-    libxml2 versions, and between lxml and expat): what matters is that the file is refused.
+    libraries and their versions): what matters is that the file is refused.
     """
     path = write_file(tmp_path, "mif.xml", text.encode())
     records: list[Any] = []
@@ -875,6 +875,13 @@ def test_detect_claims_contradicting_content(tmp_path: Path) -> None:
     assert _detect_error(tmp_path, xlsx_data, declared="csv") == (
         "file_type says 'csv' but the content is XLSX"
     )
+
+
+def test_detect_workbook_claims_on_text_are_invalid_excel_format(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "upload", mif_csv([sample_mif_row(1)]))
+    with pytest.raises(FileFormatError) as info:
+        detect_file_type(path, ("xlsx", "xlsm", "xls"), declared="xlsx")
+    assert str(info.value) == "Invalid Excel format: file_type says 'xlsx' but the content is CSV"
 
 
 def test_detect_refuses_unsupported_declared_type(tmp_path: Path) -> None:
