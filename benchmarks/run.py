@@ -47,14 +47,15 @@ BUCKET = "ecm-local-files-123456789012"
 REGION = "us-east-1"
 NOW = "2026-01-01T00:00:00.000Z"
 
-# Targets (see README.md).
-CSV_MIN_ROWS_S = 50_000
+# Targets (issue #13's bounds; see README.md). The CPU bound was 300 µs with the hand-written
+# DynamoDB client; botocore's per-call cost is the accepted price of the libraries.
+CSV_MIN_ROWS_S = 90_000
 CSV_MIN_RATIO = 0.10
-XML_MIN_ROWS_S = 25_000
+XML_MIN_ROWS_S = 20_000  # defusedxml
 XLSX_MIN_ROWS_S = 40_000
 MAX_RSS_MB = 250
 RSS_TARGET_ROWS = 100_000
-MAX_CPU_US_PER_ROW = 300
+MAX_CPU_US_PER_ROW = 600
 E2E_SCALING_SLACK = 1.1  # time(100k)/time(10k) <= 11 = 1.1 x (100k/10k)
 PROFILE_DIR: Path | None = None  # --profile-e2e
 STORE_SERVER = "waitress"  # --store-server (benchmarks/store.py)

@@ -50,6 +50,10 @@ class ConcurrentModification(Exception):
     """A record changed between planning and applying; the import rolls back."""
 
 
+class BatchIncomplete(Exception):
+    """DynamoDB kept answering a batch call with unprocessed items (throttling) past the cap."""
+
+
 class InjectedFault(Exception):
     """Raised by the test-only fault hook (enabled only with ECM_ENABLE_FAULT_HOOKS=1)."""
 

@@ -1,12 +1,14 @@
 """DynamoDB and S3 access shared by every module: clients, item (de)serialisation, batches.
 
 Items are plain ``{"S": ...}`` attribute values, never boto3's resource layer: imports write
-hundreds of thousands of them. Bulk calls (batch writes and reads, PutItem) go through
-``ecm.dynamodb_http``; everything else through the low-level botocore client.
+hundreds of thousands of them. Every call goes through boto3's low-level client, configured
+once here (botocore's standard retry mode); batch calls also retry what DynamoDB leaves
+unprocessed, a bounded number of times, backing off with jitter.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -16,14 +18,22 @@ import boto3
 import orjson
 from botocore.config import Config
 
-from ecm import dynamodb_http
+from ecm.errors import BatchIncomplete
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
 AttrItem = dict[str, dict[str, Any]]
 
+#: botocore's attempts per call (standard mode: throttling and 5xx, with jittered backoff).
+CALL_ATTEMPTS = 6
+#: Batch calls sent per batch while DynamoDB answers with unprocessed items, before the
+#: stage fails (and the import rolls back) instead of spinning until Lambda's timeout.
+BATCH_ATTEMPTS = 8
+_BACKOFF_SECONDS = 0.05
+_MAX_BACKOFF_SECONDS = 2.0
+
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 6},
+    retries={"mode": "standard", "max_attempts": CALL_ATTEMPTS},
     parameter_validation=False,
     max_pool_connections=32,
     # No CRC32 over every request and response body unless the API requires it: imports
@@ -36,22 +46,42 @@ _CONFIG = Config(
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
+#: A bulk call's request, already in DynamoDB's JSON (see ``_take_prebuilt_body``).
+PREBUILT_BODY = "EcmPrebuiltBody"
+
+
+def _take_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
+    """botocore's serializer walks every attribute of every item against the service model:
+    ~0.3 ms per patient item, most of an import's apply CPU. Bulk calls already hold their
+    request as the JSON DynamoDB reads (the plan stage wrote it; ``test_store`` proves it
+    equal to botocore's own serialisation), so they pass it beside a minimal parameter set:
+    this handler (botocore's ``before-parameter-build`` event) keeps it aside, and
+    ``_use_prebuilt_body`` (``before-call``) puts it in the request botocore built, before
+    botocore signs, sends, retries and parses it as for any other call."""
+    body = params.pop(PREBUILT_BODY, None)
+    if body is not None:
+        context[PREBUILT_BODY] = body
+
+
+def _use_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
+    body = context.get(PREBUILT_BODY)
+    if body is not None:
+        params["body"] = body
+
+
 @cache
 def client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
-
-
-def dynamodb_call(operation: str, body: Item) -> Item:
-    """One DynamoDB call with ``body`` as its whole JSON request (attribute-value form),
-    for the bulk paths: see ``ecm.dynamodb_http`` for why it bypasses botocore's client."""
-    return dynamodb_http.call(client("dynamodb"), operation, body)
+    made = boto3.client(service, config=config)  # type: ignore[call-overload]
+    if service == "dynamodb":
+        made.meta.events.register("before-parameter-build.dynamodb", _take_prebuilt_body)
+        made.meta.events.register("before-call.dynamodb", _use_prebuilt_body)
+    return made
 
 
 def reset_clients() -> None:
     """Drop cached clients (tests change the endpoint between stacks)."""
     client.cache_clear()
-    dynamodb_http.drop_connection()
 
 
 #: Presigned download links expire after 30 minutes (seed 000).
@@ -127,25 +157,39 @@ def batch_write_bodies(table: str, requests: Sequence[dict[str, Any]]) -> list[b
 
 
 def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
-    for body in batch_write_bodies(table, requests):
-        send_batch_write(body)
+    for group in _chunks(requests, 25):
+        write_batch({table: list(group)})
+
+
+#: ``batch_write_bodies`` writes one table per body, its name first.
+_BODY_HEAD = b'{"RequestItems":{"'
 
 
 def send_batch_write(body: bytes) -> None:
-    """One BatchWriteItem of ``batch_write_bodies``; unprocessed items are sent again."""
-    _write_unprocessed(dynamodb_http.call_serialized(client("dynamodb"), "BatchWriteItem", body))
+    """One BatchWriteItem of ``batch_write_bodies``, sent as it is; what DynamoDB leaves
+    unprocessed goes through ``write_batch``."""
+    table = body[len(_BODY_HEAD) : body.index(b'"', len(_BODY_HEAD))].decode()
+    answer = client("dynamodb").batch_write_item(RequestItems={table: []}, **{PREBUILT_BODY: body})
+    pending = answer.get("UnprocessedItems")
+    if pending:
+        _backoff(0)
+        write_batch(pending, first_attempt=1)
 
 
-def _write_unprocessed(answer: Item) -> None:
-    """Send a BatchWriteItem answer's UnprocessedItems again, backing off, until none."""
-    pending = answer.get("UnprocessedItems") or {}
-    delay = 0.05
-    while pending:
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
-        pending = (
-            dynamodb_call("BatchWriteItem", {"RequestItems": pending}).get("UnprocessedItems") or {}
-        )
+def _backoff(attempt: int) -> None:
+    """Full jitter: writers that were throttled together do not come back together."""
+    time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, _BACKOFF_SECONDS * 2**attempt)))  # noqa: S311
+
+
+def write_batch(request_items: dict[str, Any], first_attempt: int = 0) -> None:
+    """BatchWriteItem, sending what DynamoDB leaves unprocessed again (``BATCH_ATTEMPTS``)."""
+    pending = request_items
+    for attempt in range(first_attempt, BATCH_ATTEMPTS):
+        pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems")
+        if not pending:
+            return
+        _backoff(attempt)
+    raise BatchIncomplete(f"BatchWriteItem left items unprocessed after {BATCH_ATTEMPTS} attempts")
 
 
 def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
@@ -154,20 +198,25 @@ def batch_get(table: str, keys: Iterable[AttrItem]) -> list[AttrItem]:
     found: list[AttrItem] = []
     for group in _chunks(unique, 100):
         pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": True}}
-        delay = 0.05
-        while pending:
-            response = dynamodb_call("BatchGetItem", {"RequestItems": pending})
+        for attempt in range(BATCH_ATTEMPTS):
+            response = client("dynamodb").batch_get_item(RequestItems=pending)
             found.extend(response["Responses"].get(table, []))
             pending = response.get("UnprocessedKeys") or {}
-            if pending:
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise BatchIncomplete(
+                f"BatchGetItem left keys unprocessed after {BATCH_ATTEMPTS} attempts"
+            )
     return found
 
 
 def put_item(params: Item) -> None:
     """PutItem with a prebuilt body (``Item`` already in attribute form); ClientError as usual."""
-    dynamodb_call("PutItem", params)
+    client("dynamodb").put_item(
+        TableName=params["TableName"], **{PREBUILT_BODY: orjson.dumps(params)}
+    )
 
 
 def get_item(table: str, key: Item) -> Item | None:

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from ecm.clock import iso_timestamp
 from ecm.counts import TRANSACTION_LIMIT, add_deltas, count_updates
 from ecm.errors import (
+    BatchIncomplete,
     ConcurrentModification,
     FileFormatError,
     ImportRejected,
@@ -97,7 +98,14 @@ def _table(logical: str) -> str:
 
 
 # Errors whose messages we wrote (no row values): they pass through to Step Functions.
-SAFE_ERRORS = (ConcurrentModification, FileFormatError, ImportRejected, InjectedFault, LockHeld)
+SAFE_ERRORS = (
+    BatchIncomplete,
+    ConcurrentModification,
+    FileFormatError,
+    ImportRejected,
+    InjectedFault,
+    LockHeld,
+)
 
 
 class _StagesRunning:
