@@ -474,7 +474,7 @@ def test_rows_join_the_caseload_of_an_existing_provider(stack: RunningStack) -> 
     for row in batch[:2]:
         assert stored[row["MEMBER_ID"]]["case_load"]["provider_id"] == provider["id"]
         assert stored[row["MEMBER_ID"]]["case_load"]["provider_name"] == "Sunrise ECM"
-    assert stored[batch[2]["MEMBER_ID"]]["case_load"] is None
+    assert stored[batch[2]["MEMBER_ID"]].get("case_load") is None  # None is not stored
 
 
 def test_dry_run_reports_and_writes_nothing(stack: RunningStack) -> None:

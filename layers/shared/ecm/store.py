@@ -117,8 +117,15 @@ def to_attr(value: Any) -> dict[str, Any]:
 
 
 def to_item(values: Item) -> AttrItem:
+    """An item (or map) in attribute-value form. An attribute whose value is None is left
+    out, as the models' serialisation leaves it out: an item reads the same, whichever
+    path wrote it (tests/unit/test_models.py)."""
     # Strings inline: most attributes are, and imports convert millions of them.
-    return {k: {"S": v} if type(v) is str else to_attr(v) for k, v in values.items()}
+    return {
+        k: {"S": v} if type(v) is str else to_attr(v)
+        for k, v in values.items()
+        if v is not None
+    }
 
 
 def from_attr(attr: dict[str, Any]) -> Any:

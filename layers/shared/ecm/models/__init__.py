@@ -1,0 +1,32 @@
+"""The tables of template.yaml as pynamodb models: one place that says what each item is.
+
+The API side reads and writes through these models; the import stages' bulk calls keep
+items in DynamoDB's attribute-value form (ecm.store), tested equal to the models'
+serialisation (tests/unit/test_models.py).
+"""
+
+from __future__ import annotations
+
+from ecm.models.authorizations import Authorization
+from ecm.models.base import MODELS, TableModel, bind_tables
+from ecm.models.files import ImportFile
+from ecm.models.meta import IdempotencyRecord, MetaItem
+from ecm.models.patients import Patient, PatientKey
+from ecm.models.people import Provider, User
+from ecm.models.records import Activity, AuditEntry
+
+__all__ = [
+    "MODELS",
+    "Activity",
+    "AuditEntry",
+    "Authorization",
+    "IdempotencyRecord",
+    "ImportFile",
+    "MetaItem",
+    "Patient",
+    "PatientKey",
+    "Provider",
+    "TableModel",
+    "User",
+    "bind_tables",
+]

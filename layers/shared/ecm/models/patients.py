@@ -1,0 +1,183 @@
+"""The patients table and its lookup keys: what a patient item is, attribute by attribute.
+
+A patient is one item: demographics, its ECM eligibility record, its case load, its status
+history, and top-level copies of what the indexes sort and filter on (``sort_name``, the
+status, provider and care-manager ids, the search fields), which
+``ecm.patients.with_index_fields`` derives from the data on every write.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+
+from ecm.models.base import TableMeta, TableModel, register
+
+
+class Address(MapAttribute[str, object]):
+    street = UnicodeAttribute(null=True)
+    city = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    zip = UnicodeAttribute(null=True)
+
+
+class Eligibility(MapAttribute[str, object]):
+    """The member's ECM eligibility record (seed 000's ``ecm_eligibility_information``)."""
+
+    id = NumberAttribute(null=True)
+    member_id = UnicodeAttribute(null=True)
+    cin = UnicodeAttribute(null=True)
+    ecm_service_auth_id = UnicodeAttribute(null=True)
+    ecm_provider_name = UnicodeAttribute(null=True)
+    ecm_npi = UnicodeAttribute(null=True)
+    ecm_benefit_auth_eff_date = UnicodeAttribute(null=True)
+    ecm_benefit_auth_end_date = UnicodeAttribute(null=True)
+    acuity_level = UnicodeAttribute(null=True)
+    member_record_status = UnicodeAttribute(null=True)
+    mif_file_id = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class CaseLoad(MapAttribute[str, object]):
+    provider_id = NumberAttribute(null=True)
+    provider_name = UnicodeAttribute(null=True)
+    olcm_user_id = NumberAttribute(null=True)
+    olcm_name = UnicodeAttribute(null=True)
+    ilcm_user_id = NumberAttribute(null=True)
+    ilcm_name = UnicodeAttribute(null=True)
+
+
+class StatusChange(MapAttribute[str, object]):
+    """One entry of ``ecm_status_history`` (seed 002)."""
+
+    id = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    changed_at = UnicodeAttribute(null=True)
+    changed_by = UnicodeAttribute(null=True)
+
+
+class LatestAuthorization(MapAttribute[str, object]):
+    auth_no = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    decision_date = UnicodeAttribute(null=True)
+
+
+def _index(name: str, projection: object, **keys: object) -> GlobalSecondaryIndex[Patient]:
+    """One index of the patients table: its name, projection and key attributes.
+
+    pynamodb reads an index's attributes from its class body, so each is built with
+    ``type`` (nine indexes, one shape).
+    """
+    meta = type("Meta", (), {"index_name": name, "projection": projection})
+    index = type(f"Index_{name}", (GlobalSecondaryIndex,), {"Meta": meta, **keys})
+    return index()  # type: ignore[no-any-return]
+
+
+def _by_name(name: str, key: str, key_attribute: type) -> GlobalSecondaryIndex[Patient]:
+    """A patients list in name order (every index of the table but the search ones)."""
+    return _index(
+        name,
+        AllProjection(),
+        **{key: key_attribute(hash_key=True), "sort_name": UnicodeAttribute(range_key=True)},
+    )
+
+
+def _search(field: str) -> GlobalSecondaryIndex[Patient]:
+    """A prefix search over one field: keys and ``search_<f>_from`` only."""
+    return _index(
+        f"search-{field}-index",
+        IncludeProjection([f"search_{field}_from"]),
+        **{
+            f"search_{field}_p": UnicodeAttribute(hash_key=True),
+            f"search_{field}": UnicodeAttribute(range_key=True),
+        },
+    )
+
+
+@register
+class Patient(TableModel):
+    resource = "PatientsTable"
+    setting = "patients_table"
+
+    class Meta(TableMeta):
+        pass
+
+    id = NumberAttribute(hash_key=True)
+    kind = UnicodeAttribute(null=True)
+    sort_name = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    date_of_birth = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    address = Address(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    services = ListAttribute(of=UnicodeAttribute, null=True)
+    eligibility = Eligibility(null=True)
+    case_load = CaseLoad(null=True)
+    ecm_status_history = ListAttribute(of=StatusChange, null=True)
+    approved_auth_nos = ListAttribute(of=UnicodeAttribute, null=True)
+    latest_authorization = LatestAuthorization(null=True)
+    latest_authorization_status = UnicodeAttribute(null=True)
+    activities_count = NumberAttribute(null=True)
+    last_activity_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    last_import = UnicodeAttribute(null=True)
+    version = VersionAttribute(null=True)
+
+    # Top-level copies the indexes key on (sparse: absent when the value is).
+    member_record_status = UnicodeAttribute(null=True)
+    provider_id = NumberAttribute(null=True)
+    olcm_user_id = NumberAttribute(null=True)
+    ilcm_user_id = NumberAttribute(null=True)
+    search_name_p = UnicodeAttribute(null=True)
+    search_name = UnicodeAttribute(null=True)
+    search_name_from = NumberAttribute(null=True)
+    search_last_p = UnicodeAttribute(null=True)
+    search_last = UnicodeAttribute(null=True)
+    search_last_from = NumberAttribute(null=True)
+    search_member_p = UnicodeAttribute(null=True)
+    search_member = UnicodeAttribute(null=True)
+    search_member_from = NumberAttribute(null=True)
+    search_cin_p = UnicodeAttribute(null=True)
+    search_cin = UnicodeAttribute(null=True)
+    search_cin_from = NumberAttribute(null=True)
+
+    by_name = _by_name("name-index", "kind", UnicodeAttribute)
+    by_status = _by_name("status-index", "member_record_status", UnicodeAttribute)
+    by_provider = _by_name("provider-index", "provider_id", NumberAttribute)
+    by_olcm = _by_name("olcm-index", "olcm_user_id", NumberAttribute)
+    by_ilcm = _by_name("ilcm-index", "ilcm_user_id", NumberAttribute)
+    search_by_name = _search("name")
+    search_by_last = _search("last")
+    search_by_member = _search("member")
+    search_by_cin = _search("cin")
+
+
+@register
+class PatientKey(TableModel):
+    """A matching key: ``member#<CIN>`` → one patient, ``name#<first>|<last>|<dob>`` → the
+    patients with that name and birth date, ``pending#<CIN>`` → the authorizations waiting
+    for that member to arrive."""
+
+    resource = "PatientKeysTable"
+    setting = "patient_keys_table"
+
+    class Meta(TableMeta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    patient_id = NumberAttribute(null=True)
+    patient_ids = ListAttribute(of=NumberAttribute, null=True)
+    auth_nos = ListAttribute(of=UnicodeAttribute, null=True)
+    last_import = UnicodeAttribute(null=True)
+    version = VersionAttribute(null=True)

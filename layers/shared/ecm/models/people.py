@@ -1,0 +1,51 @@
+"""Users (by token hash, with an id index) and ECM providers."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+
+from ecm.models.base import TableMeta, TableModel, register
+
+
+class UserById(GlobalSecondaryIndex["User"]):
+    """A user by id (case loads name care managers by id); never the token hash."""
+
+    class Meta:
+        index_name = "id-index"
+        projection = IncludeProjection(["name", "role", "created_at"])
+
+    id = NumberAttribute(hash_key=True)
+
+
+@register
+class User(TableModel):
+    """Only the SHA-256 of a token is stored (ecm.auth)."""
+
+    resource = "UsersTable"
+    setting = "users_table"
+
+    class Meta(TableMeta):
+        pass
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute()
+    name = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()
+    created_at = UnicodeAttribute(null=True)
+
+    by_id = UserById()
+
+
+@register
+class Provider(TableModel):
+    resource = "ProvidersTable"
+    setting = "providers_table"
+
+    class Meta(TableMeta):
+        pass
+
+    id = NumberAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    npi = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
