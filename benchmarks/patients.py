@@ -654,11 +654,14 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
         stack.start()
         stack.create_provider()
         point_at_store(stack.store_url)
+        from ecm.models import Patient
         from ecm.store import client
 
         counter = ReadCounter()
-        client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter.before)
-        client("dynamodb").meta.events.register("after-call.dynamodb", counter)
+        # Queries go through the Patient model's client, batch reads through ecm.store's.
+        for ddb in (client("dynamodb"), Patient._get_connection().connection.client):
+            ddb.meta.events.register("before-parameter-build.dynamodb", counter.before)
+            ddb.meta.events.register("after-call.dynamodb", counter)
         requests = requests_to_measure(sizes[0])
 
         for size, segs in plan:

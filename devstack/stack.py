@@ -231,18 +231,15 @@ class LocalStack:
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
     def _create_tables(self) -> None:
-        ddb = self._client("dynamodb")
-        for logical, resource in self.template.of_type("AWS::DynamoDB::Table").items():
-            props = resource["Properties"]
-            args: dict[str, Any] = {
-                "TableName": self.template.physical_name(logical),
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            ddb.create_table(**args)
+        """Every table, from its model (tests/unit/test_models.py holds each model equal to
+        its table in the template)."""
+        from ecm.models import create_tables
+        from ecm.settings import get_settings
+        from ecm.store import reset_clients
+
+        get_settings.cache_clear()
+        reset_clients()
+        create_tables()
 
     _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
 

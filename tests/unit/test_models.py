@@ -148,3 +148,11 @@ def test_the_keys_imports_write_are_patient_key_models() -> None:
     ):
         raw = to_item(item)
         assert _round_trip(PatientKey, raw) == raw
+
+
+def test_a_projection_reads_as_the_attributes_it_holds() -> None:
+    from ecm.models import User
+    from ecm.models.access import as_dict
+
+    partial = User.from_raw_data({"id": {"N": "4"}, "name": {"S": "Jane"}, "role": {"S": "olcm"}})
+    assert as_dict(partial) == {"id": 4, "name": "Jane", "role": "olcm"}

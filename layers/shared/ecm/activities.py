@@ -17,16 +17,23 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError
 from ecm.imports.api import parse_positive_int
+from ecm.models import Activity, Patient
+from ecm.models.access import (
+    all_items,
+    as_model,
+    condition_failed,
+    next_ids,
+    put_versioned,
+    transaction,
+)
 from ecm.patients import with_index_fields
 from ecm.patients_api import load_patient, parse_patient_id, record_audit
-from ecm.settings import get_settings
-from ecm.store import client, from_item, is_conditional_failure, next_ids, to_attr, to_item
 
 Item = dict[str, Any]
 
@@ -170,8 +177,6 @@ def activity_body(item: Item) -> Item:
 
 def _record(patient_id: int, activity: Item) -> None:
     """Put the activity and bump the patient's count in one transaction, retrying conflicts."""
-    ddb = client("dynamodb")
-    settings = get_settings()
     for attempt in range(RETRIES + 1):
         prior = load_patient(patient_id)
         version = int(prior.get("version", 0))
@@ -188,27 +193,13 @@ def _record(patient_id: int, activity: Item) -> None:
         }
         with_index_fields(patient)
         try:
-            ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": settings.activities_table,
-                            "Item": to_item(activity),
-                            "ConditionExpression": "attribute_not_exists(activity_key)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": settings.patients_table,
-                            "Item": to_item(patient),
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": {":v": to_attr(version)},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
+            with transaction() as writes:
+                writes.save(
+                    as_model(Activity, activity), condition=Activity.activity_key.does_not_exist()
+                )
+                put_versioned(writes, Patient, patient)
+        except PynamoDBException as exc:
+            if not condition_failed(exc):
                 raise
             if attempt < RETRIES:
                 # Full jitter, so writers that collided once do not collide again in step.
@@ -228,7 +219,7 @@ def create_activity(raw_patient_id: str, body: Any, user: Item) -> Item:
     except ValidationError as exc:
         raise ApiError(422, *_messages(exc)) from None
     load_patient(patient_id)  # 404 before an id is spent
-    _, activity_id = next_ids(get_settings().meta_table, {"pk": "counter#activity"}, "value", 1)
+    _, activity_id = next_ids("activity")
     activity: Item = {
         "patient_id": patient_id,
         "activity_key": f"{request.occurred_at}#{activity_id:012d}",
@@ -257,20 +248,10 @@ def list_activities(raw_patient_id: str, query: dict[str, str] | None) -> Item:
     wanted = page * per_page
     items: list[Item] = []
     if (page - 1) * per_page < total:
-        args: dict[str, Any] = {
-            "TableName": get_settings().activities_table,
-            "KeyConditionExpression": "patient_id = :p",
-            "ExpressionAttributeValues": {":p": to_attr(patient_id)},
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-        }
-        ddb = client("dynamodb")
-        while len(items) < wanted:
-            response = ddb.query(**args, Limit=wanted - len(items))
-            items.extend(from_item(i) for i in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        newest_first = Activity.query(
+            patient_id, scan_index_forward=False, consistent_read=True, limit=wanted
+        )
+        items = list(all_items(newest_first))
     return {
         "activities": [activity_body(i) for i in items[(page - 1) * per_page : wanted]],
         "pagination": {

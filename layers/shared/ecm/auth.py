@@ -9,8 +9,8 @@ from typing import Any
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError
-from ecm.settings import get_settings
-from ecm.store import client, get_item, next_ids, to_item
+from ecm.models import User
+from ecm.models.access import as_model, get, next_ids
 
 Item = dict[str, Any]
 #: admin manages everything; staff, and the care managers (outreach lead OLCM, intensive
@@ -30,8 +30,7 @@ def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, s
     token = token or secrets.token_urlsafe(32)
     if len(token) < 16:
         raise ValueError("token must be at least 16 characters")
-    settings = get_settings()
-    _, user_id = next_ids(settings.meta_table, {"pk": "counter#user"}, "value", 1)
+    _, user_id = next_ids("user")
     user = {
         "token_hash": hash_token(token),
         "id": user_id,
@@ -39,18 +38,14 @@ def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, s
         "role": role,
         "created_at": iso_timestamp(),
     }
-    client("dynamodb").put_item(
-        TableName=settings.users_table,
-        Item=to_item(user),
-        ConditionExpression="attribute_not_exists(token_hash)",
-    )
+    as_model(User, user).save(condition=User.token_hash.does_not_exist())
     return user, token
 
 
 def find_user(token: str | None) -> Item | None:
     if not token:
         return None
-    return get_item(get_settings().users_table, {"token_hash": hash_token(token)})
+    return get(User, hash_token(token))
 
 
 def _header(event: Item, name: str) -> str | None:

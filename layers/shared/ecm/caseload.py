@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pynamodb.exceptions import PynamoDBException
 
 from ecm.auth import create_user
 from ecm.clock import iso_timestamp
-from ecm.counts import add_deltas, count_updates
+from ecm.counts import add_count_updates, add_deltas
 from ecm.errors import ApiError, invalid_body
+from ecm.models import Patient, Provider, User
+from ecm.models.access import all_items, condition_failed, get, put_versioned, transaction
 from ecm.patients import with_index_fields
 from ecm.patients_api import load_patient, parse_patient_id, patient_detail_body, record_audit
 from ecm.providers import create_provider, list_providers
-from ecm.settings import get_settings
-from ecm.store import client, from_item, get_item, is_conditional_failure, to_attr, to_item
 
 Item = dict[str, Any]
 CARE_MANAGER_ROLES = ("olcm", "ilcm")
@@ -88,28 +88,15 @@ def add_care_manager(body: Any) -> Item:
 
 
 def care_managers() -> Item:
-    paginator = client("dynamodb").get_paginator("scan")
-    users: list[Item] = []
-    for page in paginator.paginate(
-        TableName=get_settings().users_table,
-        FilterExpression="#r IN (:o, :i)",
-        ExpressionAttributeNames={"#r": "role", "#n": "name"},
-        ExpressionAttributeValues={":o": to_attr("olcm"), ":i": to_attr("ilcm")},
-        ProjectionExpression="id, #n, #r",
-    ):
-        users.extend(from_item(i) for i in page["Items"])
+    found = User.scan(
+        User.role.is_in(*CARE_MANAGER_ROLES), attributes_to_get=["id", "name", "role"]
+    )
+    users = [{k: u[k] for k in ("id", "name", "role") if k in u} for u in all_items(found)]
     return {"care_managers": sorted(users, key=lambda u: int(u["id"]))}
 
 
 def _user(user_id: int) -> Item | None:
-    response = client("dynamodb").query(
-        TableName=get_settings().users_table,
-        IndexName="id-index",
-        KeyConditionExpression="id = :i",
-        ExpressionAttributeValues={":i": to_attr(user_id)},
-    )
-    items = response.get("Items") or []
-    return from_item(items[0]) if items else None
+    return next(all_items(User.by_id.query(user_id, limit=1)), None)
 
 
 def _care_manager(field: str, user_id: int | None, role: str) -> tuple[int | None, str | None]:
@@ -135,7 +122,7 @@ def assign_case_load(raw_id: str, body: Any, user: Item) -> Item:
         if request.provider_id is None:
             case_load["provider_id"] = case_load["provider_name"] = None
         else:
-            provider = get_item(get_settings().providers_table, {"id": request.provider_id})
+            provider = get(Provider, request.provider_id)
             if provider is None:
                 raise ApiError(422, f"case_load.provider_id {request.provider_id} does not exist")
             case_load["provider_id"], case_load["provider_name"] = provider["id"], provider["name"]
@@ -153,21 +140,12 @@ def assign_case_load(raw_id: str, body: Any, user: Item) -> Item:
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
-    writes = [
-        {
-            "Put": {
-                "TableName": get_settings().patients_table,
-                "Item": to_item(patient),
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": to_attr(int(prior.get("version", 0)))},
-            }
-        },
-        *count_updates(dict(deltas)),
-    ]
     try:
-        client("dynamodb").transact_write_items(TransactItems=writes)
-    except ClientError as exc:
-        if is_conditional_failure(exc):
+        with transaction() as writes:
+            put_versioned(writes, Patient, patient)
+            add_count_updates(writes, dict(deltas))
+    except PynamoDBException as exc:
+        if condition_failed(exc):
             raise ApiError(
                 409, "Patient was changed by someone else since it was read; reload and retry"
             ) from None

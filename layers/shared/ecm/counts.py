@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ecm.settings import get_settings
-from ecm.store import batch_get, to_attr, to_item
+from pynamodb.transactions import TransactWrite
+
+from ecm.models import MetaItem
+from ecm.models.access import batch_read
 
 Item = dict[str, Any]
 TRANSACTION_LIMIT = 100
@@ -41,25 +43,13 @@ def add_deltas(deltas: Counter[str], prior: Item | None, new: Item | None) -> No
         deltas[key] += 1
 
 
-def count_updates(deltas: dict[str, int], sign: int = 1) -> list[Item]:
-    """TransactWriteItems entries adding each non-zero delta to its counter."""
-    table = get_settings().meta_table
-    return [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": to_item({"pk": key}),
-                "UpdateExpression": "ADD #v :d",
-                "ExpressionAttributeNames": {"#v": "value"},
-                "ExpressionAttributeValues": {":d": to_attr(sign * delta)},
-            }
-        }
-        for key, delta in sorted(deltas.items())
-        if delta
-    ]
+def add_count_updates(writes: TransactWrite, deltas: dict[str, int], sign: int = 1) -> None:
+    """Add each non-zero delta to its counter, in the transaction ``writes``."""
+    for key, delta in sorted(deltas.items()):
+        if delta:
+            writes.update(MetaItem(key), actions=[MetaItem.value.add(sign * delta)])
 
 
 def read_counts(keys: list[str]) -> dict[str, int]:
-    found = batch_get(get_settings().meta_table, ({"pk": {"S": k}} for k in keys))
-    values = {item["pk"]["S"]: int(item.get("value", {}).get("N", "0")) for item in found}
+    values = {item["pk"]: int(item.get("value") or 0) for item in batch_read(MetaItem, keys)}
     return {key: values.get(key, 0) for key in keys}

@@ -17,32 +17,37 @@ from datetime import date
 from functools import cache, partial
 from typing import Annotated, Any
 
-from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.indexes import Index
+from pynamodb.transactions import TransactWrite
 
 from ecm.authorization import AuthorizationStatus
 from ecm.clock import iso_timestamp
-from ecm.counts import add_deltas, count_updates, read_counts
+from ecm.counts import add_count_updates, add_deltas, read_counts
 from ecm.errors import ApiError, invalid_body
 from ecm.imports.api import parse_positive_int
 from ecm.member_status import MEMBER_STATUSES
+from ecm.models import AuditEntry, Authorization, Patient, PatientKey
+from ecm.models.access import (
+    all_items,
+    as_dict,
+    as_model,
+    batch_read,
+    condition_failed,
+    count_query,
+    get,
+    next_ids,
+    put_versioned,
+    transaction,
+)
 from ecm.patients import (
+    PATIENT_KIND,
     SEARCH_INDEXES,
     name_key,
     patient_name_key,
     search_partitions,
     with_index_fields,
-)
-from ecm.settings import get_settings
-from ecm.store import (
-    batch_get,
-    client,
-    from_item,
-    get_item,
-    is_conditional_failure,
-    next_ids,
-    to_attr,
-    to_item,
 )
 from ecm.values import ACUITY_LEVELS
 
@@ -53,24 +58,9 @@ NOT_FOUND = "Patient not found"
 # --- reading ------------------------------------------------------------------------------
 
 
-def _query(index: str, key: str, value: Any, wanted: int) -> tuple[list[Item], bool]:
+def _query(index: Index[Patient], value: Any, wanted: int) -> list[Item]:
     """The first ``wanted`` items of one index partition, in name order."""
-    ddb = client("dynamodb")
-    items: list[Item] = []
-    args: dict[str, Any] = {
-        "TableName": get_settings().patients_table,
-        "IndexName": index,
-        "KeyConditionExpression": "#k = :v",
-        "ExpressionAttributeNames": {"#k": key},
-        "ExpressionAttributeValues": {":v": to_attr(value)},
-    }
-    while len(items) < wanted:
-        response = ddb.query(**args, Limit=wanted - len(items))
-        items.extend(from_item(i) for i in response["Items"])
-        if "LastEvaluatedKey" not in response:
-            return items, False
-        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    return items, True
+    return list(all_items(index.query(value, limit=wanted)))
 
 
 def _eligibility_summary(patient: Item) -> Item:
@@ -145,17 +135,20 @@ def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
     return list(_search_pool().map(lambda call: call(), calls))
 
 
-def _search_args(name: str, partition: str, term: str) -> dict[str, Any]:
-    return {
-        "TableName": get_settings().patients_table,
-        "IndexName": f"search-{name}-index",
-        "KeyConditionExpression": "#p = :p AND begins_with(#s, :t)",
-        "ExpressionAttributeNames": {"#p": f"search_{name}_p", "#s": f"search_{name}"},
-        "ExpressionAttributeValues": {":p": to_attr(partition), ":t": to_attr(term)},
-    }
+#: The search index of each field of SEARCH_INDEXES.
+SEARCH_BY = {
+    "name": Patient.search_by_name,
+    "last": Patient.search_by_last,
+    "member": Patient.search_by_member,
+    "cin": Patient.search_by_cin,
+}
 
 
-def _count_partition(ddb: Any, name: str, partition: str, term: str) -> tuple[int, int]:
+def _starts_with(name: str, term: str) -> Any:
+    return getattr(Patient, f"search_{name}").startswith(term)
+
+
+def _count_partition(name: str, partition: str, term: str) -> tuple[int, int]:
     """(patients counted, entries matching) of one index partition for a folded term.
 
     An entry counts when this field is the first of the patient's fields (SEARCH_INDEXES
@@ -163,38 +156,25 @@ def _count_partition(ddb: Any, name: str, partition: str, term: str) -> tuple[in
     sum over the indexes counts every matching patient once. Select=COUNT: DynamoDB reads
     the keys-only entries and returns two numbers.
     """
-    args = _search_args(name, partition, term)
-    args["ExpressionAttributeNames"]["#f"] = f"search_{name}_from"
-    args["ExpressionAttributeValues"][":n"] = to_attr(len(term))
-    counted = entries = 0
-    while True:
-        response = ddb.query(**args, Select="COUNT", FilterExpression="#f <= :n")
-        counted += int(response["Count"])
-        entries += int(response["ScannedCount"])
-        if "LastEvaluatedKey" not in response:
-            return counted, entries
-        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    counted_from = getattr(Patient, f"search_{name}_from")
+    return count_query(
+        SEARCH_BY[name], partition, _starts_with(name, term), counted_from <= len(term)
+    )
 
 
 def _first_entries(
-    ddb: Any, name: str, partitions: list[str], term: str, wanted: int | None
+    name: str, partitions: list[str], term: str, wanted: int | None
 ) -> list[tuple[str, int]]:
     """The first ``wanted`` (every, for None) matching entries of one index, as (range key,
     patient id) in key order: partitions are read in order, each only as far as needed."""
     found: list[tuple[str, int]] = []
+    field = f"search_{name}"
     for partition in partitions:
-        args = _search_args(name, partition, term)
-        args["ProjectionExpression"] = "#s, #id"
-        args["ExpressionAttributeNames"]["#id"] = "id"
-        while wanted is None or len(found) < wanted:
-            limit = {} if wanted is None else {"Limit": wanted - len(found)}
-            response = ddb.query(**args, **limit)
-            found.extend(
-                (str(raw[f"search_{name}"]["S"]), int(raw["id"]["N"])) for raw in response["Items"]
-            )
-            if "LastEvaluatedKey" not in response:
-                break
-            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        limit = None if wanted is None else wanted - len(found)
+        entries = SEARCH_BY[name].query(
+            partition, _starts_with(name, term), limit=limit, attributes_to_get=[field, "id"]
+        )
+        found.extend((str(getattr(entry, field)), int(entry.id)) for entry in entries)
         if wanted is not None and len(found) >= wanted:
             break
     return found
@@ -213,9 +193,8 @@ def _merge(entries: list[list[tuple[str, int]]]) -> list[int]:
 
 def _patients_by_id(ids: list[int]) -> list[Item]:
     """The full items of ``ids``, in that order (BatchGetItem, 100 a call)."""
-    found = batch_get(get_settings().patients_table, ({"id": {"N": str(i)}} for i in ids))
-    by_id = {int(raw["id"]["N"]): raw for raw in found}
-    return [from_item(by_id[i]) for i in ids if i in by_id]
+    by_id = {int(item["id"]): item for item in batch_read(Patient, ids)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _search_page(term: str, page: int, per_page: int) -> tuple[list[Item], int]:
@@ -228,10 +207,9 @@ def _search_page(term: str, page: int, per_page: int) -> tuple[list[Item], int]:
     entry per patient in each), skipping partitions the count found empty, merges them and
     reads the full items of that page only.
     """
-    ddb = client("dynamodb")
     partitions = search_partitions(term)
     cells = [(name, partition) for name in SEARCH_INDEXES for partition in partitions]
-    counts = _parallel([partial(_count_partition, ddb, name, part, term) for name, part in cells])
+    counts = _parallel([partial(_count_partition, name, part, term) for name, part in cells])
     total = sum(counted for counted, _ in counts)
     start, wanted = (page - 1) * per_page, page * per_page
     if start >= total:
@@ -241,7 +219,6 @@ def _search_page(term: str, page: int, per_page: int) -> tuple[list[Item], int]:
         [
             partial(
                 _first_entries,
-                ddb,
                 name,
                 [p for p in partitions if (name, p) in occupied],
                 term,
@@ -256,10 +233,9 @@ def _search_page(term: str, page: int, per_page: int) -> tuple[list[Item], int]:
 def _search_matches(term: str) -> list[Item]:
     """Every patient whose full name, last name, member id or CIN starts with ``term``, in
     search order: every matching index entry, then the full item of every match."""
-    ddb = client("dynamodb")
     partitions = search_partitions(term)
     lists = _parallel(
-        [partial(_first_entries, ddb, name, partitions, term, None) for name in SEARCH_INDEXES]
+        [partial(_first_entries, name, partitions, term, None) for name in SEARCH_INDEXES]
     )
     return _patients_by_id(_merge(lists))
 
@@ -377,12 +353,12 @@ def filter_patients(body: Any) -> Item:
     return _run_filter(request)
 
 
-#: Indexes that drive a list, most selective first: (filter field, index, key, counter name).
-DRIVING_INDEXES = (
-    ("provider_id", "provider-index", "provider_id", "provider"),
-    ("olcm_user_id", "olcm-index", "olcm_user_id", "olcm"),
-    ("ilcm_user_id", "ilcm-index", "ilcm_user_id", "ilcm"),
-    ("status", "status-index", "member_record_status", "status"),
+#: Indexes that drive a list, most selective first: (filter field, index, counter name).
+DRIVING_INDEXES: tuple[tuple[str, Index[Patient], str], ...] = (
+    ("provider_id", Patient.by_provider, "provider"),
+    ("olcm_user_id", Patient.by_olcm, "olcm"),
+    ("ilcm_user_id", Patient.by_ilcm, "ilcm"),
+    ("status", Patient.by_status, "status"),
 )
 
 
@@ -415,23 +391,23 @@ def _run_filter(request: PatientFilterRequest) -> Item:
     given = {k for k, v in filters.model_dump().items() if v is not None}
     term = " ".join((request.search or "").lower().split())
     driving = next((d for d in DRIVING_INDEXES if getattr(filters, d[0]) is not None), None)
-    index, key, value, counter = (
-        (driving[1], driving[2], getattr(filters, driving[0]), f"count#{driving[3]}#")
+    index, value, counter = (
+        (driving[1], getattr(filters, driving[0]), f"count#{driving[2]}#")
         if driving
-        else ("name-index", "kind", "patient", "count#patient")
+        else (Patient.by_name, PATIENT_KIND, "count#patient")
     )
     if driving:
         counter += str(value)
     name_order = request.sort_by == "name" and request.sort_dir == "ASC"
     if not term and name_order and given <= ({driving[0]} if driving else set()):
         wanted = request.page * request.per_page
-        items, _ = _query(index, key, value, wanted)
+        items = _query(index, value, wanted)
         total = read_counts([counter])[counter]
         return _page_body(items, total, request.page, request.per_page)
     if term and name_order and not given:
         items, total = _search_page(term, request.page, request.per_page)
         return _page_body(items, total, request.page, request.per_page, window=True)
-    candidates = _search_matches(term) if term else _query(index, key, value, 10**9)[0]
+    candidates = _search_matches(term) if term else _query(index, value, 10**9)
     matched = [p for p in candidates if _matches(p, filters)]
     if term and name_order:
         ordered = matched  # search results keep their order: matched text, then name
@@ -465,54 +441,49 @@ def reindex_patients() -> dict[str, int]:
     rewrite is never overwritten (it is counted in ``changed_since`` and already carries
     the new attributes, since every writer calls ``with_index_fields``).
     """
-    ddb = client("dynamodb")
-    table = get_settings().patients_table
     counts = Counter({"rewritten": 0, "unchanged": 0, "changed_since": 0})
-    for page in ddb.get_paginator("scan").paginate(TableName=table):
-        for raw in page["Items"]:
-            rebuilt = to_item(with_index_fields(from_item(raw)))
-            if rebuilt == raw:
-                counts["unchanged"] += 1
-                continue
-            condition: dict[str, Any] = (
-                {
-                    "ConditionExpression": "#v = :v",
-                    "ExpressionAttributeValues": {":v": raw["version"]},
-                }
-                if "version" in raw
-                else {"ConditionExpression": "attribute_not_exists(#v)"}
+    for model in Patient.scan():
+        stored = as_dict(model)
+        rebuilt = with_index_fields(dict(stored))
+        if rebuilt == stored:
+            counts["unchanged"] += 1
+            continue
+        # The derived attributes only, conditional on the version read: the version stays
+        # (the patient's data did not change), so this goes below the model's save().
+        derived = {k for k in (*stored, *rebuilt) if stored.get(k) != rebuilt.get(k)}
+        attributes = Patient.get_attributes()
+        actions = [
+            attributes[k].set(rebuilt[k]) if k in rebuilt else attributes[k].remove()
+            for k in sorted(derived)
+        ]
+        version = stored.get("version")
+        condition = (
+            Patient.version.does_not_exist() if version is None else (Patient.version == version)
+        )
+        try:
+            Patient._get_connection().update_item(
+                str(int(model.id)),
+                actions=actions,
+                condition=condition,  # N keys as text
             )
-            try:
-                ddb.put_item(
-                    TableName=table,
-                    Item=rebuilt,
-                    ExpressionAttributeNames={"#v": "version"},
-                    **condition,
-                )
-            except ClientError as exc:
-                if not is_conditional_failure(exc):
-                    raise
-                counts["changed_since"] += 1
-            else:
-                counts["rewritten"] += 1
+        except PynamoDBException as exc:
+            if not condition_failed(exc):
+                raise
+            counts["changed_since"] += 1
+        else:
+            counts["rewritten"] += 1
     return dict(counts)
 
 
 def load_patient(patient_id: int) -> Item:
-    patient = get_item(get_settings().patients_table, {"id": patient_id})
+    patient = get(Patient, patient_id)
     if patient is None:
         raise ApiError(404, NOT_FOUND)
     return patient
 
 
 def _authorizations(patient_id: int) -> list[Item]:
-    response = client("dynamodb").query(
-        TableName=get_settings().authorizations_table,
-        IndexName="patient_id-index",
-        KeyConditionExpression="patient_id = :p",
-        ExpressionAttributeValues={":p": to_attr(patient_id)},
-    )
-    items = [from_item(i) for i in response["Items"]]
+    items = list(all_items(Authorization.by_patient.query(patient_id)))
     items.sort(key=lambda a: (a.get("decision_date") or "", a["id"]))
     return [
         {
@@ -567,19 +538,14 @@ def patient_detail_body(patient: Item) -> Item:
 def record_audit(patient_id: int, user: Item, action: str) -> None:
     """Who read or changed which patient, and when (HIPAA access log)."""
     at = iso_timestamp()
-    client("dynamodb").put_item(
-        TableName=get_settings().audit_table,
-        Item=to_item(
-            {
-                "patient_id": patient_id,
-                "at": f"{at}#{uuid.uuid4().hex[:8]}",
-                "action": action,
-                "user_id": str(user.get("user_id")),
-                "user_name": user.get("name"),
-                "recorded_at": at,
-            }
-        ),
-    )
+    AuditEntry(
+        patient_id,
+        f"{at}#{uuid.uuid4().hex[:8]}",
+        action=action,
+        user_id=str(user.get("user_id")),
+        user_name=user.get("name"),
+        recorded_at=at,
+    ).save()
 
 
 def patient_detail(raw_id: str, user: Item) -> Item:
@@ -593,20 +559,8 @@ def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
     load_patient(patient_id)
     page = parse_positive_int(query, "page", 1, 10**6)
     per_page = parse_positive_int(query, "per_page", 25, 100)
-    ddb = client("dynamodb")
-    args: dict[str, Any] = {
-        "TableName": get_settings().audit_table,
-        "KeyConditionExpression": "patient_id = :p",
-        "ExpressionAttributeValues": {":p": to_attr(patient_id)},
-        "ScanIndexForward": False,
-    }
-    entries: list[Item] = []
-    while len(entries) < page * per_page:
-        response = ddb.query(**args, Limit=page * per_page - len(entries))
-        entries.extend(from_item(i) for i in response["Items"])
-        if "LastEvaluatedKey" not in response:
-            break
-        args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    newest_first = AuditEntry.query(patient_id, scan_index_forward=False, limit=page * per_page)
+    entries = list(all_items(newest_first))
     window = entries[(page - 1) * per_page :]
     return {
         "audit_entries": [
@@ -665,40 +619,27 @@ class PatientUpdate(BaseModel):
         return value
 
 
-def _name_key_writes(old: str | None, new: str | None, patient_id: int) -> list[Item]:
-    """Transaction items that move a patient between name keys (matching stays right)."""
+def _move_name_key(
+    writes: TransactWrite, old: str | None, new: str | None, patient_id: int
+) -> None:
+    """Move a patient between name keys in ``writes`` (matching stays right), each write
+    conditional on the key's version as read."""
     if old == new:
-        return []
-    table = get_settings().patient_keys_table
-    writes: list[Item] = []
+        return
     for key, add in ((old, False), (new, True)):
         if not key:
             continue
-        current = get_item(table, {"key": key})
+        current = get(PatientKey, key)
         ids = [int(i) for i in (current or {}).get("patient_ids", [])]
         ids = [*ids, patient_id] if add and patient_id not in ids else ids
         if not add:
             ids = [i for i in ids if i != patient_id]
         version = int((current or {}).get("version", 0))
-        condition: Item
-        if current:
-            condition = {
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": to_attr(version)},
-            }
-        else:
-            condition = {
-                "ConditionExpression": "attribute_not_exists(#k)",
-                "ExpressionAttributeNames": {"#k": "key"},
-            }
         if ids:
             item = {"key": key, "patient_ids": ids, "version": version + 1, "last_import": "api"}
-            writes.append({"Put": {"TableName": table, "Item": to_item(item), **condition}})
+            put_versioned(writes, PatientKey, item)
         elif current:
-            writes.append(
-                {"Delete": {"TableName": table, "Key": to_item({"key": key}), **condition}}
-            )
-    return writes
+            writes.delete(as_model(PatientKey, current))
 
 
 def update_patient(raw_id: str, body: Any, user: Item) -> Item:
@@ -727,9 +668,7 @@ def update_patient(raw_id: str, body: Any, user: Item) -> Item:
         status = update.member_record_status
         if status is not None and status != eligibility.get("member_record_status"):
             eligibility["member_record_status"] = status
-            _, history_id = next_ids(
-                get_settings().meta_table, {"pk": "counter#status_history"}, "value", 1
-            )
+            _, history_id = next_ids("status_history")
             history.append(
                 {
                     "id": history_id,
@@ -744,28 +683,20 @@ def update_patient(raw_id: str, body: Any, user: Item) -> Item:
     patient["version"] = int(prior.get("version", 0)) + 1
     patient["last_import"] = "api"
     with_index_fields(patient)
-    writes = [
-        {
-            "Put": {
-                "TableName": get_settings().patients_table,
-                "Item": to_item(patient),
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": to_attr(int(prior.get("version", 0)))},
-            }
-        },
-        *_name_key_writes(
-            patient_name_key(prior),
-            name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
-            patient_id,
-        ),
-    ]
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
-    writes += count_updates(dict(deltas))
     try:
-        client("dynamodb").transact_write_items(TransactItems=writes)
-    except ClientError as exc:
-        if is_conditional_failure(exc):
+        with transaction() as writes:
+            put_versioned(writes, Patient, patient)
+            _move_name_key(
+                writes,
+                patient_name_key(prior),
+                name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
+                patient_id,
+            )
+            add_count_updates(writes, dict(deltas))
+    except PynamoDBException as exc:
+        if condition_failed(exc):
             raise ApiError(
                 409, "Patient was changed by someone else since it was read; reload and retry"
             ) from None

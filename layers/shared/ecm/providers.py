@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ecm.clock import iso_timestamp
+from ecm.models import Provider
+from ecm.models.access import all_items, as_model, next_ids
 from ecm.patients import fold
-from ecm.settings import get_settings
-from ecm.store import client, from_item, next_ids, to_item
 from ecm.values import npi_is_valid
 
 Item = dict[str, Any]
@@ -19,19 +19,14 @@ def create_provider(name: str, npi: str | None) -> Item:
         raise ValueError("Provider name can't be blank")
     if npi and not npi_is_valid(npi):
         raise ValueError(f"NPI '{npi}' is not a valid 10-digit NPI")
-    settings = get_settings()
-    _, provider_id = next_ids(settings.meta_table, {"pk": "counter#provider"}, "value", 1)
+    _, provider_id = next_ids("provider")
     provider = {"id": provider_id, "name": name, "npi": npi or None, "created_at": iso_timestamp()}
-    client("dynamodb").put_item(TableName=settings.providers_table, Item=to_item(provider))
+    as_model(Provider, provider).save()
     return provider
 
 
 def list_providers() -> list[Item]:
-    paginator = client("dynamodb").get_paginator("scan")
-    items: list[Item] = []
-    for page in paginator.paginate(TableName=get_settings().providers_table):
-        items.extend(from_item(i) for i in page["Items"])
-    return sorted(items, key=lambda p: int(p["id"]))
+    return sorted(all_items(Provider.scan()), key=lambda p: int(p["id"]))
 
 
 class ProviderDirectory:

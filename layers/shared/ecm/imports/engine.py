@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp
-from ecm.counts import TRANSACTION_LIMIT, add_deltas, count_updates
+from ecm.counts import TRANSACTION_LIMIT, add_count_updates, add_deltas
 from ecm.errors import (
     BatchIncomplete,
     ConcurrentModification,
@@ -63,6 +64,8 @@ from ecm.imports.results import (
     write_result_files,
 )
 from ecm.log import logger
+from ecm.models import Authorization, ImportFile, MetaItem, Patient, PatientKey, TableModel
+from ecm.models.access import condition_failed, get, next_ids, transaction
 from ecm.readers import HeaderAt, detect_file_type, read_records
 from ecm.settings import get_settings
 from ecm.store import (
@@ -70,10 +73,9 @@ from ecm.store import (
     batch_write,
     batch_write_bodies,
     client,
-    from_attr,
+    delete_item,
     from_item,
-    is_conditional_failure,
-    next_ids,
+    get_raw,
     put_item,
     send_batch_write,
     to_attr,
@@ -85,16 +87,17 @@ Item = dict[str, Any]
 LOCK_KEY = "lock#imports"
 LOCK_SECONDS = 900
 TYPED_CELL_TYPES = ("xlsx", "xlsm", "xls")
+#: The tables a plan writes, by the name plan entries give them (``entry["t"]``).
+PLANNED_MODELS: dict[str, type[TableModel]] = {
+    "patients": Patient,
+    "keys": PatientKey,
+    "authorizations": Authorization,
+}
 TABLE_KEYS = {"patients": "id", "keys": "key", "authorizations": "auth_no"}
 
 
 def _table(logical: str) -> str:
-    settings = get_settings()
-    return {
-        "patients": settings.patients_table,
-        "keys": settings.patient_keys_table,
-        "authorizations": settings.authorizations_table,
-    }[logical]
+    return PLANNED_MODELS[logical].Meta.table_name
 
 
 # Errors whose messages we wrote (no row values): they pass through to Step Functions.
@@ -457,14 +460,13 @@ def lock_stage(kind_name: str, file_id: int) -> Item:
     holder = _holder(kind_name, file_id)
     now = int(time.time())
     try:
-        client("dynamodb").put_item(
-            TableName=get_settings().meta_table,
-            Item=to_item({"pk": LOCK_KEY, "holder": holder, "expires_at": now + LOCK_SECONDS}),
-            ConditionExpression="attribute_not_exists(pk) OR holder = :h OR expires_at < :now",
-            ExpressionAttributeValues={":h": {"S": holder}, ":now": {"N": str(now)}},
+        MetaItem(LOCK_KEY, holder=holder, expires_at=now + LOCK_SECONDS).save(
+            condition=MetaItem.pk.does_not_exist()
+            | (MetaItem.holder == holder)
+            | (MetaItem.expires_at < now)
         )
-    except ClientError as exc:
-        if is_conditional_failure(exc):
+    except PynamoDBException as exc:
+        if condition_failed(exc):
             update_import_file(kind_name, file_id, stage="waiting_for_lock")
             raise LockHeld("another import is running") from exc
         raise
@@ -474,18 +476,12 @@ def lock_stage(kind_name: str, file_id: int) -> Item:
 
 def _refresh_lock(holder: str) -> None:
     try:
-        client("dynamodb").update_item(
-            TableName=get_settings().meta_table,
-            Key=to_item({"pk": LOCK_KEY}),
-            UpdateExpression="SET expires_at = :e",
-            ConditionExpression="holder = :h",
-            ExpressionAttributeValues={
-                ":h": {"S": holder},
-                ":e": {"N": str(int(time.time()) + LOCK_SECONDS)},
-            },
+        MetaItem(LOCK_KEY).update(
+            actions=[MetaItem.expires_at.set(int(time.time()) + LOCK_SECONDS)],
+            condition=MetaItem.holder == holder,
         )
-    except ClientError as exc:
-        if is_conditional_failure(exc):
+    except PynamoDBException as exc:
+        if condition_failed(exc):
             raise ConcurrentModification("the import lock was lost") from exc
         raise
 
@@ -501,14 +497,9 @@ def _keep_lock(holder: str) -> None:
 
 def _release_lock(holder: str) -> None:
     try:
-        client("dynamodb").delete_item(
-            TableName=get_settings().meta_table,
-            Key=to_item({"pk": LOCK_KEY}),
-            ConditionExpression="holder = :h",
-            ExpressionAttributeValues={":h": {"S": holder}},
-        )
-    except ClientError as exc:
-        if not is_conditional_failure(exc):
+        MetaItem(LOCK_KEY).delete(condition=MetaItem.holder == holder)
+    except PynamoDBException as exc:
+        if not condition_failed(exc):
             raise
 
 
@@ -528,34 +519,25 @@ class DynamoLookup:
         self.remembered: set[str] = set()  # counters whose value before is on the record
 
     def get_keys(self, keys: list[str]) -> dict[str, Item]:
-        table = get_settings().patient_keys_table
-        found = batch_get(table, ({"key": {"S": k}} for k in keys))
+        found = batch_get(_table("keys"), ({"key": {"S": k}} for k in keys))
         return {item["key"]["S"]: from_item(item) for item in found}
 
     def get_patients(self, ids: list[int]) -> dict[int, Item]:
-        table = get_settings().patients_table
-        found = batch_get(table, ({"id": {"N": str(i)}} for i in ids))
+        found = batch_get(_table("patients"), ({"id": {"N": str(i)}} for i in ids))
         return {int(item["id"]["N"]): from_item(item) for item in found}
 
     def get_authorizations(self, auth_nos: list[str]) -> dict[str, Item]:
-        table = get_settings().authorizations_table
-        found = batch_get(table, ({"auth_no": {"S": a}} for a in auth_nos))
+        found = batch_get(_table("authorizations"), ({"auth_no": {"S": a}} for a in auth_nos))
         return {item["auth_no"]["S"]: from_item(item) for item in found}
 
     def reserve(self, counter: str, count: int) -> int:
         if self.dry_run:
             self.next_fake -= count
             return self.next_fake
-        settings = get_settings()
-        before, _ = next_ids(settings.meta_table, {"pk": f"counter#{counter}"}, "value", count)
+        before, _ = next_ids(counter, count)
         if counter not in self.remembered:  # once per invocation; a retry keeps the first
-            client("dynamodb").update_item(
-                TableName=settings.import_files_table,
-                Key=to_item({"kind": self.kind, "id": self.file_id}),
-                UpdateExpression="SET #c = if_not_exists(#c, :v)",
-                ExpressionAttributeNames={"#c": f"counter_before_{counter}"},
-                ExpressionAttributeValues={":v": to_attr(before)},
-            )
+            kept = ImportFile.counters_before[counter]
+            ImportFile(self.kind, self.file_id).update(actions=[kept.set(kept | before)])
             self.remembered.add(counter)
         return before + 1
 
@@ -701,17 +683,13 @@ def _check_fault(kind: str, file_id: int, chunk: int) -> None:
     """Test-only: fail after writing chunk N when the meta table holds a fault item."""
     if not get_settings().fault_hooks_enabled:
         return
-    fault = (
-        client("dynamodb")
-        .get_item(TableName=get_settings().meta_table, Key=to_item({"pk": "fault#apply"}))
-        .get("Item")
-    )
-    if fault and int(from_attr(fault["after_chunk"])) == chunk:
+    fault = get(MetaItem, "fault#apply")
+    if fault and int(fault.get("after_chunk", -1)) == chunk:
         raise InjectedFault(f"injected fault after chunk {chunk} of {kind}#{file_id}")
 
 
 def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
-    current = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    current = get_raw(table, key)
     if entry.get("delete") is not None:
         return current is None
     return (
@@ -731,15 +709,14 @@ def _conditional_write(entry: Item, tag: str) -> None:
         "ExpressionAttributeNames": {"#v": "version"},
         "ExpressionAttributeValues": {":pv": to_attr(prior["version"])},
     }
-    ddb = client("dynamodb")
     key = {key_name: to_attr(prior[key_name])}
     try:
         if entry.get("delete") is not None:
-            ddb.delete_item(TableName=table, Key=key, **condition)
+            delete_item({"TableName": table, "Key": key, **condition})
         else:
             put_item({"TableName": table, "Item": to_item(entry["put"]), **condition})
     except ClientError as exc:
-        if not is_conditional_failure(exc) or not _already_applied(table, key, entry, tag):
+        if not condition_failed(exc) or not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
                 f"a {logical} record changed while the import was running"
             ) from exc
@@ -778,38 +755,22 @@ def _count_groups(manifest: Item) -> list[dict[str, int]]:
 
 
 def _apply_counts(kind: str, file_id: int, manifest: Item, undo: bool) -> None:
-    """Apply (or undo) the import's count deltas, each group once, transactionally."""
-    key = to_item({"kind": kind, "id": file_id})
-    table = get_settings().import_files_table
+    """Apply (or undo) the import's count deltas, each group once, transactionally: the
+    file record's ``counted`` marker of the group is set (removed) in the same transaction."""
     for number, group in enumerate(_count_groups(manifest)):
-        marker = {"#m": f"counted_{number}"}
-        mark: Item
-        if undo:
-            mark = {
-                "UpdateExpression": "REMOVE #m",
-                "ConditionExpression": "attribute_exists(#m)",
-            }
-        else:
-            mark = {
-                "UpdateExpression": "SET #m = :t",
-                "ConditionExpression": "attribute_not_exists(#m)",
-                "ExpressionAttributeValues": {":t": {"BOOL": True}},
-            }
-        writes = [
-            *count_updates(group, -1 if undo else 1),
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": key,
-                    "ExpressionAttributeNames": marker,
-                    **mark,
-                }
-            },
-        ]
+        marker = ImportFile.counted[str(number)]
+        record = ImportFile(kind, file_id)
         try:
-            client("dynamodb").transact_write_items(TransactItems=writes)
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
+            with transaction() as writes:
+                add_count_updates(writes, group, -1 if undo else 1)
+                if undo:
+                    writes.update(record, actions=[marker.remove()], condition=marker.exists())
+                else:
+                    writes.update(
+                        record, actions=[marker.set(True)], condition=marker.does_not_exist()
+                    )
+        except PynamoDBException as exc:
+            if not condition_failed(exc):
                 raise  # a marker in place (or gone, for undo): that group is done already
 
 
@@ -922,22 +883,19 @@ def _restore(entry: Item, tag: str) -> bool:
                 }
             )
     except ClientError as exc:
-        if is_conditional_failure(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
 
 
 def _restore_counters(record: Item) -> None:
-    meta = get_settings().meta_table
-    for name, before in record.items():
-        if not name.startswith("counter_before_"):
-            continue
-        key = to_item({"pk": "counter#" + name.removeprefix("counter_before_")})
+    for name, before in (record.get("counters_before") or {}).items():
+        counter = MetaItem(f"counter#{name}", value=int(before))
         if int(before) == 0:
-            client("dynamodb").delete_item(TableName=meta, Key=key)
+            counter.delete()
         else:
-            client("dynamodb").put_item(TableName=meta, Item={**key, "value": to_attr(before)})
+            counter.save()
 
 
 def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:

@@ -12,16 +12,14 @@ from typing import Any
 import orjson
 
 from ecm.clock import iso_timestamp, utc_now
+from ecm.models import ImportFile
+from ecm.models.access import as_model, batch_read, get
 from ecm.readers import HeaderAt
 from ecm.settings import get_settings
-from ecm.store import batch_get, client, from_item, get_item, next_ids, to_attr, to_item
+from ecm.store import client
 
 Item = dict[str, Any]
 MAX_ERRORS_SHOWN = 100
-
-
-def _table() -> str:
-    return get_settings().import_files_table
 
 
 def generated_filename(kind: str, file_type: str, created: str) -> str:
@@ -81,7 +79,9 @@ def get_lines(key: str) -> list[bytes]:
 
 
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:
-    _, file_id = next_ids(_table(), {"kind": kind, "id": 0}, "last_id", 1)
+    counter = ImportFile(kind, 0)
+    counter.update(actions=[ImportFile.last_id.add(1)])
+    file_id = int(counter.last_id or 0)
     now = iso_timestamp()
     record: Item = {
         "kind": kind,
@@ -101,44 +101,38 @@ def create_import_file(kind: str, source_type: str, original_name: str, **extra:
         "errors": [],
         "warnings": [],
         "s3_key": original_key(kind, file_id, original_name),
+        "counters_before": {},
+        "counted": {},
         "created_at": now,
         "updated_at": now,
         **extra,
     }
-    client("dynamodb").put_item(
-        TableName=_table(),
-        Item=to_item(record),
-        ConditionExpression="attribute_not_exists(id)",
-    )
+    as_model(ImportFile, record).save(condition=ImportFile.id.does_not_exist())
     return record
 
 
 def get_import_file(kind: str, file_id: int) -> Item | None:
     if file_id <= 0:
         return None
-    return get_item(_table(), {"kind": kind, "id": file_id})
+    return get(ImportFile, kind, file_id)
 
 
 def update_import_file(kind: str, file_id: int, **fields: Any) -> None:
+    """Set the given attributes (None removes one); each stage sets only its own."""
     fields["updated_at"] = iso_timestamp()
-    names = {f"#f{i}": name for i, name in enumerate(fields)}
-    values = {f":v{i}": to_attr(value) for i, value in enumerate(fields.values())}
-    assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
-    client("dynamodb").update_item(
-        TableName=_table(),
-        Key=to_item({"kind": kind, "id": file_id}),
-        UpdateExpression=f"SET {assignments}",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
+    attributes = ImportFile.get_attributes()
+    ImportFile(kind, file_id).update(
+        actions=[
+            attributes[name].remove() if value is None else attributes[name].set(value)
+            for name, value in fields.items()
+        ]
     )
 
 
 def add_rows_processed(kind: str, file_id: int, rows: int) -> None:
-    client("dynamodb").update_item(
-        TableName=_table(),
-        Key=to_item({"kind": kind, "id": file_id}),
-        UpdateExpression="ADD rows_processed :n SET updated_at = :u",
-        ExpressionAttributeValues={":n": {"N": str(rows)}, ":u": {"S": iso_timestamp()}},
+    """Apply chunks run in parallel: an atomic ADD, never a read-modify-write."""
+    ImportFile(kind, file_id).update(
+        actions=[ImportFile.rows_processed.add(rows), ImportFile.updated_at.set(iso_timestamp())]
     )
 
 
@@ -165,13 +159,11 @@ def mark_failed(kind: str, file_id: int, errors: list[str], **fields: Any) -> No
 
 
 def list_import_files(kind: str, page: int, per_page: int) -> tuple[list[Item], dict[str, int]]:
-    counter = get_item(_table(), {"kind": kind, "id": 0})
-    total = int(counter["last_id"]) if counter else 0
+    counter = get(ImportFile, kind, 0)
+    total = int(counter.get("last_id") or 0) if counter else 0
     newest = total - (page - 1) * per_page
     ids = list(range(newest, max(newest - per_page, 0), -1)) if newest > 0 else []
-    items = [
-        from_item(i) for i in batch_get(_table(), (to_item({"kind": kind, "id": i}) for i in ids))
-    ]
+    items = batch_read(ImportFile, ((kind, i) for i in ids))
     items.sort(key=lambda item: -int(item["id"]))
     pagination = {
         "current_page": page,

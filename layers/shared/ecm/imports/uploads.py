@@ -12,17 +12,19 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError, invalid_body
 from ecm.imports.files import create_import_file, generated_filename, update_import_file
 from ecm.imports.kinds import ALL_OR_NOTHING, ImportMode, get_kind
 from ecm.log import logger
+from ecm.models import ImportFile
+from ecm.models.access import all_items, condition_failed
 from ecm.readers.detect import EXTENSION_TYPES
 from ecm.settings import get_settings
-from ecm.store import client, from_item, is_conditional_failure, to_attr, to_item
+from ecm.store import client
 from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]
@@ -103,20 +105,16 @@ def expire_if_due(record: Item) -> Item:
     if record.get("status") != "waiting" or record.get("expires_at", "9") > iso_timestamp():
         return record
     try:
-        client("dynamodb").update_item(
-            TableName=get_settings().import_files_table,
-            Key=to_item({"kind": record["kind"], "id": record["id"]}),
-            UpdateExpression="SET #s = :e, stage = :e, updated_at = :now",
-            ConditionExpression="#s = :w",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":e": to_attr("expired"),
-                ":w": to_attr("waiting"),
-                ":now": to_attr(iso_timestamp()),
-            },
+        ImportFile(record["kind"], record["id"]).update(
+            actions=[
+                ImportFile.status.set("expired"),
+                ImportFile.stage.set("expired"),
+                ImportFile.updated_at.set(iso_timestamp()),
+            ],
+            condition=ImportFile.status == "waiting",
         )
-    except ClientError as exc:
-        if not is_conditional_failure(exc):
+    except PynamoDBException as exc:
+        if not condition_failed(exc):
             raise
         return record  # it left waiting meanwhile: the upload arrived in time
     return {**record, "status": "expired", "stage": "expired"}
@@ -135,23 +133,20 @@ def uploaded_file(key: str) -> tuple[str, int] | None:
 
 def claim_upload(kind: str, file_id: int, key: str) -> bool:
     """Move the record from waiting to pending once; False for a late or second upload."""
+    now = iso_timestamp()
     try:
-        client("dynamodb").update_item(
-            TableName=get_settings().import_files_table,
-            Key=to_item({"kind": kind, "id": file_id}),
-            UpdateExpression="SET #s = :p, stage = :r, updated_at = :now",
-            ConditionExpression="#s = :w AND expires_at > :now AND s3_key = :k",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":p": to_attr("pending"),
-                ":r": to_attr("received"),
-                ":w": to_attr("waiting"),
-                ":now": to_attr(iso_timestamp()),
-                ":k": to_attr(key),
-            },
+        ImportFile(kind, file_id).update(
+            actions=[
+                ImportFile.status.set("pending"),
+                ImportFile.stage.set("received"),
+                ImportFile.updated_at.set(now),
+            ],
+            condition=(ImportFile.status == "waiting")
+            & (ImportFile.expires_at > now)
+            & (ImportFile.s3_key == key),
         )
-    except ClientError as exc:
-        if is_conditional_failure(exc):
+    except PynamoDBException as exc:
+        if condition_failed(exc):
             logger.info("upload ignored", extra={"kind": kind, "file_id": file_id})
             return False
         raise
@@ -163,24 +158,15 @@ def expire_waiting_uploads() -> int:
     from ecm.imports.kinds import KINDS
 
     expired = 0
-    paginator = client("dynamodb").get_paginator("query")
     for kind in KINDS:
-        pages = paginator.paginate(
-            TableName=get_settings().import_files_table,
-            KeyConditionExpression="kind = :k",
-            FilterExpression="#s = :w AND expires_at < :now",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":k": to_attr(kind),
-                ":w": to_attr("waiting"),
-                ":now": to_attr(iso_timestamp()),
-            },
+        waiting = ImportFile.query(
+            kind,
+            filter_condition=(ImportFile.status == "waiting")
+            & (ImportFile.expires_at < iso_timestamp()),
         )
-        for page in pages:
-            for raw in page["Items"]:
-                record = from_item(raw)
-                if expire_if_due(record)["status"] == "expired":
-                    expired += 1
+        for record in all_items(waiting):
+            if expire_if_due(record)["status"] == "expired":
+                expired += 1
     if expired:
         logger.info("uploads expired", extra={"count": expired})
     return expired

@@ -59,3 +59,10 @@ def bind_tables() -> None:
     """Point every model at the tables the current settings name (tests change them)."""
     for model in MODELS:
         _bind(model)
+
+
+def create_tables() -> None:
+    """Create every model's table (the local stack and tests; on AWS the template does)."""
+    for model in MODELS:
+        if not model.exists():
+            model.create_table(wait=True)

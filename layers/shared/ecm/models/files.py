@@ -10,6 +10,8 @@ back and undo the list counts exactly once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -77,8 +79,8 @@ class ImportFile(TableModel):
 
     # What rollback undoes: each id counter's value before the import, and which groups
     # of list-count deltas finalize applied ("0", "1", ...).
-    counters_before = MapAttribute[str, int](null=True)
-    counted = MapAttribute[str, bool](null=True)
+    counters_before = MapAttribute[str, Any](null=True)
+    counted = MapAttribute[str, Any](null=True)
 
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)

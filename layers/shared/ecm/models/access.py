@@ -1,0 +1,139 @@
+"""Reading and writing items through the models, for code that works on plain dicts.
+
+The domain (matching, planning, response bodies) works on dicts, as the import stages'
+bulk path does; these helpers turn a dict into its model and back losslessly (the models
+declare every attribute: tests/unit/test_models.py) and give the few operations the API
+side needs one spelling: a consistent get, capped batch reads, id counters, transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+from pynamodb.connection import Connection
+from pynamodb.constants import COUNT
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import Index
+from pynamodb.pagination import ResultIterator
+from pynamodb.transactions import TransactWrite
+
+from ecm.models.base import TableMeta, TableModel
+from ecm.models.meta import MetaItem
+from ecm.store import batch_get, from_item, to_item
+
+Item = dict[str, Any]
+M = TypeVar("M", bound=TableModel)
+
+#: What DynamoDB answers when a condition (a version, "does not exist") does not hold.
+CONDITION_FAILED = ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def as_dict(model: TableModel) -> Item:
+    """The item as a plain dict (numbers as int or float, maps and lists as dicts, lists);
+    only what was read (a projection may leave out even the key)."""
+    return from_item(model.serialize(null_check=False))
+
+
+def as_model(model_class: type[M], item: Item) -> M:
+    return model_class.from_raw_data(to_item(item))
+
+
+def get(model_class: type[M], hash_key: Any, range_key: Any = None) -> Item | None:
+    """A strongly consistent read of one item, as a dict; None when there is none."""
+    try:
+        return as_dict(model_class.get(hash_key, range_key, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def batch_read(model_class: type[M], keys: Iterable[Any]) -> list[Item]:
+    """Items by key (hash keys, or (hash, range) pairs), through the capped BatchGetItem of
+    ``ecm.store`` (pynamodb's own loop over unprocessed keys has no cap)."""
+    hash_attribute = model_class._hash_key_attribute()
+    range_attribute = model_class._range_key_attribute()
+    raw_keys = []
+    for key in keys:
+        hash_key, range_key = key if range_attribute else (key, None)
+        hash_raw, range_raw = model_class._serialize_keys(hash_key, range_key)
+        raw = {hash_attribute.attr_name: {hash_attribute.attr_type: hash_raw}}
+        if range_attribute:
+            raw[range_attribute.attr_name] = {range_attribute.attr_type: range_raw}
+        raw_keys.append(raw)
+    found = batch_get(model_class.Meta.table_name, raw_keys)
+    return [as_dict(model_class.from_raw_data(item)) for item in found]
+
+
+def all_items(results: Iterable[TableModel]) -> Iterator[Item]:
+    """The dicts of a query's or scan's models."""
+    return (as_dict(model) for model in results)
+
+
+def count_query(
+    index: Index[Any],
+    hash_key: Any,
+    range_key_condition: Condition | None = None,
+    filter_condition: Condition | None = None,
+) -> tuple[int, int]:
+    """(items matching, entries read) of one index partition: a Select=COUNT query, as
+    pynamodb's ``Model.count`` runs it, keeping DynamoDB's ScannedCount as well."""
+    results: ResultIterator[Any] = ResultIterator(
+        index._model._get_connection().query,
+        (index._hash_key_attribute().serialize(hash_key),),
+        {
+            "range_key_condition": range_key_condition,
+            "filter_condition": filter_condition,
+            "index_name": index.Meta.index_name,
+            "select": COUNT,
+        },
+    )
+    list(results)
+    return results.total_count, results.page_iter.total_scanned_count
+
+
+def next_ids(counter: str, count: int = 1) -> tuple[int, int]:
+    """Reserve ``count`` ids from ``counter#<counter>``: (value before, value after)."""
+    item = MetaItem(f"counter#{counter}")
+    item.update(actions=[MetaItem.value.add(count)])
+    after = int(item.value or 0)
+    return after - count, after
+
+
+def condition_failed(exc: Exception) -> bool:
+    """Did a write fail only because its condition did not hold (a version changed)?"""
+    if isinstance(exc, PynamoDBException):
+        return exc.cause_response_code in CONDITION_FAILED
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in CONDITION_FAILED
+    return False
+
+
+@cache
+def _connection() -> Connection:
+    return Connection(
+        max_retry_attempts=TableMeta.max_retry_attempts,
+        max_pool_connections=TableMeta.max_pool_connections,
+    )
+
+
+def reset_connection() -> None:
+    _connection.cache_clear()
+
+
+def put_versioned(writes: TransactWrite, model_class: type[M], item: Item) -> None:
+    """Put ``item`` in ``writes`` on the condition that the stored item still has the
+    version it was read with. ``item["version"]`` is the new version (the read one + 1), as
+    everywhere in this code: pynamodb's version check writes it and conditions on the old."""
+    prior = int(item["version"]) - 1
+    writes.save(as_model(model_class, {**item, "version": prior or None}))
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    """A TransactWriteItems of model writes, committed when the block ends."""
+    with TransactWrite(connection=_connection()) as writes:
+        yield writes
