@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (  # benchmarks/ is on sys.path (just above)
+from run import (
     ADMIN_TOKEN,
     BENCH_DIR,
     BUCKET,
@@ -276,7 +276,7 @@ class ReadCounter:
 def calibrate(counter: ReadCounter, ddb: Any) -> None:
     """Mean size of a search index entry (all its projected attributes), from up to 1,000
     entries of each index, read with a client the counter does not count."""
-    from ecm.patients import SEARCH_INDEXES
+    from ecm.patients.items import SEARCH_INDEXES
     from ecm.settings import get_settings
 
     for name in SEARCH_INDEXES:
@@ -322,7 +322,7 @@ class Request:
 def requests_to_measure(smallest: int) -> list[Request]:
     from fixtures_builders import sample_mif_row
 
-    from ecm.patients_api import filter_patients, list_patients
+    from ecm.patients.api import filter_patients, list_patients
 
     name_prefix = sample_mif_row(1234)["LAST_NAME"][:-1]
     broad_prefix = sample_mif_row(1234)["LAST_NAME"][:-3]
@@ -671,7 +671,7 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
                 seconds = stack.import_csv(files[first, last], rows)
                 report.imports.append((first, last, seconds))
                 log(f"imported {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
-            from ecm.patients_api import list_patients
+            from ecm.patients.api import list_patients
 
             total = int(list_patients({})["pagination"]["total_count"])
             if total != size:

@@ -175,8 +175,8 @@ def ensure_range_file(first: int, last: int, fmt: str) -> Path:
 def run_validate(path: Path, fmt: str, on_chunk: Callable[[list[Any]], None]) -> int:
     """``validate_file`` exactly as the import's validate stage calls it; returns the rows."""
     from ecm.errors import ImportRejected
-    from ecm.imports.engine import validate_file
-    from ecm.imports.kinds import AUTHORIZATION, MIF
+    from ecm.imports.stages.validate import validate_file
+    from ecm.kinds.registry import AUTHORIZATION, MIF
     from ecm.settings import DEFAULT_CHUNK_ROWS
 
     kind, file_type = (AUTHORIZATION, "xlsx") if fmt == "auth-xlsx" else (MIF, fmt)
@@ -260,8 +260,8 @@ def run_plan(directory: Path) -> tuple[int, float]:
     Each chunk's plan entries are serialised (as the stage does before writing them to S3)
     and dropped; returns (rows, seconds).
     """
-    from ecm.mif_plan import MifPlanner
-    from ecm.providers import ProviderDirectory
+    from ecm.kinds.mif.planner import MifPlanner
+    from ecm.patients.providers import ProviderDirectory
     from ecm.settings import DEFAULT_CHUNK_ROWS
 
     planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
@@ -306,10 +306,11 @@ def peak_rss_mb() -> float:
 
 def child_main(stage: str, target: str, fmt: str) -> int:
     """Run one stage in this fresh process and print its peak RSS as JSON."""
-    import ecm.imports.engine
-    import ecm.imports.kinds
-    import ecm.mif_plan
-    import ecm.providers  # noqa: F401
+    import ecm.imports.stages.plan
+    import ecm.imports.stages.validate
+    import ecm.kinds.mif.planner
+    import ecm.kinds.registry
+    import ecm.patients.providers  # noqa: F401
 
     result: dict[str, Any] = {"stage": stage, "format": fmt}
     if stage == "validate":

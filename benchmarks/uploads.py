@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (  # benchmarks/ is on sys.path (just above)
+from run import (
     BENCH_DIR,
     BUCKET,
     MAX_CPU_US_PER_ROW,
@@ -136,7 +136,7 @@ def child_main(module_path: str, attr: str, event_json: str) -> int:
 def create_record_main(key: str, name: str, file_type: str) -> int:
     """The file record an upload creates, already holding its object (``pending``/``received``,
     as the S3 event's claim leaves it), without the S3 event that would start the import."""
-    from ecm.imports.files import create_import_file
+    from ecm.imports.records import create_import_file
 
     record = create_import_file(
         "mif", "upload", name, s3_key=key, declared_type=file_type, created_by=None

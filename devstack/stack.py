@@ -24,14 +24,7 @@ import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval
 from moto.core.models import botocore_stubber
 from moto.server import ThreadedMotoServer
 
-from devstack.template import (
-    ACCOUNT,
-    REGION,
-    Function,
-    LocalTemplate,
-    SqsSource,
-    load_template,
-)
+from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, SqsSource, load_template
 
 ROLE_NAME = "ecm-local-lambda"
 #: SQS long-poll wait of the event-source pollers. A message still arrives at once; an idle
@@ -455,7 +448,7 @@ class LocalStack:
         )
 
     def _seed_users(self) -> tuple[str, str | None]:
-        from ecm.auth import create_user
+        from ecm.api.auth import create_user
 
         admin_token = os.environ.get("ECM_ADMIN_TOKEN") or None
         _, admin_token = create_user("Local Admin", "admin", admin_token)

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from ecm.activities import create_activity, list_activities
-from ecm.http import admin_context, json_body, json_response, make_resolver
+from ecm.api.resolver import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
+from ecm.patients.activities import create_activity, list_activities
 
 app = make_resolver()
 BASE = "/v1/admin/clinic/ecm/patients/<patient_id>/activities"

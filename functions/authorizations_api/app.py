@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ecm.http import make_resolver
+from ecm.api.resolver import make_resolver
 from ecm.imports.routes import register_import_routes
 from ecm.log import logger
 

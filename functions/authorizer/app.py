@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ecm.auth import authorize_request
+from ecm.api.auth import authorize_request
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

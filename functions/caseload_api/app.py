@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from ecm.caseload import add_care_manager, add_provider, care_managers, providers
-from ecm.http import admin_context, json_body, json_response, make_resolver
+from ecm.api.resolver import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
+from ecm.patients.caseload import add_care_manager, add_provider, care_managers, providers
 
 app = make_resolver()
 BASE = "/v1/admin/clinic/ecm"

@@ -1,9 +1,14 @@
-"""The import state machine's tasks: each state calls one stage of the engine."""
+"""The import state machine's tasks: each state calls one stage (ecm.imports.stages)."""
 
 from typing import Any
 
-from ecm.imports import engine
-from ecm.imports.engine import phi_safe
+from ecm.imports.stages.apply import apply_stage
+from ecm.imports.stages.finalize import finalize_stage, finish_dry_run_stage
+from ecm.imports.stages.lock import lock_stage
+from ecm.imports.stages.plan import plan_stage
+from ecm.imports.stages.rollback import rollback_stage
+from ecm.imports.stages.running import phi_safe
+from ecm.imports.stages.validate import validate_stage
 
 
 def _ids(event: dict[str, Any]) -> tuple[str, int]:
@@ -12,34 +17,34 @@ def _ids(event: dict[str, Any]) -> tuple[str, int]:
 
 @phi_safe
 def validate(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.validate_stage(*_ids(event))
+    return validate_stage(*_ids(event))
 
 
 @phi_safe
 def lock(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.lock_stage(*_ids(event))
+    return lock_stage(*_ids(event))
 
 
 @phi_safe
 def plan(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.plan_stage(*_ids(event))
+    return plan_stage(*_ids(event))
 
 
 @phi_safe
 def apply(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.apply_stage(*_ids(event), int(event["chunk"]))
+    return apply_stage(*_ids(event), int(event["chunk"]))
 
 
 @phi_safe
 def finish_dry_run(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.finish_dry_run_stage(*_ids(event))
+    return finish_dry_run_stage(*_ids(event))
 
 
 @phi_safe
 def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.finalize_stage(*_ids(event))
+    return finalize_stage(*_ids(event))
 
 
 @phi_safe
 def rollback(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return engine.rollback_stage(*_ids(event), event.get("error"))
+    return rollback_stage(*_ids(event), event.get("error"))

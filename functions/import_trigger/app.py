@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ecm.inbox import config as idempotency_config
-from ecm.inbox import handle_inbox_message
+from ecm.imports.inbox import config as idempotency_config
+from ecm.imports.inbox import handle_inbox_message
 from ecm.log import logger
 
 processor = BatchProcessor(event_type=EventType.SQS)

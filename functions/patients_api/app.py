@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from ecm.caseload import assign_case_load
-from ecm.http import admin_context, json_body, json_response, make_resolver
+from ecm.api.resolver import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
-from ecm.patients_api import (
+from ecm.patients.api import (
     filter_patients,
     list_audit,
     list_patients,
     patient_detail,
     update_patient,
 )
+from ecm.patients.caseload import assign_case_load
 
 app = make_resolver()
 BASE = "/v1/admin/clinic/ecm/patients"

@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecm import auth
+from ecm.api import auth
 from ecm.errors import ApiError
+from ecm.files.sources import decode_inline, inbox_key
 from ecm.settings import get_settings
-from ecm.sources import decode_inline, inbox_key
 from ecm.store import reset_clients
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from fixtures_builders import sample_auth_row, sample_mif_row
 
-from ecm.authorization import validate_authorization_row
-from ecm.authorization_plan import AuthorizationPlanner, pending_key
-from ecm.mif import validate_mif_row
-from ecm.mif_plan import MifPlanner
-from ecm.patients import build_patient, member_key
-from ecm.providers import ProviderDirectory
+from ecm.kinds.authorization.planner import AuthorizationPlanner, pending_key
+from ecm.kinds.authorization.rows import validate_authorization_row
+from ecm.kinds.mif.planner import MifPlanner
+from ecm.kinds.mif.rows import validate_mif_row
+from ecm.patients.items import build_patient, member_key
+from ecm.patients.providers import ProviderDirectory
 
 Item = dict[str, Any]
 NOW = "2025-06-15T12:00:00.000Z"

@@ -19,17 +19,17 @@ from fixtures_builders import (
     write_file,
 )
 
-from ecm.authorization import (
+from ecm.errors import FileFormatError
+from ecm.files.readers import HeaderAt, detect_file_type
+from ecm.imports.stages.validate import validate_file
+from ecm.kinds.authorization.rows import (
     AuthorizationForm,
     AuthorizationStatus,
     parse_form,
     parse_status,
     validate_authorization_row,
 )
-from ecm.errors import FileFormatError
-from ecm.imports.engine import validate_file
-from ecm.imports.kinds import AUTHORIZATION
-from ecm.readers import HeaderAt, detect_file_type
+from ecm.kinds.registry import AUTHORIZATION
 
 TODAY = date(2025, 6, 15)
 Item = dict[str, Any]

@@ -13,10 +13,11 @@ import orjson
 import pytest
 from fixtures_builders import mif_csv, mif_xlsx, mif_xml, sample_mif_row
 
-from ecm.imports.engine import cycle_collection_paused, validate_file
-from ecm.imports.kinds import MIF
-from ecm.mif_plan import MifPlanner
-from ecm.providers import ProviderDirectory
+from ecm.imports.stages.running import cycle_collection_paused
+from ecm.imports.stages.validate import validate_file
+from ecm.kinds.mif.planner import MifPlanner
+from ecm.kinds.registry import MIF
+from ecm.patients.providers import ProviderDirectory
 from ecm.store import to_item
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ecm.member_status import (
+from ecm.kinds.authorization.member_status import (
     SYSTEM_IMPORT,
     AuthorizationEvent,
     apply_authorization_events,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from fixtures_builders import VALID_NPI, sample_mif_row
 
-from ecm.mif import validate_mif_row
-from ecm.mif_plan import MifPlanner
-from ecm.patients import build_patient, member_key, name_key, patient_name_key
-from ecm.providers import ProviderDirectory
+from ecm.kinds.mif.planner import MifPlanner
+from ecm.kinds.mif.rows import validate_mif_row
+from ecm.patients.items import build_patient, member_key, name_key, patient_name_key
+from ecm.patients.providers import ProviderDirectory
 
 Item = dict[str, Any]
 NOW = "2025-06-15T12:00:00.000Z"

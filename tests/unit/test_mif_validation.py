@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fixtures_builders import INVALID_NPI, VALID_NPI, sample_mif_row
 
-from ecm import values
-from ecm.mif import validate_mif_row
+from ecm.kinds import values
+from ecm.kinds.mif.rows import validate_mif_row
 
 TODAY = date(2025, 6, 15)
 

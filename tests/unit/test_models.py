@@ -10,18 +10,16 @@ import pytest
 from fixtures_builders import VALID_NPI, sample_auth_row, sample_mif_row
 
 from devstack.template import load_template
-from ecm.authorization import validate_authorization_row
-from ecm.authorization_plan import build_authorization, pending_key
-from ecm.member_status import AuthorizationEvent, apply_authorization_events, assign_history_ids
-from ecm.mif import validate_mif_row
-from ecm.models import (
-    MODELS,
-    Authorization,
-    Patient,
-    PatientKey,
-    TableModel,
+from ecm.kinds.authorization.member_status import (
+    AuthorizationEvent,
+    apply_authorization_events,
+    assign_history_ids,
 )
-from ecm.patients import build_patient, member_key, patient_name_key
+from ecm.kinds.authorization.planner import build_authorization, pending_key
+from ecm.kinds.authorization.rows import validate_authorization_row
+from ecm.kinds.mif.rows import validate_mif_row
+from ecm.models import MODELS, Authorization, Patient, PatientKey, TableModel
+from ecm.patients.items import build_patient, member_key, patient_name_key
 from ecm.store import to_item
 
 TODAY = date(2026, 12, 4)

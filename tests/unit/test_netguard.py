@@ -24,7 +24,7 @@ import urllib3.response
 import urllib3.util.connection
 from fixtures_builders import self_signed_certificate
 
-from ecm.netguard import FetchedFile, UrlRefused, fetch_url_to_file, is_public_address
+from ecm.files.netguard import FetchedFile, UrlRefused, fetch_url_to_file, is_public_address
 
 MB = 1024 * 1024
 _REAL_GETADDRINFO = socket.getaddrinfo

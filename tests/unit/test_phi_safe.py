@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ecm.errors import LockHeld, StageFailed
-from ecm.imports.engine import phi_safe
+from ecm.imports.stages.running import phi_safe
 
 
 def test_unexpected_errors_keep_only_their_type() -> None:

@@ -16,22 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_builders import (
-    MIF_HEADERS,
-    mif_csv,
-    mif_xlsx,
-    mif_xml,
-    sample_mif_row,
-    write_file,
-)
+from fixtures_builders import MIF_HEADERS, mif_csv, mif_xlsx, mif_xml, sample_mif_row, write_file
 
 from ecm.errors import FileFormatError
-from ecm.fields import MIF_FIELDS
-from ecm.readers import HeaderAt, detect_file_type, read_records
-from ecm.readers import xlsx_reader as xlsx_module
-from ecm.readers.base import RecordStream, too_many_rows
+from ecm.files.readers import HeaderAt, detect_file_type, read_records
+from ecm.files.readers import xlsx_reader as xlsx_module
+from ecm.files.readers.base import RecordStream, too_many_rows
+from ecm.kinds.mif.fields import MIF_FIELDS
+from ecm.kinds.values import normalize_zip
 from ecm.settings import get_settings
-from ecm.values import normalize_zip
 
 MIF_TYPES = ("csv", "xml", "xlsx")
 
@@ -604,8 +597,8 @@ def test_xml_billion_laughs_is_refused_within_bounded_memory_and_cpu(tmp_path: P
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
         "resource.setrlimit(resource.RLIMIT_CPU, (20, 20))\n"
         "from ecm.errors import FileFormatError\n"
-        "from ecm.fields import MIF_FIELDS\n"
-        "from ecm.readers import read_records\n"
+        "from ecm.kinds.mif.fields import MIF_FIELDS\n"
+        "from ecm.files.readers import read_records\n"
         "try:\n"
         "    list(read_records(__import__('pathlib').Path(sys.argv[1]), 'xml', MIF_FIELDS, 10)"
         ".records)\n"

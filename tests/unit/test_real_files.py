@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from ecm.errors import FileFormatError
-from ecm.imports.kinds import AUTHORIZATION, MIF, ImportKind
+from ecm.files.readers import detect_file_type, read_records
+from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE
 from ecm.imports.results import ORIGINAL_COLUMNS
-from ecm.readers import detect_file_type, read_records
-from ecm.readers.detect import PROTECTED_WORKBOOK_MESSAGE
+from ecm.kinds.registry import AUTHORIZATION, MIF, ImportKind
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "real_files"
 MANIFEST = {

@@ -13,9 +13,9 @@ import sys
 
 import boto3
 
-from ecm.auth import ROLES, create_user
-from ecm.patients_api import reindex_patients
-from ecm.providers import create_provider, list_providers
+from ecm.api.auth import ROLES, create_user
+from ecm.patients.api import reindex_patients
+from ecm.patients.providers import create_provider, list_providers
 from ecm.settings import get_settings
 
 STACK_TABLES = {

@@ -23,8 +23,8 @@ from standardwebhooks import Webhook
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError
+from ecm.files.netguard import UrlRefused, is_allowlisted, is_public_address, post_bytes
 from ecm.log import logger
-from ecm.netguard import UrlRefused, is_allowlisted, is_public_address, post_bytes
 from ecm.settings import get_settings, webhook_signing_secret
 from ecm.store import client, presigned_get
 

@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ecm.errors import ApiError, invalid_body
-from ecm.imports.engine import records_key
-from ecm.imports.files import (
+from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
+from ecm.files.sources import ReceivedFile, receive, store_original
+from ecm.imports.records import (
     create_import_file,
     generated_filename,
     get_import_file,
@@ -22,12 +23,11 @@ from ecm.imports.files import (
     mark_failed,
     update_import_file,
 )
-from ecm.imports.kinds import ALL_OR_NOTHING, VALID_ROWS, ImportKind, ImportMode, get_kind
+from ecm.imports.stages.work import records_key
 from ecm.imports.uploads import expire_if_due
+from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, ImportMode, get_kind
 from ecm.log import logger
-from ecm.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.settings import get_settings
-from ecm.sources import ReceivedFile, receive, store_original
 from ecm.store import client, presigned_get
 from ecm.webhooks import validate_webhook_url
 

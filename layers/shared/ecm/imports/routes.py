@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from ecm.http import admin_context, json_body, json_response
+from ecm.api.resolver import admin_context, json_body, json_response
 from ecm.imports.api import create_import, file_detail, list_files
 from ecm.imports.uploads import create_upload
 

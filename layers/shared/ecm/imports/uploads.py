@@ -17,12 +17,12 @@ from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError, invalid_body
-from ecm.imports.files import create_import_file, generated_filename, update_import_file
-from ecm.imports.kinds import ALL_OR_NOTHING, ImportMode, get_kind
+from ecm.files.readers.detect import EXTENSION_TYPES
+from ecm.imports.records import create_import_file, generated_filename, update_import_file
+from ecm.kinds.registry import ALL_OR_NOTHING, ImportMode, get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
 from ecm.models.access import all_items, condition_failed
-from ecm.readers.detect import EXTENSION_TYPES
 from ecm.settings import get_settings
 from ecm.store import client
 from ecm.webhooks import validate_webhook_url
@@ -155,7 +155,7 @@ def claim_upload(kind: str, file_id: int, key: str) -> bool:
 
 def expire_waiting_uploads() -> int:
     """The scheduled sweep: every upload still waiting past its deadline becomes expired."""
-    from ecm.imports.kinds import KINDS
+    from ecm.kinds.registry import KINDS
 
     expired = 0
     for kind in KINDS:

@@ -1,0 +1,91 @@
+"""Member record status from authorizations (seed 001), with its history.
+
+Cancel → terminated_member, Pending → pending_member, Approved → new_member when the member
+has no earlier approved authorization, else continuing_member; Denied → no change.
+Events of one file apply in order of decision date, then row order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ecm.kinds.authorization.rows import AuthorizationStatus
+from ecm.patients.items import with_index_fields
+
+Item = dict[str, Any]
+MEMBER_STATUSES = (
+    "new_member",
+    "continuing_member",
+    "pending_member",
+    "terminated_member",
+    "inactive_member",
+)
+SYSTEM_IMPORT = "System Import"
+
+
+@dataclass(frozen=True)
+class AuthorizationEvent:
+    auth_no: str
+    status: str | None
+    decision_date: str | None
+    row: int
+
+    @property
+    def order(self) -> tuple[bool, str, int]:
+        return (self.decision_date is None, self.decision_date or "", self.row)
+
+
+def apply_authorization_events(patient: Item, events: list[AuthorizationEvent], now: str) -> int:
+    """Apply events to the patient item in place; return how many history entries were added.
+
+    New history entries get ``id`` None: the caller reserves ids for them.
+    """
+    eligibility = patient.setdefault("eligibility", {})
+    approved = list(patient.get("approved_auth_nos") or [])
+    history = list(patient.get("ecm_status_history") or [])
+    added = 0
+    latest = dict(patient.get("latest_authorization") or {})
+    for event in sorted(events, key=lambda e: e.order):
+        if (event.decision_date or "") >= (latest.get("decision_date") or ""):
+            latest = {
+                "auth_no": event.auth_no,
+                "status": event.status,
+                "decision_date": event.decision_date,
+            }
+        new_status: str | None
+        if event.status == AuthorizationStatus.APPROVED:
+            earlier = [a for a in approved if a != event.auth_no]
+            new_status = "continuing_member" if earlier else "new_member"
+            if event.auth_no not in approved:
+                approved.append(event.auth_no)
+        elif event.status == AuthorizationStatus.PENDING:
+            new_status = "pending_member"
+        elif event.status == AuthorizationStatus.CANCEL:
+            new_status = "terminated_member"
+        else:
+            new_status = None  # Denied or blank: no change
+        if new_status and new_status != eligibility.get("member_record_status"):
+            eligibility["member_record_status"] = new_status
+            eligibility["updated_at"] = now
+            history.append(
+                {"id": None, "status": new_status, "changed_at": now, "changed_by": SYSTEM_IMPORT}
+            )
+            added += 1
+    patient["approved_auth_nos"] = approved
+    patient["ecm_status_history"] = history
+    if latest:
+        # What "filters.authorization_status" means: the member's latest authorization.
+        patient["latest_authorization"] = latest
+        patient["latest_authorization_status"] = latest.get("status")
+    with_index_fields(patient)
+    return added
+
+
+def assign_history_ids(patients: list[Item], first_id: int) -> None:
+    next_id = first_id
+    for patient in patients:
+        for entry in patient.get("ecm_status_history") or []:
+            if entry.get("id") is None:
+                entry["id"] = next_id
+                next_id += 1

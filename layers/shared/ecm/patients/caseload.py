@@ -1,0 +1,154 @@
+"""Case loads: ECM providers, care managers (OLCM / ILCM users), and who holds each patient.
+
+Imports assign the provider (DESIGN.md); an admin assigns or clears the provider and the two
+care managers here. A change moves the patient between the provider/OLCM/ILCM lists, so it
+commits with its count deltas in one transaction, conditional on the version it read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pynamodb.exceptions import PynamoDBException
+
+from ecm.api.auth import create_user
+from ecm.clock import iso_timestamp
+from ecm.errors import ApiError, invalid_body
+from ecm.models import Patient, Provider, User
+from ecm.models.access import all_items, condition_failed, get, put_versioned, transaction
+from ecm.patients.api import load_patient, parse_patient_id, patient_detail_body, record_audit
+from ecm.patients.counts import add_count_updates, add_deltas
+from ecm.patients.items import with_index_fields
+from ecm.patients.providers import create_provider, list_providers
+
+Item = dict[str, Any]
+CARE_MANAGER_ROLES = ("olcm", "ilcm")
+
+
+class ProviderBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str
+    npi: str | None = None
+
+
+class CareManagerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str
+    role: str
+
+
+class CaseLoadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider_id: int | None = None
+    olcm_user_id: int | None = None
+    ilcm_user_id: int | None = None
+
+
+def _body(body: Any, key: str) -> Any:
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise ApiError(422, f"Request body must be a JSON object with a '{key}' object")
+    return body[key]
+
+
+def add_provider(body: Any) -> Item:
+    try:
+        request = ProviderBody.model_validate(_body(body, "provider"))
+        provider = create_provider(request.name, request.npi)
+    except ValidationError as exc:
+        raise invalid_body("provider", exc) from None
+    except ValueError as exc:
+        raise ApiError(422, f"provider: {exc}") from None
+    return {"provider": provider}
+
+
+def providers() -> Item:
+    return {"providers": list_providers()}
+
+
+def add_care_manager(body: Any) -> Item:
+    """A care manager is a user with the olcm or ilcm role; the token is shown once."""
+    try:
+        request = CareManagerBody.model_validate(_body(body, "care_manager"))
+    except ValidationError as exc:
+        raise invalid_body("care_manager", exc) from None
+    if request.role not in CARE_MANAGER_ROLES:
+        raise ApiError(422, "care_manager.role must be one of olcm, ilcm")
+    if not request.name:
+        raise ApiError(422, "care_manager.name can't be blank")
+    user, token = create_user(request.name, request.role)
+    return {
+        "care_manager": {"id": user["id"], "name": user["name"], "role": user["role"]},
+        "token": token,
+    }
+
+
+def care_managers() -> Item:
+    found = User.scan(
+        User.role.is_in(*CARE_MANAGER_ROLES), attributes_to_get=["id", "name", "role"]
+    )
+    users = [{k: u[k] for k in ("id", "name", "role") if k in u} for u in all_items(found)]
+    return {"care_managers": sorted(users, key=lambda u: int(u["id"]))}
+
+
+def _user(user_id: int) -> Item | None:
+    return next(all_items(User.by_id.query(user_id, limit=1)), None)
+
+
+def _care_manager(field: str, user_id: int | None, role: str) -> tuple[int | None, str | None]:
+    if user_id is None:
+        return None, None
+    user = _user(user_id)
+    if user is None or user.get("role") != role:
+        raise ApiError(422, f"case_load.{field} {user_id} is not a care manager with role {role}")
+    return user_id, str(user["name"])
+
+
+def assign_case_load(raw_id: str, body: Any, user: Item) -> Item:
+    """PUT /patients/{id}/case_load: the given fields are set (null clears them)."""
+    patient_id = parse_patient_id(raw_id)
+    raw = _body(body, "case_load")
+    try:
+        request = CaseLoadBody.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_body("case_load", exc) from None
+    prior = load_patient(patient_id)
+    case_load = dict(prior.get("case_load") or {})
+    if "provider_id" in raw:
+        if request.provider_id is None:
+            case_load["provider_id"] = case_load["provider_name"] = None
+        else:
+            provider = get(Provider, request.provider_id)
+            if provider is None:
+                raise ApiError(422, f"case_load.provider_id {request.provider_id} does not exist")
+            case_load["provider_id"], case_load["provider_name"] = provider["id"], provider["name"]
+    for field, name_field, role in (
+        ("olcm_user_id", "olcm_name", "olcm"),
+        ("ilcm_user_id", "ilcm_name", "ilcm"),
+    ):
+        if field in raw:
+            case_load[field], case_load[name_field] = _care_manager(
+                field, getattr(request, field), role
+            )
+    patient = {**prior, "case_load": case_load, "updated_at": iso_timestamp()}
+    patient["version"] = int(prior.get("version", 0)) + 1
+    patient["last_import"] = "api"
+    with_index_fields(patient)
+    deltas: Counter[str] = Counter()
+    add_deltas(deltas, prior, patient)
+    try:
+        with transaction() as writes:
+            put_versioned(writes, Patient, patient)
+            add_count_updates(writes, dict(deltas))
+    except PynamoDBException as exc:
+        if condition_failed(exc):
+            raise ApiError(
+                409, "Patient was changed by someone else since it was read; reload and retry"
+            ) from None
+        raise
+    record_audit(patient_id, user, "case_load")
+    return patient_detail_body(patient)
