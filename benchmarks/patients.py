@@ -3,7 +3,7 @@
 Run with ``.venv/bin/python benchmarks/patients.py`` (sizes 10,000 and 100,000) or
 ``--quick`` (2,000 and 10,000). Loads patients into a local stack (a store process,
 ``benchmarks/store.py``, plus ``python -m devstack``) through the MIF import, then calls
-``ecm.patients_api.list_patients`` / ``filter_patients`` in this process against the store,
+``ecm.patients.listing.list_patients`` / ``filter_patients`` in this process against the store,
 counting the items each request reads from DynamoDB with a botocore ``after-call`` hook.
 Prints one table, then each target with PASS or MISS. A MISS never fails the run (exit code
 0); a measurement that breaks (an import that fails, a process that does not start) is
@@ -322,7 +322,7 @@ class Request:
 def requests_to_measure(smallest: int) -> list[Request]:
     from fixtures_builders import sample_mif_row
 
-    from ecm.patients.api import filter_patients, list_patients
+    from ecm.patients.listing import filter_patients, list_patients
 
     name_prefix = sample_mif_row(1234)["LAST_NAME"][:-1]
     broad_prefix = sample_mif_row(1234)["LAST_NAME"][:-3]
@@ -671,7 +671,7 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
                 seconds = stack.import_csv(files[first, last], rows)
                 report.imports.append((first, last, seconds))
                 log(f"imported {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
-            from ecm.patients.api import list_patients
+            from ecm.patients.listing import list_patients
 
             total = int(list_patients({})["pagination"]["total_count"])
             if total != size:

@@ -4,14 +4,11 @@ from typing import Any
 
 from ecm.api.resolver import admin_context, json_body, json_response, make_resolver
 from ecm.log import logger
-from ecm.patients.api import (
-    filter_patients,
-    list_audit,
-    list_patients,
-    patient_detail,
-    update_patient,
-)
+from ecm.patients.audit import list_audit
 from ecm.patients.caseload import assign_case_load
+from ecm.patients.detail import patient_detail
+from ecm.patients.listing import filter_patients, list_patients
+from ecm.patients.update import update_patient
 
 app = make_resolver()
 BASE = "/v1/admin/clinic/ecm/patients"

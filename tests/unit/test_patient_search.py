@@ -247,7 +247,7 @@ def _put(patients: list[Item]) -> None:
 
 
 def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
-    from ecm.patients.api import list_patients
+    from ecm.patients.listing import list_patients
 
     body = list_patients({"search": term, "page": str(page), "per_page": str(per_page)})
     return [p["id"] for p in body["patients"]], body["pagination"]
@@ -298,7 +298,7 @@ def test_a_page_reads_only_its_own_full_items(table: Reads) -> None:
 
 
 def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Reads) -> None:
-    from ecm.patients.api import filter_patients
+    from ecm.patients.listing import filter_patients
 
     patients = [
         _patient(

@@ -14,8 +14,8 @@ import sys
 import boto3
 
 from ecm.api.auth import ROLES, create_user
-from ecm.patients.api import reindex_patients
 from ecm.patients.providers import create_provider, list_providers
+from ecm.patients.reindex import reindex_patients
 from ecm.settings import get_settings
 
 STACK_TABLES = {

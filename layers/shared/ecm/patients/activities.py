@@ -32,8 +32,9 @@ from ecm.models.access import (
     put_versioned,
     transaction,
 )
-from ecm.patients.api import load_patient, parse_patient_id, record_audit
+from ecm.patients.audit import record_audit
 from ecm.patients.items import with_index_fields
+from ecm.patients.reading import load_patient, parse_patient_id
 
 Item = dict[str, Any]
 

@@ -18,10 +18,12 @@ from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, invalid_body
 from ecm.models import Patient, Provider, User
 from ecm.models.access import all_items, condition_failed, get, put_versioned, transaction
-from ecm.patients.api import load_patient, parse_patient_id, patient_detail_body, record_audit
+from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
+from ecm.patients.detail import patient_detail_body
 from ecm.patients.items import with_index_fields
 from ecm.patients.providers import create_provider, list_providers
+from ecm.patients.reading import load_patient, parse_patient_id
 
 Item = dict[str, Any]
 CARE_MANAGER_ROLES = ("olcm", "ilcm")

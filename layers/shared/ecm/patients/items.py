@@ -123,8 +123,6 @@ SEARCH_SEP = "\x1f"
 #: the text and anything before "0" (space, "'", "-", "."), each digit, ":" for anything
 #: between "9" and "a", each letter, "~" for anything after "z" (accented letters, ...).
 SEARCH_BUCKETS = ("!", *"0123456789", ":", *"abcdefghijklmnopqrstuvwxyz", "~")
-
-
 #: Every attribute ``search_fields`` may set, so a field that lost its text loses them too.
 _SEARCH_ATTRIBUTES = tuple(
     f"search_{name}{suffix}" for name in SEARCH_INDEXES for suffix in ("_p", "", "_from")

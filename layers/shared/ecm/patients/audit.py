@@ -1,0 +1,46 @@
+"""The audit trail: who read or changed which patient, and when (HIPAA access log)."""
+
+from __future__ import annotations
+
+import uuid
+
+from ecm.clock import iso_timestamp
+from ecm.imports.api import parse_positive_int
+from ecm.models import AuditEntry
+from ecm.models.access import all_items
+from ecm.patients.reading import Item, load_patient, parse_patient_id
+
+
+def record_audit(patient_id: int, user: Item, action: str) -> None:
+    """Who read or changed which patient, and when (HIPAA access log)."""
+    at = iso_timestamp()
+    AuditEntry(
+        patient_id,
+        f"{at}#{uuid.uuid4().hex[:8]}",
+        action=action,
+        user_id=str(user.get("user_id")),
+        user_name=user.get("name"),
+        recorded_at=at,
+    ).save()
+
+
+def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
+    patient_id = parse_patient_id(raw_id)
+    load_patient(patient_id)
+    page = parse_positive_int(query, "page", 1, 10**6)
+    per_page = parse_positive_int(query, "per_page", 25, 100)
+    newest_first = AuditEntry.query(patient_id, scan_index_forward=False, limit=page * per_page)
+    entries = list(all_items(newest_first))
+    window = entries[(page - 1) * per_page :]
+    return {
+        "audit_entries": [
+            {
+                "patient_id": e["patient_id"],
+                "action": e["action"],
+                "user_id": e["user_id"],
+                "user_name": e.get("user_name"),
+                "at": e["recorded_at"],
+            }
+            for e in window
+        ]
+    }

@@ -1,0 +1,74 @@
+"""A patient's detail (seed 002): demographics, eligibility, case load, authorizations and
+status history; every read is audited."""
+
+from __future__ import annotations
+
+from ecm.models import Authorization
+from ecm.models.access import all_items
+from ecm.patients.audit import record_audit
+from ecm.patients.reading import (
+    Item,
+    caseload_summary,
+    eligibility_summary,
+    load_patient,
+    parse_patient_id,
+)
+
+
+def _authorizations(patient_id: int) -> list[Item]:
+    items = list(all_items(Authorization.by_patient.query(patient_id)))
+    items.sort(key=lambda a: (a.get("decision_date") or "", a["id"]))
+    return [
+        {
+            "id": a["id"],
+            "auth_no": a["auth_no"],
+            "auth_type": a.get("auth_type"),
+            "authorization_type": a.get("authorization_type"),
+            "status": a.get("status"),
+            "start_date": a.get("start_date"),
+            "expiration_date": a.get("expiration_date"),
+        }
+        for a in items
+    ]
+
+
+def patient_detail_body(patient: Item) -> Item:
+    address = patient.get("address") or {}
+    eligibility = patient.get("eligibility") or {}
+    return {
+        "patient": {
+            "id": patient["id"],
+            "name": patient.get("name"),
+            "first_name": patient.get("first_name"),
+            "last_name": patient.get("last_name"),
+            "date_of_birth": patient.get("date_of_birth"),
+            "gender": patient.get("gender"),
+            "address": {
+                "street": address.get("street"),
+                "city": address.get("city"),
+                "state": address.get("state"),
+                "zip": address.get("zip"),
+            },
+            "phone": patient.get("phone"),
+            "email": patient.get("email"),
+            "services": patient.get("services") or [],
+            "ecm_eligibility_information": {
+                **eligibility_summary(patient),
+                "ecm_npi": eligibility.get("ecm_npi"),
+                "created_at": eligibility.get("created_at"),
+                "updated_at": eligibility.get("updated_at"),
+            },
+            "case_load": {"id": patient["id"], **caseload_summary(patient)},
+            "ecm_authorizations": _authorizations(int(patient["id"])),
+            "ecm_status_history": patient.get("ecm_status_history") or [],
+            "activities_count": int(patient.get("activities_count") or 0),
+            "last_activity_at": patient.get("last_activity_at"),
+            "version": patient.get("version"),
+        }
+    }
+
+
+def patient_detail(raw_id: str, user: Item) -> Item:
+    patient = load_patient(parse_patient_id(raw_id))
+    record_audit(int(patient["id"]), user, "read")
+    return patient_detail_body(patient)

@@ -1,0 +1,225 @@
+"""Patients lists (seed 002): GET /patients and POST /patients/filter.
+
+Lists query an index in name order and read the items up to the requested page (the first
+page of 25 reads 25 items whatever the table's size); ``total_count`` is a counter kept with
+the data (ecm.patients.counts), not a scan."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pynamodb.indexes import Index
+
+from ecm.errors import ApiError, invalid_body
+from ecm.imports.api import parse_positive_int
+from ecm.kinds.authorization.member_status import MEMBER_STATUSES
+from ecm.models import Patient
+from ecm.models.access import all_items
+from ecm.patients.choices import AcuityField, AuthorizationStatusField, MemberStatusField
+from ecm.patients.counts import read_counts
+from ecm.patients.items import PATIENT_KIND
+from ecm.patients.reading import Item, caseload_summary, eligibility_summary
+from ecm.patients.search import search_matches, search_page
+
+
+def _query(index: Index[Patient], value: Any, wanted: int) -> list[Item]:
+    """The first ``wanted`` items of one index partition, in name order."""
+    return list(all_items(index.query(value, limit=wanted)))
+
+
+def patient_summary(patient: Item) -> Item:
+    return {
+        "id": patient["id"],
+        "name": patient.get("name"),
+        "date_of_birth": patient.get("date_of_birth"),
+        "ecm_eligibility_information": eligibility_summary(patient),
+        "case_load": caseload_summary(patient),
+    }
+
+
+def list_patients(query: dict[str, str] | None) -> Item:
+    query = query or {}
+    page = parse_positive_int(query, "page", 1, 10**6)
+    per_page = parse_positive_int(query, "per_page", 25, 100)
+    status = (query.get("status") or "").strip()
+    if status and status not in MEMBER_STATUSES:
+        raise ApiError(422, f"status must be one of: {', '.join(MEMBER_STATUSES)}")
+    provider_raw = (query.get("provider_id") or "").strip()
+    provider_id = parse_positive_int(query, "provider_id", 0, 10**12) if provider_raw else None
+    request = PatientFilterRequest(
+        search=query.get("search") or None,
+        filters=PatientFilters(status=status or None, provider_id=provider_id),
+        page=page,
+        per_page=per_page,
+    )
+    return _run_filter(request)
+
+
+SORTS: dict[str, Any] = {
+    "name": lambda p: p.get("sort_name"),
+    "last_name": lambda p: (p.get("last_name") or "").lower(),
+    "first_name": lambda p: (p.get("first_name") or "").lower(),
+    "date_of_birth": lambda p: p.get("date_of_birth"),
+    "member_id": lambda p: (p.get("eligibility") or {}).get("member_id"),
+    "acuity_level": lambda p: {"low": 0, "medium": 1, "high": 2}.get(
+        (p.get("eligibility") or {}).get("acuity_level") or ""
+    ),
+    "member_record_status": lambda p: p.get("member_record_status"),
+    "created_at": lambda p: p.get("created_at"),
+    "updated_at": lambda p: p.get("updated_at"),
+}
+
+
+class PatientFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: MemberStatusField = None
+    acuity_level: AcuityField = None
+    provider_id: int | None = None
+    olcm_user_id: int | None = None
+    ilcm_user_id: int | None = None
+    authorization_status: AuthorizationStatusField = None
+
+
+class PatientFilterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    search: str | None = None
+    sort_by: str = "name"
+    sort_dir: str = "ASC"
+    filters: PatientFilters = PatientFilters()
+    page: int = 1
+    per_page: int = 25
+
+    @field_validator("sort_by")
+    @classmethod
+    def _sort_by(cls, value: str) -> str:
+        if value not in SORTS:
+            raise ValueError(f"must be one of {', '.join(SORTS)}")
+        return value
+
+    @field_validator("sort_dir")
+    @classmethod
+    def _sort_dir(cls, value: str) -> str:
+        if value.upper() not in ("ASC", "DESC"):
+            raise ValueError("must be ASC or DESC")
+        return value.upper()
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("per_page")
+    @classmethod
+    def _per_page(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be between 1 and 100")
+        return value
+
+
+def _matches(patient: Item, filters: PatientFilters) -> bool:
+    case_load = patient.get("case_load") or {}
+    eligibility = patient.get("eligibility") or {}
+    return (
+        (filters.status is None or patient.get("member_record_status") == filters.status)
+        and (
+            filters.acuity_level is None or eligibility.get("acuity_level") == filters.acuity_level
+        )
+        and (filters.provider_id is None or patient.get("provider_id") == filters.provider_id)
+        and (filters.olcm_user_id is None or case_load.get("olcm_user_id") == filters.olcm_user_id)
+        and (filters.ilcm_user_id is None or case_load.get("ilcm_user_id") == filters.ilcm_user_id)
+        and (
+            filters.authorization_status is None
+            or patient.get("latest_authorization_status") == filters.authorization_status
+        )
+    )
+
+
+def filter_patients(body: Any) -> Item:
+    """POST /patients/filter: filters combine with AND; sort by a whitelisted field.
+
+    The most selective index drives the read (search, provider, status, else every patient
+    by name). Name order with only that index's filter reads just the page; any other sort
+    or filter reads the driving partition whole (its cost is in the README).
+    """
+    if not isinstance(body, dict):
+        raise ApiError(422, "Request body must be a JSON object")
+    try:
+        request = PatientFilterRequest.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_body(None, exc) from None
+    return _run_filter(request)
+
+
+#: Indexes that drive a list, most selective first: (filter field, index, counter name).
+DRIVING_INDEXES: tuple[tuple[str, Index[Patient], str], ...] = (
+    ("provider_id", Patient.by_provider, "provider"),
+    ("olcm_user_id", Patient.by_olcm, "olcm"),
+    ("ilcm_user_id", Patient.by_ilcm, "ilcm"),
+    ("status", Patient.by_status, "status"),
+)
+
+
+def _page_body(
+    items: list[Item], total: int, page: int, per_page: int, *, window: bool = False
+) -> Item:
+    """The response for ``page``: of every item up to it, or of just its items (``window``)."""
+    start = 0 if window else (page - 1) * per_page
+    return {
+        "patients": [patient_summary(p) for p in items[start : start + per_page]],
+        "pagination": {
+            "current_page": page,
+            "total_pages": math.ceil(total / per_page) if total else 0,
+            "total_count": total,
+            "per_page": per_page,
+        },
+    }
+
+
+def _run_filter(request: PatientFilterRequest) -> Item:
+    """One index drives the read; the rest of the filters and the sort run on its items.
+
+    Name order with only the driving index's own filter reads just the items up to the page
+    and takes total_count from its counter; a search in its own order with no filter reads
+    index entries up to the page, the page's items, and counts the matching entries
+    (``search_page``). Anything else reads the driving partition (or every search match)
+    whole: the cost the README's access-pattern table states.
+    """
+    filters = request.filters
+    given = {k for k, v in filters.model_dump().items() if v is not None}
+    term = " ".join((request.search or "").lower().split())
+    driving = next((d for d in DRIVING_INDEXES if getattr(filters, d[0]) is not None), None)
+    index, value, counter = (
+        (driving[1], getattr(filters, driving[0]), f"count#{driving[2]}#")
+        if driving
+        else (Patient.by_name, PATIENT_KIND, "count#patient")
+    )
+    if driving:
+        counter += str(value)
+    name_order = request.sort_by == "name" and request.sort_dir == "ASC"
+    if not term and name_order and given <= ({driving[0]} if driving else set()):
+        wanted = request.page * request.per_page
+        items = _query(index, value, wanted)
+        total = read_counts([counter])[counter]
+        return _page_body(items, total, request.page, request.per_page)
+    if term and name_order and not given:
+        items, total = search_page(term, request.page, request.per_page)
+        return _page_body(items, total, request.page, request.per_page, window=True)
+    candidates = search_matches(term) if term else _query(index, value, 10**9)
+    matched = [p for p in candidates if _matches(p, filters)]
+    if term and name_order:
+        ordered = matched  # search results keep their order: matched text, then name
+    else:
+        sort_key = SORTS[request.sort_by]
+        present = [p for p in matched if sort_key(p) is not None]
+        missing = [p for p in matched if sort_key(p) is None]
+        present.sort(
+            key=lambda p: (sort_key(p), p.get("sort_name")), reverse=request.sort_dir == "DESC"
+        )
+        ordered = present + missing  # blanks last, whichever the direction
+    return _page_body(ordered, len(ordered), request.page, request.per_page)

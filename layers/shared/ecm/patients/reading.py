@@ -1,0 +1,56 @@
+"""One patient by id, and the summaries every patient response shares (seed 002)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecm.errors import ApiError
+from ecm.models import Patient
+from ecm.models.access import get
+
+Item = dict[str, Any]
+NOT_FOUND = "Patient not found"
+
+
+def eligibility_summary(patient: Item) -> Item:
+    elig = patient.get("eligibility") or {}
+    return {
+        "id": elig.get("id"),
+        "member_id": elig.get("member_id"),
+        "cin": elig.get("cin"),
+        "ecm_service_auth_id": elig.get("ecm_service_auth_id"),
+        "ecm_provider_name": elig.get("ecm_provider_name"),
+        "ecm_benefit_auth_eff_date": elig.get("ecm_benefit_auth_eff_date"),
+        "ecm_benefit_auth_end_date": elig.get("ecm_benefit_auth_end_date"),
+        "acuity_level": elig.get("acuity_level"),
+        "member_record_status": elig.get("member_record_status"),
+    }
+
+
+def caseload_summary(patient: Item) -> Item:
+    case_load = patient.get("case_load") or {}
+    return {
+        "provider_id": case_load.get("provider_id"),
+        "provider_name": case_load.get("provider_name"),
+        "olcm_user_id": case_load.get("olcm_user_id"),
+        "olcm_name": case_load.get("olcm_name"),
+        "ilcm_user_id": case_load.get("ilcm_user_id"),
+        "ilcm_name": case_load.get("ilcm_name"),
+    }
+
+
+def parse_patient_id(raw: str) -> int:
+    try:
+        patient_id = int(raw)
+    except ValueError:
+        raise ApiError(404, NOT_FOUND) from None
+    if patient_id < 1:
+        raise ApiError(404, NOT_FOUND)
+    return patient_id
+
+
+def load_patient(patient_id: int) -> Item:
+    patient = get(Patient, patient_id)
+    if patient is None:
+        raise ApiError(404, NOT_FOUND)
+    return patient

@@ -1,0 +1,149 @@
+"""PUT /patients/{id} (seed 002): names, date of birth, acuity and status, with the status
+history; a concurrent change between our read and write is a 409, never lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
+
+from ecm.clock import iso_timestamp
+from ecm.errors import ApiError, invalid_body
+from ecm.models import Patient, PatientKey
+from ecm.models.access import as_model, condition_failed, get, next_ids, put_versioned, transaction
+from ecm.patients.audit import record_audit
+from ecm.patients.choices import AcuityField, MemberStatusField
+from ecm.patients.counts import add_count_updates, add_deltas
+from ecm.patients.detail import patient_detail_body
+from ecm.patients.items import name_key, patient_name_key, with_index_fields
+from ecm.patients.reading import Item, load_patient, parse_patient_id
+
+
+class EligibilityUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acuity_level: AcuityField = None
+    member_record_status: MemberStatusField = None
+
+
+class PatientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    ecm_eligibility_information: EligibilityUpdate | None = None
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("can't be blank")
+        if value is not None and len(value) > 255:
+            raise ValueError("is longer than 255 characters")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date in YYYY-MM-DD format") from None
+        if len(value) != 10:
+            raise ValueError("must be a date in YYYY-MM-DD format")
+        if parsed > date.today():
+            raise ValueError("can't be in the future")
+        return value
+
+
+def _move_name_key(
+    writes: TransactWrite, old: str | None, new: str | None, patient_id: int
+) -> None:
+    """Move a patient between name keys in ``writes`` (matching stays right), each write
+    conditional on the key's version as read."""
+    if old == new:
+        return
+    for key, add in ((old, False), (new, True)):
+        if not key:
+            continue
+        current = get(PatientKey, key)
+        ids = [int(i) for i in (current or {}).get("patient_ids", [])]
+        ids = [*ids, patient_id] if add and patient_id not in ids else ids
+        if not add:
+            ids = [i for i in ids if i != patient_id]
+        version = int((current or {}).get("version", 0))
+        if ids:
+            item = {"key": key, "patient_ids": ids, "version": version + 1, "last_import": "api"}
+            put_versioned(writes, PatientKey, item)
+        elif current:
+            writes.delete(as_model(PatientKey, current))
+
+
+def update_patient(raw_id: str, body: Any, user: Item) -> Item:
+    """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
+    patient_id = parse_patient_id(raw_id)
+    if not isinstance(body, dict) or not isinstance(body.get("patient"), dict):
+        raise ApiError(422, "Request body must be a JSON object with a 'patient' object")
+    try:
+        change = PatientUpdate.model_validate(body["patient"])
+    except ValidationError as exc:
+        raise invalid_body("patient", exc) from None
+    prior = load_patient(patient_id)
+    now = iso_timestamp()
+    patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
+    for field in ("first_name", "last_name", "date_of_birth"):
+        value = getattr(change, field)
+        if value is not None:
+            patient[field] = value
+    patient["name"] = f"{patient['first_name']} {patient['last_name']}"
+    eligibility = patient["eligibility"]
+    history = list(patient.get("ecm_status_history") or [])
+    if change.ecm_eligibility_information is not None:
+        update = change.ecm_eligibility_information
+        if update.acuity_level is not None:
+            eligibility["acuity_level"] = update.acuity_level
+        status = update.member_record_status
+        if status is not None and status != eligibility.get("member_record_status"):
+            eligibility["member_record_status"] = status
+            _, history_id = next_ids("status_history")
+            history.append(
+                {
+                    "id": history_id,
+                    "status": status,
+                    "changed_at": now,
+                    "changed_by": user.get("name") or f"user {user.get('user_id')}",
+                }
+            )
+        eligibility["updated_at"] = now
+    patient["ecm_status_history"] = history
+    patient["updated_at"] = now
+    patient["version"] = int(prior.get("version", 0)) + 1
+    patient["last_import"] = "api"
+    with_index_fields(patient)
+    deltas: Counter[str] = Counter()
+    add_deltas(deltas, prior, patient)
+    try:
+        with transaction() as writes:
+            put_versioned(writes, Patient, patient)
+            _move_name_key(
+                writes,
+                patient_name_key(prior),
+                name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
+                patient_id,
+            )
+            add_count_updates(writes, dict(deltas))
+    except PynamoDBException as exc:
+        if condition_failed(exc):
+            raise ApiError(
+                409, "Patient was changed by someone else since it was read; reload and retry"
+            ) from None
+        raise
+    record_audit(patient_id, user, "update")
+    return patient_detail_body(patient)
