@@ -24,7 +24,8 @@ import urllib3.response
 import urllib3.util.connection
 from fixtures_builders import self_signed_certificate
 
-from ecm.files.netguard import FetchedFile, UrlRefused, fetch_url_to_file, is_public_address
+from ecm.errors import UrlRefused
+from ecm.files.netguard import FetchedFile, fetch_url_to_file, is_public_address
 
 MB = 1024 * 1024
 _REAL_GETADDRINFO = socket.getaddrinfo

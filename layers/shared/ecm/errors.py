@@ -29,6 +29,11 @@ def invalid_body(prefix: str | None, exc: ValidationError) -> ApiError:
     return ApiError(422, *messages)
 
 
+class UrlRefused(Exception):
+    """A URL source or webhook cannot be reached (SSRF guard, limits); the message is safe to
+    show the admin (no secrets)."""
+
+
 class FileFormatError(Exception):
     """The file cannot be read at all (wrong type, broken CSV, hostile XML, zip bomb...)."""
 

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 from standardwebhooks import Webhook
 
 from ecm.clock import iso_timestamp
-from ecm.errors import ApiError
-from ecm.files.netguard import UrlRefused, is_allowlisted, is_public_address, post_bytes
+from ecm.errors import ApiError, UrlRefused
+from ecm.files.netguard import is_allowlisted, is_public_address, post_bytes
 from ecm.log import logger
 from ecm.settings import get_settings, webhook_signing_secret
 from ecm.store import client, presigned_get

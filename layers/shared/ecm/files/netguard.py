@@ -6,7 +6,12 @@ be ``https`` (plain ``http`` only for allowlisted hosts), carry no credentials, 
 to public addresses.  The connection then goes to exactly the address that was checked (no second
 DNS lookup an attacker could rebind), while the Host header, TLS SNI and certificate check still
 use the original host name.  Redirects are followed by hand and every hop is checked again; the
-body is streamed to disk under a size cap and an overall deadline.
+body is streamed to disk under a size cap and an overall deadline (``ecm.files.pinned``
+holds the connections).
+
+Why not requests-hardened (issue #13 asked): its filter checks only the first address a
+name resolves to (we refuse a name if any address is private), has no per-host allowlist
+(the local stack and tests need loopback hosts) and no size cap on the body.
 """
 
 from __future__ import annotations
@@ -14,47 +19,39 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
-from urllib3.poolmanager import PoolManager
-from urllib3.util import connection as urllib3_connection
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+
+from ecm.errors import UrlRefused
+from ecm.files.pinned import Deadline, PinnedTarget, pinned_session
 
 MAX_REDIRECTS = 5
+
+
 _CHUNK = 64 * 1024
+
+
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 _REQUEST_HEADERS = {
     "User-Agent": "ecm-imports-url-fetch/1",
     "Accept": "*/*",
     # Ask for the bytes as stored: sizes stay honest and no decompression happens on our side.
     "Accept-Encoding": "identity",
 }
-# NAT64 (RFC 6052): the last 32 bits are an IPv4 address the gateway will connect to.
+
+
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class UrlRefused(Exception):
-    """The URL cannot be imported; the message is safe to show the admin (no secrets)."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +101,12 @@ def fetch_url_to_file(
     connect and read and also the whole download, redirects included.
     """
     allowed = frozenset(entry.strip().lower() for entry in allowlist)
-    with _Deadline(timeout) as deadline:
+    with Deadline(timeout) as deadline:
         current = url.strip()
         for _hop in range(MAX_REDIRECTS + 1):
             target = _vet(current, allowed)
             deadline.check()
-            with _pinned_session(target, deadline) as session:
+            with pinned_session(target, deadline) as session:
                 response = _send(session, target, timeout, deadline)
                 with response:
                     location = response.headers.get("Location")
@@ -128,7 +125,7 @@ def fetch_url_to_file(
 
 
 def _send(
-    session: requests.Session, target: _Target, timeout: float, deadline: _Deadline
+    session: requests.Session, target: PinnedTarget, timeout: float, deadline: Deadline
 ) -> requests.Response:
     """One request of a vetted target on its pinned session: no redirects followed, no
     proxies, TLS verified, each call bounded by what is left of the deadline."""
@@ -163,28 +160,14 @@ def post_bytes(
     refused or the request fails; ``timeout`` bounds the whole exchange.
     """
     allowed = frozenset(entry.strip().lower() for entry in allowlist)
-    with _Deadline(timeout) as deadline:
+    with Deadline(timeout) as deadline:
         target = _vet(url.strip(), allowed, method="POST", headers=headers, data=body)
         deadline.check()
         with (
-            _pinned_session(target, deadline) as session,
+            pinned_session(target, deadline) as session,
             _send(session, target, timeout, deadline) as response,
         ):
             return int(response.status_code)
-
-
-# --- checking a URL ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One request that passed the checks, and the addresses it may connect to."""
-
-    request: requests.PreparedRequest
-    url: str
-    host: str
-    port: int
-    addresses: tuple[str, ...]
 
 
 def _vet(
@@ -194,7 +177,7 @@ def _vet(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     data: bytes | None = None,
-) -> _Target:
+) -> PinnedTarget:
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -227,7 +210,7 @@ def _vet(
             raise UrlRefused(
                 f"URL host '{host}' resolves to a private or reserved address ({refused[0]})"
             )
-    return _Target(request, request.url or url, host, port, addresses)
+    return PinnedTarget(request, request.url or url, host, port, addresses)
 
 
 def is_allowlisted(host: str, port: int, allowlist: frozenset[str]) -> bool:
@@ -249,192 +232,8 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     return addresses
 
 
-# --- connecting to the vetted address only ------------------------------------------------------
-
-
-class _Deadline:
-    """The overall time limit of one download.
-
-    When it passes, every socket opened for the download is shut down, which makes a read blocked
-    on a slow (or deliberately trickling) server return at once.  Sockets, not connections, are
-    kept: http.client drops the connection's reference while the response still reads from it.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._ends = time.monotonic() + seconds
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.expired = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self._timer.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._timer.cancel()
-
-    def remaining(self) -> float:
-        return self._ends - time.monotonic()
-
-    def check(self) -> None:
-        if self.expired or self.remaining() <= 0:
-            raise UrlRefused(f"URL download timed out after {self.seconds:g} s")
-
-    def track(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                _shutdown(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # The plain-socket shutdown even for TLS: it only wakes the reader with an EOF and leaves
-    # the SSL object alone for the thread that is using it.
-    with suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _open_pinned_socket(connection: HTTPConnection, addresses: tuple[str, ...]) -> socket.socket:
-    """urllib3's ``_new_conn``, but connecting to the vetted addresses: no second DNS lookup."""
-    error: OSError | None = None
-    for address in addresses:
-        try:
-            sock = urllib3_connection.create_connection(
-                (address, connection.port),
-                connection.timeout,
-                source_address=connection.source_address,
-                socket_options=connection.socket_options,
-            )
-        except TimeoutError as exc:
-            raise ConnectTimeoutError(
-                connection, f"Connection to {connection.host} timed out"
-            ) from exc
-        except OSError as exc:
-            error = exc
-            continue
-        sys.audit("http.client.connect", connection, connection.host, connection.port)
-        return sock
-    raise NewConnectionError(
-        connection, f"Failed to establish a new connection: {error}"
-    ) from error
-
-
-@dataclass(frozen=True)
-class _Pin:
-    addresses: tuple[str, ...]
-    deadline: _Deadline
-
-
-class _PinnedHTTPConnection(HTTPConnection):
-    def __init__(self, *args: Any, pin: _Pin, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pin = pin
-
-    def _new_conn(self) -> socket.socket:
-        return _open_pinned_socket(self, self._pin.addresses)
-
-    def connect(self) -> None:
-        super().connect()
-        self._pin.deadline.track(self.sock)
-
-
-class _PinnedHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args: Any, pin: _Pin, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pin = pin
-
-    def _new_conn(self) -> socket.socket:
-        return _open_pinned_socket(self, self._pin.addresses)
-
-    def connect(self) -> None:
-        super().connect()  # TLS: SNI and certificate check against self.host, the host name
-        self._pin.deadline.track(self.sock)
-
-
-class _PinnedPoolManager(PoolManager):
-    """Hands out pools for the one vetted host only, whose connections use the vetted address."""
-
-    def __init__(self, target: _Target, pin: _Pin, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._target = target
-        self._pin = pin
-
-    def _new_pool(
-        self,
-        scheme: str,
-        host: str,
-        port: int,
-        request_context: dict[str, Any] | None = None,
-    ) -> HTTPConnectionPool:
-        if host.strip("[]").lower().rstrip(".") != self._target.host or port != self._target.port:
-            raise UrlRefused("Could not download the URL: unexpected connection target")
-        pool = super()._new_pool(scheme, host, port, request_context)
-        pool.ConnectionCls = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-        pool.conn_kw["pin"] = self._pin
-        return pool
-
-
-class _PinnedAdapter(HTTPAdapter):
-    def __init__(self, target: _Target, pin: _Pin) -> None:
-        self._target = target
-        self._pin = pin
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(
-        self,
-        connections: int,
-        maxsize: int,
-        block: bool = DEFAULT_POOLBLOCK,
-        **pool_kwargs: Any,
-    ) -> None:
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        self.poolmanager = _PinnedPoolManager(
-            self._target,
-            self._pin,
-            num_pools=connections,
-            maxsize=maxsize,
-            block=block,
-            **pool_kwargs,
-        )
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        raise UrlRefused("Could not download the URL: proxies are not supported")
-
-
-@contextmanager
-def _pinned_session(target: _Target, deadline: _Deadline) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.trust_env = False  # no proxies or .netrc from the environment
-    adapter = _PinnedAdapter(target, _Pin(target.addresses, deadline))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-# --- reading the response -----------------------------------------------------------------------
-
-
 def _save_body(
-    response: requests.Response, dest: Path, *, max_bytes: int, deadline: _Deadline
+    response: requests.Response, dest: Path, *, max_bytes: int, deadline: Deadline
 ) -> int:
     limit = UrlRefused(f"URL file is larger than the {max_bytes // 1048576} MB limit")
     declared = response.headers.get("Content-Length", "").strip()
@@ -466,7 +265,7 @@ def _save_body(
     return size
 
 
-def _transfer_error(exc: BaseException, deadline: _Deadline) -> UrlRefused:
+def _transfer_error(exc: BaseException, deadline: Deadline) -> UrlRefused:
     causes = list(_causes(exc))
     if any(_is_timeout(cause) for cause in causes):
         return UrlRefused(f"URL download timed out after {deadline.seconds:g} s")

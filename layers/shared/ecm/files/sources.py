@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
-from ecm.errors import ApiError
-from ecm.files.netguard import UrlRefused, fetch_url_to_file
+from ecm.errors import ApiError, UrlRefused
+from ecm.files.netguard import fetch_url_to_file
 from ecm.settings import get_settings
 from ecm.store import client
 
