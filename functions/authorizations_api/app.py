@@ -3,11 +3,10 @@
 from typing import Any
 
 from ecm.api.resolver import make_resolver
-from ecm.imports.routes import register_import_routes
+from ecm.imports.routes import import_router
 from ecm.log import logger
 
-app = make_resolver()
-register_import_routes(app, "authorization", "/v1/admin/clinic/ecm/authorizations")
+app = make_resolver(import_router("authorization", "/v1/admin/clinic/ecm/authorizations"))
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -3,11 +3,10 @@
 from typing import Any
 
 from ecm.api.resolver import make_resolver
-from ecm.imports.routes import register_import_routes
+from ecm.imports.routes import import_router
 from ecm.log import logger
 
-app = make_resolver()
-register_import_routes(app, "mif", "/v1/admin/clinic/ecm/mifs")
+app = make_resolver(import_router("mif", "/v1/admin/clinic/ecm/mifs"))
 
 
 @logger.inject_lambda_context(log_event=False)

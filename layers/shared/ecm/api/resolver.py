@@ -1,5 +1,7 @@
-"""One way to build the API handlers: a Powertools REST resolver that answers every error
-as ``{"errors": [...]}`` and never lets an exception (or its PHI) reach a response or log."""
+"""One way to build the API handlers: a Powertools REST resolver per function, built from
+feature routers, that lets admins only through (once, for every route) and answers every
+error as ``{"errors": [...]}``, never letting an exception (or its PHI) reach a response or
+log."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from ecm.api.auth import require_admin
 from ecm.errors import ApiError
@@ -23,7 +27,18 @@ def error_response(status: int, *messages: str) -> Response[str]:
     return json_response(status, {"errors": list(messages)})
 
 
-def make_resolver() -> APIGatewayRestResolver:
+def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Every route of the API functions is for admins: checked here, once, before any route
+    runs (a route cannot forget it); the user is in ``app.context["user"]`` for the route."""
+    authorizer = app.current_event.request_context.authorizer
+    raw = dict(authorizer.raw_event) if authorizer is not None else {}
+    app.append_context(user=require_admin(raw))
+    return next_middleware(app)
+
+
+def make_resolver(*routers: Router) -> APIGatewayRestResolver:
+    """The resolver of one API function: its feature routers, admins only, errors as
+    ``{"errors": [...]}``."""
     app = APIGatewayRestResolver()
 
     @app.exception_handler(ApiError)
@@ -40,20 +55,26 @@ def make_resolver() -> APIGatewayRestResolver:
         logger.error("unhandled error", extra={"error_type": type(exc).__name__})
         return error_response(500, "Internal server error")
 
+    app.use(middlewares=[admin_only])
+    for router in routers:
+        app.include_router(router)
     return app
 
 
-def admin_context(app: APIGatewayRestResolver) -> dict[str, Any]:
-    authorizer = app.current_event.request_context.authorizer
-    raw = dict(authorizer.raw_event) if authorizer is not None else {}
-    return require_admin(raw)
+def current_user(router: Router) -> dict[str, Any]:
+    """The admin calling (``admin_only`` put it there)."""
+    return dict(router.context["user"])
 
 
-def json_body(app: APIGatewayRestResolver) -> Any:
-    body = app.current_event.body
+def query(router: Router) -> dict[str, str] | None:
+    return router.current_event.query_string_parameters
+
+
+def json_body(router: Router) -> Any:
+    body = router.current_event.body
     if not body:
         raise ApiError(422, "Request body is required")
-    if app.current_event.is_base64_encoded:
+    if router.current_event.is_base64_encoded:
         import base64
 
         body = base64.b64decode(body).decode()
