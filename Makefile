@@ -57,19 +57,14 @@ bench-uploads: setup
 
 # Local stack helpers (run while `make run` is up): make user ROLE=staff NAME=Ana
 user: setup
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
-	$(PY) -m ecm.cli create-user --name "$(or $(NAME),Local User)" --role $(or $(ROLE),admin)
+	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli create-user --name "$(or $(NAME),Local User)" \
+		--role $(or $(ROLE),admin)
 
 reindex: setup
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
-	$(PY) -m ecm.cli reindex-patients
+	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli reindex-patients
 
 provider: setup
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT) AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
-	$(PY) -m ecm.cli add-provider --name "$(NAME)" $(if $(NPI),--npi $(NPI),)
+	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli add-provider --name "$(NAME)" $(if $(NPI),--npi $(NPI),)
 
 # Refresh the locks after changing a range in pyproject.toml or requirements/sam.in, or to take
 # newer releases (then run `make test` and commit the three files together).

@@ -33,9 +33,14 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / ".bench"
-for _extra in (ROOT / "tests", ROOT / "layers" / "shared"):
+for _extra in (ROOT, ROOT / "tests", ROOT / "layers" / "shared"):
     if str(_extra) not in sys.path:
         sys.path.insert(0, str(_extra))
+
+from devstack.environment import use_local_environment  # noqa: E402 - needs the path above
+
+# Domain code runs in this process too (read+validate, plan): with the local stack's names.
+use_local_environment()
 
 #: "auth-xlsx" is an authorization workbook (issue #3), read by the same XLSX reader.
 FORMATS = ("csv", "xml", "xlsx", "auth-xlsx")

@@ -9,6 +9,9 @@ from ecm.imports.stages.plan import plan_stage
 from ecm.imports.stages.rollback import rollback_stage
 from ecm.imports.stages.running import phi_safe
 from ecm.imports.stages.validate import validate_stage
+from ecm.settings import get_settings
+
+get_settings()  # a function wired without a variable fails at cold start, naming it
 
 
 def _ids(event: dict[str, Any]) -> tuple[str, int]:

@@ -13,6 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from ecm.imports.inbox import config as idempotency_config
 from ecm.imports.inbox import handle_inbox_message
 from ecm.log import logger
+from ecm.settings import get_settings
+
+get_settings()  # a function wired without a variable fails at cold start, naming it
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -11,7 +11,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ecm.log import logger
+from ecm.settings import get_settings
 from ecm.webhooks import handle_webhook_message
+
+get_settings()  # a function wired without a variable fails at cold start, naming it
 
 # Every failure is reported per message, even when the whole batch fails: an exception would
 # make Lambda return the batch without the backoff each message was given.

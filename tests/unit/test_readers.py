@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import io
 import random
 import struct
@@ -739,7 +738,7 @@ def test_xlsx_max_rows(tmp_path: Path) -> None:
 def test_xlsx_over_the_uncompressed_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    limited = dataclasses.replace(get_settings(), max_xlsx_uncompressed_bytes=2 * 1024 * 1024)
+    limited = get_settings().model_copy(update={"max_xlsx_uncompressed_bytes": 2 * 1024 * 1024})
     monkeypatch.setattr(xlsx_module, "get_settings", lambda: limited)
     workbook = io.BytesIO(mif_xlsx([sample_mif_row(1)]))
     with zipfile.ZipFile(workbook, "a", zipfile.ZIP_DEFLATED) as archive:

@@ -1,8 +1,8 @@
 """Admin commands for a deployed or local stack: create users (token printed once), add and
 list providers, rewrite the patients' index attributes after an index layout change.
 
-``--stack NAME`` finds the tables of a deployed CloudFormation stack; without it the env (or
-the local stack's defaults with AWS_ENDPOINT_URL) names them."""
+``--stack NAME`` finds the tables of a deployed CloudFormation stack; without it the
+environment names them (``python -m devstack.cli`` gives the local stack's)."""
 
 from __future__ import annotations
 
@@ -17,23 +17,24 @@ from ecm.api.auth import ROLES, create_user
 from ecm.patients.providers import create_provider, list_providers
 from ecm.patients.reindex import reindex_patients
 from ecm.settings import get_settings
-
-STACK_TABLES = {
-    "UsersTable": "USERS_TABLE",
-    "ProvidersTable": "PROVIDERS_TABLE",
-    "MetaTable": "META_TABLE",
-    "PatientsTable": "PATIENTS_TABLE",
-}
+from ecm.store import reset_clients
 
 
 def use_stack(stack: str) -> None:
+    """Name the deployed stack's tables and bucket in the environment, as the template
+    gives them to its functions."""
+    from ecm.models import MODELS
+
+    wanted = {model.resource: model.setting.upper() for model in MODELS}
+    wanted["FilesBucket"] = "FILES_BUCKET"
     cloudformation = boto3.client("cloudformation")
-    for logical, env in STACK_TABLES.items():
+    for logical, env in wanted.items():
         resource = cloudformation.describe_stack_resource(
             StackName=stack, LogicalResourceId=logical
         )["StackResourceDetail"]
         os.environ[env] = resource["PhysicalResourceId"]
     get_settings.cache_clear()
+    reset_clients()  # the models connect to the stack's tables
 
 
 def main(argv: list[str] | None = None) -> int:

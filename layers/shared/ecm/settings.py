@@ -5,16 +5,13 @@ One place for every name and limit, so handlers and tests never spell an env var
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MB = 1024 * 1024
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
 
 
 #: Rows per chunk of validated rows, of plan and of apply invocation. Each chunk costs a
@@ -24,67 +21,80 @@ def _int(name: str, default: int) -> int:
 DEFAULT_CHUNK_ROWS = 2000
 
 
-@dataclass(frozen=True)
-class Settings:
-    patients_table: str
-    patient_keys_table: str
-    authorizations_table: str
-    audit_table: str
-    activities_table: str
-    import_files_table: str
-    meta_table: str
-    users_table: str
-    providers_table: str
-    idempotency_table: str
-    files_bucket: str
-    state_machine_arn: str
-    url_allowlist: frozenset[str] = field(default_factory=frozenset)
-    max_url_bytes: int = 50 * MB
-    url_timeout_seconds: int = 20
+def _required(env: str) -> Any:
+    return Field(validation_alias=env)
+
+
+def _optional(env: str, default: Any) -> Any:
+    return Field(default=default, validation_alias=env)
+
+
+class Settings(BaseSettings):
+    """Every setting, from the environment the template (or the local stack) gives a
+    function. The tables and the bucket have no default: a function wired without one fails
+    at its first use with the variable's name, instead of reaching a table of another name."""
+
+    #: An empty variable counts as unset (the template passes empty parameters through).
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
+
+    patients_table: str = _required("PATIENTS_TABLE")
+    patient_keys_table: str = _required("PATIENT_KEYS_TABLE")
+    authorizations_table: str = _required("AUTHORIZATIONS_TABLE")
+    audit_table: str = _required("AUDIT_TABLE")
+    activities_table: str = _required("ACTIVITIES_TABLE")
+    import_files_table: str = _required("IMPORT_FILES_TABLE")
+    meta_table: str = _required("META_TABLE")
+    users_table: str = _required("USERS_TABLE")
+    providers_table: str = _required("PROVIDERS_TABLE")
+    idempotency_table: str = _required("IDEMPOTENCY_TABLE")
+    files_bucket: str = _required("FILES_BUCKET")
+    #: only the functions that start imports have one (the template gives it to them)
+    state_machine_arn: str = _optional("IMPORT_STATE_MACHINE_ARN", "")
+    #: ``host`` or ``host:port`` entries, comma-separated in ECM_URL_ALLOWLIST
+    url_allowlist: Annotated[frozenset[str], NoDecode] = _optional("ECM_URL_ALLOWLIST", frozenset())
+    max_url_bytes: int = _optional("ECM_MAX_URL_BYTES", 50 * MB)
+    url_timeout_seconds: int = _optional("ECM_URL_TIMEOUT_SECONDS", 20)
     max_inline_bytes: int = 6 * MB
     max_file_bytes: int = 50 * MB
-    max_rows: int = 100_000
+    max_rows: int = _optional("ECM_MAX_ROWS", 100_000)
     max_xlsx_uncompressed_bytes: int = 400 * MB
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-    sync_wait_seconds: float = 25.0
-    fault_hooks_enabled: bool = False
-    webhook_queue_url: str = ""
-    webhook_secret_id: str = ""
-    default_webhook_url: str = ""
-    webhook_backoff_seconds: int = 30
-    webhook_timeout_seconds: int = 10
+    chunk_rows: int = _optional("ECM_CHUNK_ROWS", DEFAULT_CHUNK_ROWS)
+    sync_wait_seconds: float = _optional("ECM_SYNC_WAIT_SECONDS", 25.0)
+    fault_hooks_enabled: bool = _optional("ECM_ENABLE_FAULT_HOOKS", False)
+    webhook_queue_url: str = _optional("WEBHOOK_QUEUE_URL", "")
+    webhook_secret_id: str = _optional("WEBHOOK_SECRET_ID", "")
+    default_webhook_url: str = _optional("ECM_DEFAULT_WEBHOOK_URL", "")
+    webhook_backoff_seconds: int = _optional("ECM_WEBHOOK_BACKOFF_SECONDS", 30)
+    webhook_timeout_seconds: int = _optional("ECM_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+    @field_validator("url_allowlist", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("default_webhook_url", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
+class MissingSetting(RuntimeError):
+    """A variable the function needs is not set (a wiring mistake, not a request's fault)."""
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    env = os.environ
-    allow = {h.strip().lower() for h in env.get("ECM_URL_ALLOWLIST", "").split(",") if h.strip()}
-    return Settings(
-        patients_table=env.get("PATIENTS_TABLE", "PatientsTable"),
-        patient_keys_table=env.get("PATIENT_KEYS_TABLE", "PatientKeysTable"),
-        authorizations_table=env.get("AUTHORIZATIONS_TABLE", "AuthorizationsTable"),
-        audit_table=env.get("AUDIT_TABLE", "AuditTable"),
-        activities_table=env.get("ACTIVITIES_TABLE", "ActivitiesTable"),
-        import_files_table=env.get("IMPORT_FILES_TABLE", "ImportFilesTable"),
-        meta_table=env.get("META_TABLE", "MetaTable"),
-        users_table=env.get("USERS_TABLE", "UsersTable"),
-        providers_table=env.get("PROVIDERS_TABLE", "ProvidersTable"),
-        idempotency_table=env.get("IDEMPOTENCY_TABLE", "IdempotencyTable"),
-        files_bucket=env.get("FILES_BUCKET", "ecm-files"),
-        state_machine_arn=env.get("IMPORT_STATE_MACHINE_ARN", ""),
-        url_allowlist=frozenset(allow),
-        max_url_bytes=_int("ECM_MAX_URL_BYTES", 50 * MB),
-        url_timeout_seconds=_int("ECM_URL_TIMEOUT_SECONDS", 20),
-        max_rows=_int("ECM_MAX_ROWS", 100_000),
-        chunk_rows=_int("ECM_CHUNK_ROWS", DEFAULT_CHUNK_ROWS),
-        sync_wait_seconds=float(env.get("ECM_SYNC_WAIT_SECONDS", "25")),
-        fault_hooks_enabled=env.get("ECM_ENABLE_FAULT_HOOKS", "") == "1",
-        webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
-        webhook_secret_id=env.get("WEBHOOK_SECRET_ID", ""),
-        default_webhook_url=env.get("ECM_DEFAULT_WEBHOOK_URL", "").strip(),
-        webhook_backoff_seconds=_int("ECM_WEBHOOK_BACKOFF_SECONDS", 30),
-        webhook_timeout_seconds=_int("ECM_WEBHOOK_TIMEOUT_SECONDS", 10),
-    )
+    try:
+        return Settings()
+    except ValidationError as exc:
+        names = sorted(str(error["loc"][0]) for error in exc.errors() if error["type"] == "missing")
+        if names:
+            raise MissingSetting(f"missing environment variables: {', '.join(names)}") from None
+        raise
 
 
 #: How long a read of the webhook signing secret is reused (a rotation is seen within this).

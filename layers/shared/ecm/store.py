@@ -85,11 +85,11 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Drop cached clients and the models' connections (tests change the endpoint and the
     table names between stacks)."""
-    from ecm.models import bind_tables
+    from ecm.models import drop_connections
     from ecm.models.access import reset_connection
 
     client.cache_clear()
-    bind_tables()
+    drop_connections()
     reset_connection()
 
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from ecm.api.auth import require_admin
 from ecm.errors import ApiError
 from ecm.log import logger
+from ecm.settings import get_settings
 
 
 def json_response(status: int, body: Any) -> Response[str]:
@@ -38,7 +39,8 @@ def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
 
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     """The resolver of one API function: its feature routers, admins only, errors as
-    ``{"errors": [...]}``."""
+    ``{"errors": [...]}``. Called at cold start, it fails there when a variable is missing."""
+    get_settings()
     app = APIGatewayRestResolver()
 
     @app.exception_handler(ApiError)

@@ -8,7 +8,7 @@ serialisation (tests/unit/test_models.py).
 from __future__ import annotations
 
 from ecm.models.authorizations import Authorization
-from ecm.models.base import MODELS, TableModel, bind_tables, create_tables
+from ecm.models.base import MODELS, TableModel, create_tables, drop_connections
 from ecm.models.files import ImportFile
 from ecm.models.meta import IdempotencyRecord, MetaItem
 from ecm.models.patients import Patient, PatientKey
@@ -28,6 +28,6 @@ __all__ = [
     "Provider",
     "TableModel",
     "User",
-    "bind_tables",
     "create_tables",
+    "drop_connections",
 ]

@@ -1,9 +1,10 @@
 """What every table model shares: its table's name from the settings, botocore's retry mode.
 
-A model names the template resource and the settings field it stands for; ``bind_tables``
-points every model at the names the environment gives (the template passes each table's
-generated name to the functions), and the template parity test (tests/unit/test_models.py)
-checks each model's keys, indexes and projections against ``template.yaml``.
+A model names the template resource and the settings field it stands for; its table name is
+read from the settings when pynamodb first needs it (the template passes each table's
+generated name to the functions: nothing is read at import), and the template parity test
+(tests/unit/test_models.py) checks each model's keys, indexes and projections against
+``template.yaml``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ from ecm.settings import get_settings
 from ecm.store import CALL_ATTEMPTS
 
 
+class _TableName:
+    """``Meta.table_name``: the settings field the model names, read when asked."""
+
+    def __get__(self, instance: object, owner: type) -> str:
+        setting = getattr(owner, "setting", "")
+        return str(getattr(get_settings(), setting)) if setting else ""
+
+
 class TableMeta:
     """Connection settings of every model (pynamodb's ``Meta``), set once here."""
 
-    table_name = ""
+    table_name: Any = _TableName()
+    setting = ""
     billing_mode = "PAY_PER_REQUEST"
     #: botocore's standard retry mode, with the low-level client's attempts (ecm.store)
     max_retry_attempts = CALL_ATTEMPTS - 1
@@ -44,21 +54,16 @@ MODELS: list[type[TableModel]] = []
 
 
 def register(model: Any) -> Any:
-    """Class decorator: bind the model's table name now and list it for ``bind_tables``."""
+    """Class decorator: the model's Meta reads its table name from ``model.setting``."""
+    model.Meta.setting = model.setting
     MODELS.append(model)
-    _bind(model)
     return model
 
 
-def _bind(model: type[TableModel]) -> None:
-    model.Meta.table_name = getattr(get_settings(), model.setting)
-    model._connection = None  # the next call connects to the table (and endpoint) now set
-
-
-def bind_tables() -> None:
-    """Point every model at the tables the current settings name (tests change them)."""
+def drop_connections() -> None:
+    """The next call of every model connects anew (tests change the endpoint)."""
     for model in MODELS:
-        _bind(model)
+        model._connection = None
 
 
 def create_tables() -> None:

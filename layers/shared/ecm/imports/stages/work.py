@@ -27,7 +27,7 @@ TABLE_KEYS = {"patients": "id", "keys": "key", "authorizations": "auth_no"}
 
 
 def planned_table(logical: str) -> str:
-    return PLANNED_MODELS[logical].Meta.table_name
+    return str(PLANNED_MODELS[logical].Meta.table_name)
 
 
 def rows_key(kind: str, file_id: int, chunk: int) -> str:
