@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import itertools
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import Any
 import boto3
 import moto.awslambda.models as lambda_models
 import moto.dynamodb.responses as moto_dynamodb_responses
+import moto.s3.notifications as s3_notifications
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as sfn_lambda
 from moto.core.models import botocore_stubber
 from moto.server import ThreadedMotoServer
@@ -62,7 +64,27 @@ def load_handler(function: Function) -> Handler:
         sys.modules[unique] = module
         spec.loader.exec_module(module)
     handler: Handler = getattr(module, attr)
-    return handler
+    return _with_function_name(handler)
+
+
+def _with_function_name(handler: Handler) -> Handler:
+    """Log lines carry the function they come from, as on AWS: here every handler runs in one
+    process, on many threads, and Powertools' logger keeps one set of global keys (the last
+    invocation's), so the name goes in the thread's own keys, which take precedence."""
+    from ecm.log import logger
+
+    def run(event: dict[str, Any], context: Any) -> Any:
+        keys = {
+            "function_name": context.function_name,
+            "function_request_id": context.aws_request_id,
+        }
+        logger.thread_safe_append_keys(**keys)
+        try:
+            return handler(event, context)
+        finally:
+            logger.thread_safe_remove_keys(list(keys))
+
+    return run
 
 
 def invoke(handlers: dict[str, Handler], name: str, event: Any) -> tuple[str, bool, str]:
@@ -88,6 +110,30 @@ def install_lambda_shim(handlers: dict[str, Handler]) -> None:
 
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
     sfn_lambda.boto_client_for = _lambda_client_for
+
+
+_ORIGINAL_S3_EVENT = s3_notifications._get_s3_event
+_sequencers = itertools.count(1)
+
+
+def _s3_event_as_aws_sends_it(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+    """moto's S3 notification leaves out what AWS's carries (the caller's identity, the
+    request ids, the bucket owner, the object's ``sequencer``): Powertools' S3 event model,
+    which the inbox reads events with, refuses it. Fill them in as AWS documents them
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+    the sequencer grows with every event, as AWS's does for one key."""
+    event = _ORIGINAL_S3_EVENT(event_name, bucket, key, notification_id)
+    for record in event["Records"]:
+        record.setdefault("userIdentity", {"principalId": "AWS:local"})
+        record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+        record.setdefault("responseElements", {"x-amz-request-id": "local", "x-amz-id-2": "local"})
+        record["s3"]["bucket"].setdefault("ownerIdentity", {"principalId": "local"})
+        record["s3"]["object"].setdefault("sequencer", f"{next(_sequencers):016X}")
+    return event
+
+
+def install_s3_event_shim() -> None:
+    s3_notifications._get_s3_event = _s3_event_as_aws_sends_it
 
 
 _ORIGINAL_CLIENT_FOR = sfn_lambda.boto_client_for
@@ -339,6 +385,7 @@ class LocalStack:
                 Timeout=900,
             )
         install_lambda_shim(self.handlers)
+        install_s3_event_shim()
 
     def _create_state_machines(self) -> None:
         sfn = self._client("stepfunctions")

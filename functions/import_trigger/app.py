@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ecm.imports.inbox import config as idempotency_config
 from ecm.imports.inbox import handle_inbox_message
-from ecm.log import logger
+from ecm.log import logger, tracer
 from ecm.settings import get_settings
 
 get_settings()  # a function wired without a variable fails at cold start, naming it
@@ -25,6 +25,7 @@ def _record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
     return process_partial_response(

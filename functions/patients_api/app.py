@@ -3,12 +3,13 @@
 from typing import Any
 
 from ecm.api.resolver import make_resolver
-from ecm.log import logger
+from ecm.log import logger, tracer
 from ecm.patients.routes import patient_routes
 
 app = make_resolver(patient_routes)
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

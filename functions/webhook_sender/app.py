@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ecm.log import logger
+from ecm.log import logger, tracer
 from ecm.settings import get_settings
 from ecm.webhooks import handle_webhook_message
 
@@ -27,6 +27,7 @@ def _record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=_record, processor=processor, context=context

@@ -228,15 +228,28 @@ def test_duplicate_s3_event_imports_once(stack: RunningStack) -> None:
     while count_files(stack) == before and time.monotonic() < deadline:
         time.sleep(0.3)
     assert count_files(stack) == before + 1  # the real S3 event started one import
-    event = {
+    event = {  # an S3 event notification as AWS writes it
         "Records": [
             {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
                 "eventName": "ObjectCreated:Put",
                 "eventTime": "2026-01-01T00:00:00.000Z",
+                "userIdentity": {"principalId": "AWS:sftp"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": "r1", "x-amz-id-2": "r2"},
                 "s3": {
-                    "bucket": {"name": stack.bucket},
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "inbox",
+                    "bucket": {
+                        "name": stack.bucket,
+                        "ownerIdentity": {"principalId": "owner"},
+                        "arn": f"arn:aws:s3:::{stack.bucket}",
+                    },
                     "object": {
                         "key": "inbox%2Fmif%2Fdup-60000.csv",
+                        "size": 120,
                         "eTag": "abc",
                         "sequencer": "0001",
                     },
@@ -456,6 +469,34 @@ def test_no_phi_in_logs(stack: RunningStack) -> None:
         for field in ("MEMBER_ID", "CIN", "LAST_NAME", "ADDRESS", "PHONE"):
             assert row[field] not in logs, field
     assert "02-30-2001" not in logs
+
+
+def test_each_log_line_names_the_function_that_wrote_it(stack: RunningStack) -> None:
+    response = post_mif(stack, {"file": data_uri(mif_csv(rows(90_100, 2)), "csv")})
+    assert response.status_code == 201, response.text
+    file_id = response.json()["mif_file_id"]
+    wanted = {"import received", "import validated", "import planned", "import completed"}
+    deadline = time.monotonic() + 20  # the stack's output reaches its log file in blocks
+    while True:
+        lines = [json.loads(line) for line in stack.log_text().splitlines() if line[:1] == "{"]
+        ours = [
+            line for line in lines if (line.get("file_id"), line.get("kind")) == (file_id, "mif")
+        ]
+        by_message = {line["message"]: line.get("function_name") for line in ours}
+        if wanted <= set(by_message) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert by_message["import received"] == "MifsApiFunction"
+    assert by_message["import validated"] == "ValidateFunction"
+    assert by_message["import planned"] == "PlanFunction"
+    assert by_message["import completed"] == "FinalizeFunction"
+    stages = {
+        line["stage"]: line.get("function_name")
+        for line in lines
+        if line.get("message") == "stage finished"
+    }
+    assert stages["lock"] == "LockFunction"
+    assert stages["apply"] == "ApplyFunction"
 
 
 def test_rows_join_the_caseload_of_an_existing_provider(stack: RunningStack) -> None:

@@ -131,6 +131,18 @@ def test_inbox_event_for_a_missing_object_is_left_for_redelivery(
         _call(functions, "ImportTriggerFunction", _event("inbox_sqs.json"))
 
 
+def test_inbox_messages_are_read_with_the_s3_notification_model(aws: None) -> None:
+    from ecm.imports.inbox import handle_inbox_message
+
+    assert handle_inbox_message(json.dumps({"Event": "s3:TestEvent"})) == []
+    sample = _event("inbox_sqs.json")["Records"][0]["body"]
+    other_bucket = sample.replace(BUCKET, "someone-elses-bucket")
+    assert handle_inbox_message(other_bucket) == []  # not our bucket: ignored, no import
+    for broken in ({"Records": [{"eventName": "ObjectCreated:Put"}]}, {"Records": [{}]}):
+        with pytest.raises(ValueError, match=r"^the message is not an S3 event notification$"):
+            handle_inbox_message(json.dumps(broken))
+
+
 # --- admin access, enforced once for every route ------------------------------------------
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import moto.awslambda.models as lambda_models
+import pytest
 from moto import mock_aws
 
 from devstack.stack import ROLE_NAME, install_lambda_shim, load_handler
@@ -110,3 +111,32 @@ def test_handlers_stay_thin() -> None:
         ]
         assert len(code) < 40, f"{path} holds logic that belongs in layers/shared"
         assert not re.search(r"boto3\.", path.read_text()), path
+
+
+def test_s3_events_of_the_local_stack_read_as_aws_notifications() -> None:
+    """moto's _get_s3_event (private) builds the notification; the shim completes it so that
+    Powertools' S3 event model reads it as the inbox does on AWS."""
+    from types import SimpleNamespace
+
+    import moto.s3.notifications as notifications
+    from aws_lambda_powertools.utilities.parser.models import S3Model
+
+    from devstack.stack import _s3_event_as_aws_sends_it
+
+    params = list(inspect.signature(notifications._get_s3_event).parameters)
+    assert params == ["event_name", "bucket", "key", "notification_id"]
+    bucket = SimpleNamespace(name="b", arn="arn:aws:s3:::b", region_name="us-east-1")
+    key = SimpleNamespace(name="inbox/mif/a b.csv", etag='"abc"', size=3)
+    with pytest.raises(ValueError):
+        S3Model.model_validate(
+            notifications._get_s3_event("s3:ObjectCreated:Put", bucket, key, "n")
+        )
+    first = S3Model.model_validate(
+        _s3_event_as_aws_sends_it("s3:ObjectCreated:Put", bucket, key, "n")
+    ).Records[0]
+    second = S3Model.model_validate(
+        _s3_event_as_aws_sends_it("s3:ObjectCreated:Put", bucket, key, "n")
+    ).Records[0]
+    assert first.s3.object is not None and second.s3.object is not None
+    assert (first.s3.object.key, first.s3.object.eTag) == ("inbox%2Fmif%2Fa+b.csv", "abc")
+    assert first.s3.object.sequencer < second.s3.object.sequencer

@@ -64,3 +64,41 @@ def test_every_stage_logs_its_time_and_cpu_once_without_its_values(
     for record in finished:
         assert 0.02 <= record.__dict__["cpu_seconds"] <= record.__dict__["seconds"] + 0.01
     assert all("Maria" not in str(r.__dict__) for r in caplog.records)
+
+
+def test_every_stage_emits_its_seconds_as_an_emf_metric_with_no_phi(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    @phi_safe
+    def apply(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"member": "Maria Lopez"}
+
+    capsys.readouterr()
+    apply({}, None)
+    documents = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    [metric] = [d for d in documents if "StageSeconds" in d]
+    [directive] = metric["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "ecm-imports"
+    assert directive["Metrics"] == [{"Name": "StageSeconds", "Unit": "Seconds"}]
+    assert directive["Dimensions"] == [["stage"]]
+    assert metric["stage"] == "apply"
+    assert metric["StageSeconds"][0] >= 0
+    assert "Maria" not in json.dumps(documents)
+
+
+def test_import_metrics_have_the_kind_as_their_only_dimension(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from ecm.log import count_metric
+
+    capsys.readouterr()
+    count_metric("RowsImported", 12, kind="mif")
+    [document] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["kind"]]
+    assert (document["kind"], document["RowsImported"]) == ("mif", [12.0])

@@ -16,6 +16,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from pydantic import ValidationError
 
 from ecm.imports.api import start_import, start_inbox_import
 from ecm.imports.uploads import claim_upload, uploaded_file
@@ -56,18 +58,25 @@ def _start_once(s3_object: dict[str, Any]) -> int:
 
 
 def handle_inbox_message(body: str) -> list[int]:
-    """One SQS message (an S3 event notification) → the ids of the imports it started."""
+    """One SQS message (an S3 event notification, read by Powertools' parser model) → the
+    ids of the imports it started. A message that is no S3 notification fails (and reaches
+    the dead-letter queue after its retries)."""
     message = json.loads(body)
     if message.get("Event") == "s3:TestEvent":
         return []
     started: list[int] = []
     bucket = get_settings().files_bucket
-    for record in message.get("Records", []):
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+    try:
+        records = S3Model.model_validate(message).Records
+    except (ValidationError, AttributeError):  # the model's own check fails on a missing "s3"
+        raise ValueError("the message is not an S3 event notification") from None
+    for record in records:
+        stored = record.s3.object
+        if not record.eventName.startswith("ObjectCreated") or stored is None:
             continue
-        s3 = record["s3"]
-        key = unquote_plus(s3["object"]["key"])
-        upload = uploaded_file(key) if s3["bucket"]["name"] == bucket else None
+        key = unquote_plus(stored.key)
+        ours = record.s3.bucket.name == bucket
+        upload = uploaded_file(key) if ours else None
         if upload is not None:
             kind_name, file_id = upload
             if claim_upload(kind_name, file_id, key):
@@ -75,17 +84,18 @@ def handle_inbox_message(body: str) -> list[int]:
                 started.append(file_id)
             continue
         kind = inbox_kind(key)
-        if s3["bucket"]["name"] != bucket or kind is None:
+        if not ours or kind is None:
             logger.info("inbox event ignored", extra={"reason": "not an inbox key"})
             continue
         started.append(
             _start_once(
                 {
                     "kind": kind,
-                    "bucket": s3["bucket"]["name"],
+                    "bucket": record.s3.bucket.name,
                     "key": key,
-                    "etag": s3["object"].get("eTag"),
-                    "sequencer": s3["object"].get("sequencer") or record.get("eventTime"),
+                    "etag": stored.eTag,
+                    # moto's events carry no sequencer: the event time stands in
+                    "sequencer": stored.sequencer or record.eventTime.isoformat(),
                 }
             )
         )

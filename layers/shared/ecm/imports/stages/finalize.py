@@ -18,7 +18,7 @@ from ecm.imports.stages.work import (
     write_results,
 )
 from ecm.kinds.registry import get_kind
-from ecm.log import logger
+from ecm.log import count_metric, logger
 from ecm.models import ImportFile
 from ecm.models.access import condition_failed, transaction
 from ecm.patients.counts import TRANSACTION_LIMIT, add_count_updates
@@ -83,6 +83,8 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
     )
     release_lock(lock_holder(kind_name, file_id))
     announce(kind_name, file_id, "import.completed")
+    count_metric("RowsImported", created + updated, kind=kind_name)
+    count_metric("RowsFailed", len(failures), kind=kind_name)
     logger.info(
         "import completed",
         extra={

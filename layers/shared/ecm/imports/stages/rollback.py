@@ -27,7 +27,7 @@ from ecm.imports.stages.work import (
     write_results,
 )
 from ecm.kinds.registry import get_kind
-from ecm.log import logger
+from ecm.log import count_metric, logger
 from ecm.models import MetaItem
 from ecm.models.access import condition_failed
 from ecm.settings import get_settings
@@ -127,6 +127,7 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     mark_failed(kind_name, file_id, messages, stage="rolled_back")
     release_lock(holder)
     announce(kind_name, file_id, "import.failed")
+    count_metric("ImportsRolledBack", 1, kind=kind_name)
     logger.warning(
         "import rolled back",
         extra={

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from ecm.errors import (
@@ -23,7 +24,7 @@ from ecm.errors import (
     StageFailed,
 )
 from ecm.imports.stages.work import Item
-from ecm.log import logger
+from ecm.log import emit_metric, logger, tracer
 
 SAFE_ERRORS = (
     BatchIncomplete,
@@ -90,13 +91,16 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
             raise StageFailed(f"{stage.__name__}: {error_type}") from None
         finally:
             # What each stage costs, for sizing memory and timeouts (and the benchmarks).
+            seconds = time.perf_counter() - started
             logger.info(
                 "stage finished",
                 extra={
                     "stage": stage.__name__,
-                    "seconds": round(time.perf_counter() - started, 4),
+                    "seconds": round(seconds, 4),
                     "cpu_seconds": round(time.thread_time() - cpu_started, 4),
                 },
             )
+            emit_metric("StageSeconds", MetricUnit.Seconds, seconds, stage=stage.__name__)
 
-    return run
+    # The stage's answer is ids and counts, its errors our own words: no PHI in the trace.
+    return tracer.capture_lambda_handler(run, capture_response=False, capture_error=False)

@@ -21,7 +21,7 @@ from ecm.imports.records import (
 from ecm.imports.results import ROW_PREFIX, save_failures
 from ecm.imports.stages.work import NOT_IMPORTED, Item, announce, load_file, rows_key, write_results
 from ecm.kinds.registry import VALID_ROWS, ImportKind, get_kind
-from ecm.log import logger
+from ecm.log import count_metric, logger
 from ecm.settings import get_settings
 from ecm.store import client
 
@@ -92,6 +92,8 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             **header_fields(header),
         )
         announce(kind_name, file_id, "import.failed")
+        count_metric("ImportsRejected", 1, kind=kind_name)
+        count_metric("RowsFailed", len(failures), kind=kind_name)
         logger.info(
             "import rejected",
             extra={"kind": kind_name, "file_id": file_id, "error_count": len(outcome.errors)},
