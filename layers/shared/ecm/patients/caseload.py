@@ -11,19 +11,18 @@ from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from pynamodb.exceptions import PynamoDBException
 
 from ecm.api.auth import create_user
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, invalid_body
 from ecm.models import Patient, Provider, User
-from ecm.models.access import all_items, condition_failed, get, put_versioned, transaction
+from ecm.models.access import all_items, get, put_versioned
 from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
 from ecm.patients.items import with_index_fields
 from ecm.patients.providers import create_provider, list_providers
-from ecm.patients.reading import load_patient, parse_patient_id
+from ecm.patients.reading import load_patient, parse_patient_id, patient_change
 
 Item = dict[str, Any]
 CARE_MANAGER_ROLES = ("olcm", "ilcm")
@@ -142,15 +141,8 @@ def assign_case_load(raw_id: str, body: Any, user: Item) -> Item:
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
-    try:
-        with transaction() as writes:
-            put_versioned(writes, Patient, patient)
-            add_count_updates(writes, dict(deltas))
-    except PynamoDBException as exc:
-        if condition_failed(exc):
-            raise ApiError(
-                409, "Patient was changed by someone else since it was read; reload and retry"
-            ) from None
-        raise
+    with patient_change() as writes:
+        put_versioned(writes, Patient, patient)
+        add_count_updates(writes, dict(deltas))
     record_audit(patient_id, user, "case_load")
     return patient_detail_body(patient)

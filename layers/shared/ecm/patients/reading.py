@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from ecm.errors import ApiError
 from ecm.models import Patient
-from ecm.models.access import get
+from ecm.models.access import condition_failed, get, transaction
 
 Item = dict[str, Any]
 NOT_FOUND = "Patient not found"
@@ -54,3 +59,19 @@ def load_patient(patient_id: int) -> Item:
     if patient is None:
         raise ApiError(404, NOT_FOUND)
     return patient
+
+
+CHANGED_SINCE_READ = "Patient was changed by someone else since it was read; reload and retry"
+
+
+@contextmanager
+def patient_change() -> Iterator[TransactWrite]:
+    """The transaction of one change to a patient (its item, keys and counts together): a
+    write whose version check fails means someone changed it meanwhile, answered 409."""
+    try:
+        with transaction() as writes:
+            yield writes
+    except PynamoDBException as exc:
+        if condition_failed(exc):
+            raise ApiError(409, CHANGED_SINCE_READ) from None
+        raise

@@ -8,19 +8,18 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, invalid_body
 from ecm.models import Patient, PatientKey
-from ecm.models.access import as_model, condition_failed, get, next_ids, put_versioned, transaction
+from ecm.models.access import as_model, get, next_ids, put_versioned
 from ecm.patients.audit import record_audit
 from ecm.patients.choices import AcuityField, MemberStatusField
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
 from ecm.patients.items import name_key, patient_name_key, with_index_fields
-from ecm.patients.reading import Item, load_patient, parse_patient_id
+from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
 
 
 class EligibilityUpdate(BaseModel):
@@ -129,21 +128,14 @@ def update_patient(raw_id: str, body: Any, user: Item) -> Item:
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
-    try:
-        with transaction() as writes:
-            put_versioned(writes, Patient, patient)
-            _move_name_key(
-                writes,
-                patient_name_key(prior),
-                name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
-                patient_id,
-            )
-            add_count_updates(writes, dict(deltas))
-    except PynamoDBException as exc:
-        if condition_failed(exc):
-            raise ApiError(
-                409, "Patient was changed by someone else since it was read; reload and retry"
-            ) from None
-        raise
+    with patient_change() as writes:
+        put_versioned(writes, Patient, patient)
+        _move_name_key(
+            writes,
+            patient_name_key(prior),
+            name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
+            patient_id,
+        )
+        add_count_updates(writes, dict(deltas))
     record_audit(patient_id, user, "update")
     return patient_detail_body(patient)
