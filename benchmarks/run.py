@@ -64,7 +64,7 @@ MAX_CPU_US_PER_ROW = 600
 E2E_SCALING_SLACK = 1.1  # time(100k)/time(10k) <= 11 = 1.1 x (100k/10k)
 PROFILE_DIR: Path | None = None  # --profile-e2e
 STORE_SERVER = "waitress"  # --store-server (benchmarks/store.py)
-PARTS = ("read", "memory", "e2e")
+PARTS = ("read", "memory", "e2e", "floor")
 
 
 # --- generated files ------------------------------------------------------------------------
@@ -847,10 +847,22 @@ def evaluate(report: Report, sizes: list[int]) -> list[Verdict]:
     else:
         verdicts.append(Verdict(label, None, "not measured"))
 
+    from floor import FLOOR_RATIO, FLOOR_ROWS
+
+    floor = report.find("e2e / store floor", "csv")
+    label = f"e2e import of {FLOOR_ROWS:,} rows / the store's floor for its writes <= {FLOOR_RATIO}"
+    verdicts.append(
+        Verdict(label, floor[0].value <= FLOOR_RATIO, f"{floor[0].value:.2f}")
+        if floor
+        else Verdict(label, None, "not measured")
+    )
+
     small, large = min(sizes), max(sizes)
     limit = E2E_SCALING_SLACK * large / small
     label = f"e2e time({large:,}) / time({small:,}) <= {limit:g}"
-    times = {r.rows: r.value for r in report.find("e2e import time", "csv")}
+    times = {
+        r.rows: r.value for r in report.find("e2e import time", "csv") if r.rows in (small, large)
+    }
     if small == large:
         verdicts.append(Verdict(label, None, "needs two sizes"))
     elif small in times and large in times:
@@ -1060,6 +1072,11 @@ def main(argv: list[str]) -> int:
                     report, f"e2e {fmt} {size}", lambda s=size, f=fmt: measure_e2e(report, s, f)
                 )
 
+    if "floor" in parts:
+        from floor import measure_floor
+
+        attempt(report, "store floor", lambda: measure_floor(report))
+
     report.rows.sort(
         key=lambda r: (
             _measure_order(r.measure),
@@ -1095,6 +1112,8 @@ MEASURE_ORDER = (
     "peak RSS validate",
     "peak RSS plan",
     "e2e import time",
+    "store floor (same writes)",
+    "e2e / store floor",
     "e2e throughput",
     "e2e stage validate (info)",
     "e2e stage lock+plan (info)",
