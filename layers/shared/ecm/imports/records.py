@@ -102,6 +102,7 @@ def create_import_file(kind: str, source_type: str, original_name: str, **extra:
         "warnings": [],
         "s3_key": original_key(kind, file_id, original_name),
         "counters_before": {},
+        "counters_after": {},
         "counted": {},
         "created_at": now,
         "updated_at": now,

@@ -77,9 +77,10 @@ class ImportFile(TableModel):
     errors_file_key = UnicodeAttribute(null=True)
     failed_at = UnicodeAttribute(null=True)
 
-    # What rollback undoes: each id counter's value before the import, and which groups
-    # of list-count deltas finalize applied ("0", "1", ...).
+    # What rollback undoes: each id counter's value before the import and after its last
+    # reservation, and which groups of list-count deltas finalize applied ("0", "1", ...).
     counters_before = MapAttribute[str, Any](null=True)
+    counters_after = MapAttribute[str, Any](null=True)
     counted = MapAttribute[str, Any](null=True)
 
     created_at = UnicodeAttribute(null=True)

@@ -64,11 +64,16 @@ class DynamoLookup:
         if self.dry_run:
             self.next_fake -= count
             return self.next_fake
-        before, _ = next_ids(counter, count)
-        if counter not in self.remembered:  # once per invocation; a retry keeps the first
+        before, after = next_ids(counter, count)
+        # The value before the import's first reservation (a retry keeps the first), and
+        # after its last: rollback puts a counter back only if nobody took an id since.
+        last = ImportFile.counters_after[counter].set(after)
+        actions = [last]
+        if counter not in self.remembered:
             kept = ImportFile.counters_before[counter]
-            ImportFile(self.kind, self.file_id).update(actions=[kept.set(kept | before)])
+            actions.append(kept.set(kept | before))
             self.remembered.add(counter)
+        ImportFile(self.kind, self.file_id).update(actions=actions)
         return before + 1
 
 

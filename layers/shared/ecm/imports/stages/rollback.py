@@ -8,6 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
 from ecm.imports.results import load_failures
@@ -69,12 +70,24 @@ def _restore(entry: Item, tag: str) -> bool:
 
 
 def _restore_counters(record: Item) -> None:
+    """Put each id counter back to its value before the import, on the condition that it
+    still holds the import's last reservation. A counter another writer drew from since
+    (``status_history``: PUT /patients draws without the import lock) stays as it is: its
+    ids may be in use, and an id is never handed out twice (a gap is harmless)."""
+    after = record.get("counters_after") or {}
     for name, before in (record.get("counters_before") or {}).items():
         counter = MetaItem(f"counter#{name}", value=int(before))
-        if int(before) == 0:
-            counter.delete()
-        else:
-            counter.save()
+        last = after.get(name)
+        condition = MetaItem.value == int(last) if last is not None else None
+        try:
+            if int(before) == 0:
+                counter.delete(condition=condition)
+            else:
+                counter.save(condition=condition)
+        except PynamoDBException as exc:
+            if not condition_failed(exc):
+                raise
+            logger.info("id counter left as it is", extra={"counter": name})
 
 
 def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
