@@ -33,6 +33,11 @@ class Route:
         self.regex = re.compile(f"^{pattern}$")
 
 
+def _specificity(path: str) -> tuple[int, ...]:
+    """Literal segments first, segment by segment (API Gateway's resource precedence)."""
+    return tuple(0 if segment.startswith("{") else 1 for segment in path.split("/"))
+
+
 def _json(status: int, body: Any) -> Response:
     text = body if isinstance(body, str) else json.dumps(body)
     return Response(text, status=status, content_type="application/json")
@@ -60,10 +65,19 @@ class Gateway:
         path = request.path.rstrip("/") or "/"
         matches = [(r, m) for r in self.routes if (m := r.regex.match(path))]
         if not matches:
-            return _json(404, {"errors": ["Not found"]})
-        allowed = [(r, m) for r, m in matches if r.method == request.method]
+            return self.gateway_response(
+                "MISSING_AUTHENTICATION_TOKEN", (404, '{"errors": ["Not found"]}')
+            )
+        # As API Gateway: the most specific resource serves the path (a literal segment
+        # beats a {parameter}: /mifs/uploads is not /mifs/{id}), whatever the method.
+        resource = max(matches, key=lambda rm: _specificity(rm[0].path))[0].path
+        on_resource = [(r, m) for r, m in matches if r.path == resource]
+        allowed = [(r, m) for r, m in on_resource if r.method == request.method]
         if not allowed:
-            return _json(405, {"errors": [f"Method {request.method} not allowed"]})
+            methods = ", ".join(sorted({r.method for r, _ in on_resource}))
+            refused = _json(405, {"errors": [f"Method {request.method} not allowed"]})
+            refused.headers["Allow"] = methods
+            return refused
         route, match = allowed[0]
         length = request.content_length or 0
         if length > API_GATEWAY_MAX_BODY:
@@ -151,6 +165,12 @@ class Gateway:
         if result.get("isBase64Encoded"):
             body = base64.b64decode(body)
         response = Response(body, status=int(result.get("statusCode", 200)))
+        # API Gateway merges both header maps of a proxy answer (Powertools fills
+        # multiValueHeaders for REST APIs): a JSON body is application/json here too.
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(key)
+            for value in values:
+                response.headers.add(key, value)
         for key, value in (result.get("headers") or {}).items():
             response.headers[key] = value
         return response

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from ecm.api.auth import require_admin
+from ecm.api.params import parse_json_body
 from ecm.errors import ApiError
 from ecm.log import logger
 from ecm.settings import get_settings
@@ -73,14 +74,5 @@ def query(router: Router) -> dict[str, str] | None:
 
 
 def json_body(router: Router) -> Any:
-    body = router.current_event.body
-    if not body:
-        raise ApiError(422, "Request body is required")
-    if router.current_event.is_base64_encoded:
-        import base64
-
-        body = base64.b64decode(body).decode()
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise ApiError(422, "Request body is not valid JSON") from None
+    event = router.current_event
+    return parse_json_body(event.body, bool(event.is_base64_encoded))

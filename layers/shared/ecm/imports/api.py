@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ecm.api.params import parse_id, parse_positive_int
 from ecm.errors import ApiError, invalid_body
 from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.files.sources import ReceivedFile, receive, store_original
@@ -195,21 +196,6 @@ def start_inbox_import(kind_name: str, key: str) -> int:
 # --- reading back ------------------------------------------------------------------------
 
 
-def parse_positive_int(query: dict[str, str] | None, name: str, default: int, maximum: int) -> int:
-    raw = (query or {}).get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, f"{name} must be a positive integer") from None
-    if value < 1:
-        raise ApiError(422, f"{name} must be a positive integer")
-    if value > maximum:
-        raise ApiError(422, f"{name} must be at most {maximum}")
-    return value
-
-
 def _presigned(key: str) -> str:
     return presigned_get(key)
 
@@ -263,13 +249,7 @@ def list_files(kind_name: str, query: dict[str, str] | None) -> Item:
 
 
 def parse_file_id(kind: ImportKind, raw: str) -> int:
-    try:
-        file_id = int(raw)
-    except ValueError:
-        raise ApiError(404, kind.not_found) from None
-    if file_id < 1:
-        raise ApiError(404, kind.not_found)
-    return file_id
+    return parse_id(raw, kind.not_found)
 
 
 def file_detail(kind_name: str, raw_id: str, query: dict[str, str] | None) -> Item:

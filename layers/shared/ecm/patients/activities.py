@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.api.params import parse_positive_int
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError
-from ecm.imports.api import parse_positive_int
 from ecm.models import Activity, Patient
 from ecm.models.access import (
     all_items,

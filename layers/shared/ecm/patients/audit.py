@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from ecm.api.params import parse_positive_int
 from ecm.clock import iso_timestamp
-from ecm.imports.api import parse_positive_int
 from ecm.models import AuditEntry
 from ecm.models.access import all_items
 from ecm.patients.reading import Item, load_patient, parse_patient_id

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pynamodb.indexes import Index
 
+from ecm.api.params import parse_positive_int
 from ecm.errors import ApiError, invalid_body
-from ecm.imports.api import parse_positive_int
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.models import Patient
 from ecm.models.access import all_items

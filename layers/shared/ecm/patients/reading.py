@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
+from ecm.api.params import parse_id
 from ecm.errors import ApiError
 from ecm.models import Patient
 from ecm.models.access import condition_failed, get, transaction
@@ -45,13 +46,7 @@ def caseload_summary(patient: Item) -> Item:
 
 
 def parse_patient_id(raw: str) -> int:
-    try:
-        patient_id = int(raw)
-    except ValueError:
-        raise ApiError(404, NOT_FOUND) from None
-    if patient_id < 1:
-        raise ApiError(404, NOT_FOUND)
-    return patient_id
+    return parse_id(raw, NOT_FOUND)
 
 
 def load_patient(patient_id: int) -> Item:

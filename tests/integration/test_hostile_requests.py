@@ -1,0 +1,104 @@
+"""Requests no client should send, against the local stack (issue #16's fuzz findings):
+each gets a 4xx with {"errors": [...]} as JSON, never a 500, and the stack stays up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import requests
+from stack_fixture import RunningStack
+
+from devstack.template import LocalTemplate, load_template
+
+BASE = "/v1/admin/clinic/ecm"
+
+
+def _routes(*methods: str) -> list[tuple[str, str]]:
+    functions = LocalTemplate(load_template(), {}, 4566).functions().values()
+    return sorted(
+        (method, re.sub(r"\{[^}]+\}", "1", path))
+        for function in functions
+        for method, path, auth in function.routes
+        if auth and method in methods
+    )
+
+
+def _send(stack: RunningStack, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(method, stack.api + path, headers=stack.headers(), timeout=60, **kwargs)
+
+
+def _errors(response: requests.Response) -> list[str]:
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"errors"} and all(isinstance(e, str) for e in body["errors"])
+    return list(body["errors"])
+
+
+WRITES = _routes("POST", "PUT")
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_body_that_is_not_utf8_is_a_422(stack: RunningStack, method: str, path: str) -> None:
+    response = _send(stack, method, path, data=b'{"a": "\xff\xfe"}')
+    assert response.status_code == 422
+    assert _errors(response) == ["Request body is not valid UTF-8 JSON"]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_json_nested_10000_deep_is_a_422(stack: RunningStack, method: str, path: str) -> None:
+    response = _send(stack, method, path, data="[" * 10_000 + "]" * 10_000)
+    assert response.status_code == 422
+    assert _errors(response) == ["Request body is nested too deeply"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", f"{BASE}/mifs/uploads", "POST"),
+        ("GET", f"{BASE}/authorizations/uploads", "POST"),
+        ("PUT", f"{BASE}/patients/filter", "POST"),
+        ("DELETE", f"{BASE}/mifs", "GET, POST"),
+    ],
+)
+def test_a_method_the_resource_lacks_is_a_405_saying_which_it_has(
+    stack: RunningStack, method: str, path: str, allowed: str
+) -> None:
+    response = _send(stack, method, path, data="{}")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert _errors(response) == [f"Method {method} not allowed"]
+
+
+@pytest.mark.parametrize("page", ["٣", "01", "1_000", "+1", " 2", "true", "0", "-1", "1.0"])
+@pytest.mark.parametrize("path", [f"{BASE}/mifs", f"{BASE}/authorizations", f"{BASE}/patients"])
+def test_page_numbers_are_parsed_strictly(stack: RunningStack, path: str, page: str) -> None:
+    response = _send(stack, "GET", path, params={"page": page})
+    assert response.status_code == 422
+    assert _errors(response) == ["page must be a positive integer"]
+
+
+@pytest.mark.parametrize("raw", ["01", "1%20", "1.0", "+1", "١"])
+def test_ids_spelled_another_way_name_no_record(stack: RunningStack, raw: str) -> None:
+    for path, message in (
+        (f"{BASE}/patients/{raw}", "Patient not found"),
+        (f"{BASE}/mifs/{raw}", "MIF file not found"),
+    ):
+        response = _send(stack, "GET", path)
+        assert (response.status_code, _errors(response)) == (404, [message]), path
+
+
+def test_an_unknown_path_is_a_json_404(stack: RunningStack) -> None:
+    response = _send(stack, "GET", f"{BASE}/nothing-here")
+    assert (response.status_code, _errors(response)) == (404, ["Not found"])
+
+
+def test_every_json_answer_says_application_json(stack: RunningStack) -> None:
+    response = _send(stack, "GET", f"{BASE}/patients")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def test_the_stack_answers_health_after_all_that(stack: RunningStack) -> None:
+    assert requests.get(f"{stack.api}/v1/health", timeout=30).json() == {"status": "ok"}
