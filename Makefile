@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex clean
+.PHONY: setup lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -47,6 +47,10 @@ integration: setup
 
 test: lint typecheck cfn
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+
+# The OpenAPI document from the routes' models; commit docs/openapi.json with the change.
+openapi: setup
+	$(PY) -m devstack.openapi
 
 bench: setup
 	$(PY) benchmarks/run.py

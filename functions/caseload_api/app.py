@@ -2,11 +2,10 @@
 
 from typing import Any
 
-from ecm.api.resolver import make_resolver
+from ecm.api.catalog import api_resolver
 from ecm.log import logger, tracer
-from ecm.patients.routes import caseload_routes
 
-app = make_resolver(caseload_routes)
+app = api_resolver("CaseloadApiFunction")
 
 
 @logger.inject_lambda_context(log_event=False)

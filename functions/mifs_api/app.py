@@ -2,11 +2,10 @@
 
 from typing import Any
 
-from ecm.api.resolver import make_resolver
-from ecm.imports.routes import import_router
+from ecm.api.catalog import api_resolver
 from ecm.log import logger, tracer
 
-app = make_resolver(import_router("mif", "/v1/admin/clinic/ecm/mifs"))
+app = api_resolver("MifsApiFunction")
 
 
 @logger.inject_lambda_context(log_event=False)

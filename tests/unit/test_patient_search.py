@@ -249,7 +249,7 @@ def _put(patients: list[Item]) -> None:
 def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
     from ecm.patients.listing import list_patients
 
-    body = list_patients({"search": term, "page": str(page), "per_page": str(per_page)})
+    body = list_patients(term, None, None, page, per_page)
     return [p["id"] for p in body["patients"]], body["pagination"]
 
 
@@ -298,7 +298,7 @@ def test_a_page_reads_only_its_own_full_items(table: Reads) -> None:
 
 
 def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Reads) -> None:
-    from ecm.patients.listing import filter_patients
+    from ecm.patients.listing import PatientFilterRequest, filter_patients
 
     patients = [
         _patient(
@@ -307,9 +307,17 @@ def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Rea
         for i in range(1, 41)
     ]
     _put(patients)
-    body = filter_patients({"search": "kim", "filters": {"status": "inactive_member"}})
+    body = filter_patients(
+        PatientFilterRequest.model_validate(
+            {"search": "kim", "filters": {"status": "inactive_member"}}
+        )
+    )
     expected = [i for i in _expected(patients, "kim") if i % 3 == 0]
     assert [p["id"] for p in body["patients"]] == expected
     assert body["pagination"]["total_count"] == len(expected)
-    body = filter_patients({"search": "kim1", "sort_by": "member_id", "sort_dir": "DESC"})
+    body = filter_patients(
+        PatientFilterRequest.model_validate(
+            {"search": "kim1", "sort_by": "member_id", "sort_dir": "DESC"}
+        )
+    )
     assert [p["id"] for p in body["patients"]] == sorted(_expected(patients, "kim1"), reverse=True)

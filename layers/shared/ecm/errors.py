@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -17,16 +18,35 @@ class ApiError(Exception):
         self.messages = list(messages)
 
 
-def invalid_body(prefix: str | None, exc: ValidationError) -> ApiError:
-    """A 422 naming each bad field of a request body: ``patient.date_of_birth must be ...``."""
+#: Where Powertools says a request error is; the message names the field, not the place.
+_PLACES = ("body", "query", "path", "header")
+
+
+def field_messages(errors: Sequence[Any], prefix: str | None = None) -> list[str]:
+    """One message per bad field of a request: ``patient.date_of_birth must be ...``.
+
+    ``errors`` are pydantic's (or Powertools' request validation's, whose locations start
+    with ``body`` or ``query``); an error of the body as a whole keeps its own message.
+    """
     messages = []
-    for error in exc.errors():
-        where = ".".join([*([prefix] if prefix else []), *(str(p) for p in error["loc"])])
-        if error["type"] == "extra_forbidden":
+    for error in errors:
+        loc = [str(part) for part in error["loc"]]
+        if loc and loc[0] in _PLACES:
+            loc = loc[1:]
+        where = ".".join([*([prefix] if prefix else []), *loc])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not where:
+            messages.append("Request body is required" if error["type"] == "missing" else message)
+        elif error["type"] == "extra_forbidden":
             messages.append(f"Unknown field '{where}'")
         else:
-            messages.append(f"{where} {str(error['msg']).removeprefix('Value error, ')}")
-    return ApiError(422, *messages)
+            messages.append(f"{where} {message}")
+    return messages
+
+
+def invalid_body(prefix: str | None, exc: ValidationError) -> ApiError:
+    """A 422 naming each bad field of a body validated by the domain itself."""
+    return ApiError(422, *field_messages(exc.errors(), prefix))
 
 
 class UrlRefused(Exception):

@@ -2,21 +2,25 @@
 
 Parsed strictly, so one value has one spelling: ``01``, ``+1``, ``1_000`` or ``٣`` are not
 numbers here (Python's ``int`` takes them all), and a body that is not UTF-8 or nests too
-deeply is a 422, never an error of ours.
+deeply is a 422, never an error of ours. Query integers are pydantic types, so the routes
+declare them and the OpenAPI document describes them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
 
 from ecm.errors import ApiError
 
 #: A positive integer, written the one way: ASCII digits, no sign, no leading zero.
 _POSITIVE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
+
+#: Page × per_page bound of every list read from an index: page *p* reads *p·n* items.
+MAX_WINDOW = 10_000
 
 
 def parse_id(raw: str, not_found: str) -> int:
@@ -26,31 +30,57 @@ def parse_id(raw: str, not_found: str) -> int:
     return int(raw)
 
 
-def parse_positive_int(query: dict[str, str] | None, name: str, default: int, maximum: int) -> int:
-    """A query integer between 1 and ``maximum``; ``default`` when absent or empty."""
-    raw = (query or {}).get(name)
-    if raw is None or raw == "":
-        return default
-    if not _POSITIVE.fullmatch(raw):
-        if raw.isascii() and raw.isdigit() and len(raw) > 18:
-            raise ApiError(422, f"{name} must be at most {maximum}")
-        raise ApiError(422, f"{name} must be a positive integer")
-    value = int(raw)
-    if value > maximum:
-        raise ApiError(422, f"{name} must be at most {maximum}")
-    return value
+def _positive(maximum: int) -> Any:
+    def check(raw: Any) -> int | None:
+        if raw is None or raw == "":
+            return None
+        text = str(raw)
+        if not _POSITIVE.fullmatch(text):
+            if text.isascii() and text.isdigit() and len(text) > 18:
+                raise ValueError(f"must be at most {maximum}")
+            raise ValueError("must be a positive integer")
+        if int(text) > maximum:
+            raise ValueError(f"must be at most {maximum}")
+        return int(text)
+
+    return check
 
 
-def parse_json_body(body: str | None, is_base64: bool) -> Any:
-    """The request's JSON document (API Gateway hands a binary body over base64)."""
-    if not body:
-        raise ApiError(422, "Request body is required")
-    text: str = body
-    if is_base64:
-        try:
-            text = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            raise ApiError(422, "Request body is not valid UTF-8 JSON") from None
+def _bounds(maximum: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": maximum}
+
+
+# Query integers from 1 to a maximum (absent or empty: None, the route's default).
+PageNumber = Annotated[
+    int | None, BeforeValidator(_positive(10**6)), WithJsonSchema(_bounds(10**6))
+]
+PerPage = Annotated[int | None, BeforeValidator(_positive(100)), WithJsonSchema(_bounds(100))]
+#: Import files and their records are read by id, so their pages may go further.
+FilePage = Annotated[int | None, BeforeValidator(_positive(10**9)), WithJsonSchema(_bounds(10**9))]
+RecordsPerPage = Annotated[
+    int | None, BeforeValidator(_positive(1000)), WithJsonSchema(_bounds(1000))
+]
+ProviderId = Annotated[
+    int | None, BeforeValidator(_positive(10**12)), WithJsonSchema(_bounds(10**12))
+]
+
+
+def page_window(
+    page: int | None, per_page: int | None, default_per_page: int = 25
+) -> tuple[int, int]:
+    """The page and its size, refused when reaching it would read more than MAX_WINDOW items."""
+    page, per_page = page or 1, per_page or default_per_page
+    if page * per_page > MAX_WINDOW:
+        raise ApiError(
+            422,
+            f"page × per_page may reach at most {MAX_WINDOW:,} items; "
+            "narrow the list with search or filters instead",
+        )
+    return page, per_page
+
+
+def parse_json_text(text: str) -> Any:
+    """The request's JSON document (the resolver's body deserializer)."""
     try:
         return json.loads(text)
     except RecursionError:

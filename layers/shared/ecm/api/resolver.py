@@ -1,62 +1,100 @@
 """One way to build the API handlers: a Powertools REST resolver per function, built from
-feature routers, that lets admins only through (once, for every route) and answers every
-error as ``{"errors": [...]}``, never letting an exception (or its PHI) reach a response or
-log."""
+feature routers, that validates every body and query parameter against the route's declared
+models (``enable_validation``), lets admins only through (once, for every route), and answers
+every error as ``{"errors": [...]}``, never letting an exception (or its PHI) reach a
+response or log."""
 
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from ecm.api.auth import require_admin
-from ecm.api.params import parse_json_body
-from ecm.errors import ApiError
+from ecm.api.params import parse_json_text
+from ecm.errors import ApiError, field_messages
 from ecm.log import logger
 from ecm.settings import get_settings
 
 
-def json_response(status: int, body: Any) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
-    )
+def json_response(status: int, body: Any) -> Response[Any]:
+    """A JSON answer; the route's declared model validates and serialises ``body``."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 def error_response(status: int, *messages: str) -> Response[str]:
-    return json_response(status, {"errors": list(messages)})
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"errors": list(messages)}),
+    )
+
+
+def _authorizer(app: APIGatewayRestResolver) -> dict[str, Any]:
+    authorizer = app.current_event.request_context.authorizer
+    return dict(authorizer.raw_event) if authorizer is not None else {}
 
 
 def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
     """Every route of the API functions is for admins: checked here, once, before any route
     runs (a route cannot forget it); the user is in ``app.context["user"]`` for the route."""
-    authorizer = app.current_event.request_context.authorizer
-    raw = dict(authorizer.raw_event) if authorizer is not None else {}
-    app.append_context(user=require_admin(raw))
+    app.append_context(user=require_admin(_authorizer(app)))
     return next_middleware(app)
+
+
+def unexpected(exc: Exception) -> Response[str]:
+    """A 500 for an error of ours; the log names its type only (a message or traceback may
+    quote a row value)."""
+    logger.error("unhandled error", extra={"error_type": type(exc).__name__})
+    return error_response(500, "Internal server error")
 
 
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     """The resolver of one API function: its feature routers, admins only, errors as
     ``{"errors": [...]}``. Called at cold start, it fails there when a variable is missing."""
     get_settings()
-    app = APIGatewayRestResolver()
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        json_body_deserializer=parse_json_text,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+
+    def refused(status: int, messages: list[str]) -> Response[str]:
+        # Powertools validates a request before any middleware runs: an error found before
+        # admin_only did is answered to admins only, so staff learn nothing of a route.
+        if "user" not in app.context:
+            try:
+                require_admin(_authorizer(app))
+            except ApiError as exc:
+                return error_response(exc.status, *exc.messages)
+        return error_response(status, *messages)
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response[str]:
-        return error_response(exc.status, *exc.messages)
+        return refused(exc.status, exc.messages)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response[str]:
+        return refused(422, field_messages(exc.errors()))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable(exc: UnicodeDecodeError) -> Response[str]:
+        try:
+            app.current_event.decoded_body  # noqa: B018 - raises again if the body is the cause
+        except UnicodeDecodeError:
+            return refused(422, ["Request body is not valid UTF-8 JSON"])
+        return unexpected(exc)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
         return error_response(404, "Not found")
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response[str]:
-        # The type only: a message or traceback may quote a row value.
-        logger.error("unhandled error", extra={"error_type": type(exc).__name__})
-        return error_response(500, "Internal server error")
+    app.exception_handler(Exception)(unexpected)
 
     app.use(middlewares=[admin_only])
     for router in routers:
@@ -67,12 +105,3 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 def current_user(router: Router) -> dict[str, Any]:
     """The admin calling (``admin_only`` put it there)."""
     return dict(router.context["user"])
-
-
-def query(router: Router) -> dict[str, str] | None:
-    return router.current_event.query_string_parameters
-
-
-def json_body(router: Router) -> Any:
-    event = router.current_event
-    return parse_json_body(event.body, bool(event.is_base64_encoded))

@@ -9,10 +9,8 @@ import uuid
 from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from ecm.api.params import parse_id, parse_positive_int
-from ecm.errors import ApiError, invalid_body
+from ecm.api.params import parse_id
+from ecm.errors import ApiError
 from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.files.sources import ReceivedFile, receive, store_original
 from ecm.imports.records import (
@@ -24,9 +22,10 @@ from ecm.imports.records import (
     mark_failed,
     update_import_file,
 )
+from ecm.imports.schemas import ImportSource
 from ecm.imports.stages.work import records_key
 from ecm.imports.uploads import expire_if_due
-from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, ImportMode, get_kind
+from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, get_kind
 from ecm.log import logger
 from ecm.settings import get_settings
 from ecm.store import client, presigned_get
@@ -36,25 +35,8 @@ Item = dict[str, Any]
 FINAL = ("completed", "failed")
 
 
-class ImportSourceBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    file: str | None = None
-    url: str | None = None
-    path: str | None = None
-    file_type: str | None = None
-    dry_run: bool = False
-    mode: ImportMode = ALL_OR_NOTHING
-    webhook_url: str | None = None
-
-
-def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
-    if not isinstance(body, dict) or not isinstance(body.get(kind.body_key), dict):
-        raise ApiError(422, f"Request body must be a JSON object with a '{kind.body_key}' object")
-    try:
-        request = ImportSourceBody.model_validate(body[kind.body_key])
-    except ValidationError as exc:
-        raise invalid_body(kind.body_key, exc) from None
+def check_import_request(kind: ImportKind, request: ImportSource) -> None:
+    """What the body's model cannot say alone: the kind's formats, a reachable webhook."""
     if request.file_type and request.file_type.lower() not in kind.file_types:
         raise ApiError(
             422,
@@ -62,7 +44,6 @@ def parse_import_request(kind: ImportKind, body: Any) -> ImportSourceBody:
         )
     if request.webhook_url is not None:
         validate_webhook_url(request.webhook_url, field=f"{kind.body_key}.webhook_url")
-    return request
 
 
 def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
@@ -80,7 +61,7 @@ def _register(
     received: ReceivedFile,
     declared: str | None,
     user_id: Any,
-    options: ImportSourceBody | None = None,
+    options: ImportSource | None = None,
 ) -> Item:
     record = create_import_file(
         kind.name,
@@ -131,6 +112,14 @@ def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
         delay = min(delay * 1.5, 0.5)
 
 
+def _skipped(record: Item) -> Item:
+    """The rows a valid_rows import skipped, and why (none in all_or_nothing mode)."""
+    return {
+        "records_failed": int(record.get("records_failed") or 0),
+        "errors": (record.get("errors") or []) if record.get("mode") == VALID_ROWS else [],
+    }
+
+
 def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
     """201 with the seed's body, 422 with the errors, or 202 while it still runs."""
     failed_rows = int(record.get("records_failed") or 0)
@@ -144,9 +133,8 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
             "would_create": int(record.get("would_create") or 0),
             "would_update": int(record.get("would_update") or 0),
             "warnings": record.get("warnings") or [],
+            **_skipped(record),
         }
-        if record.get("mode") == VALID_ROWS:
-            dry.update(records_failed=failed_rows, errors=record.get("errors") or [])
         return 200, dry
     if record["status"] == "completed":
         body: Item = {
@@ -155,21 +143,19 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
             "updated_count": int(record["updated_count"]),
             kind.id_field: int(record["id"]),
             "created_count": int(record["created_count"]),
+            "warnings": record.get("warnings") or [],
+            **_skipped(record),
         }
-        if record.get("warnings"):
-            body["warnings"] = record["warnings"]
-        if record.get("mode") == VALID_ROWS:
-            body.update(records_failed=failed_rows, errors=record.get("errors") or [])
         return 201, body
     if record["status"] == "failed":
-        return 422, {"errors": record.get("errors") or [record.get("import_errors") or "failed"]}
+        raise ApiError(422, *(record.get("errors") or [record.get("import_errors") or "failed"]))
     return 202, {kind.id_field: int(record["id"]), "status": "processing"}
 
 
-def create_import(kind_name: str, body: Any, user_id: Any) -> tuple[int, Item]:
+def create_import(kind_name: str, request: ImportSource, user_id: Any) -> tuple[int, Item]:
     started = time.monotonic()
     kind = get_kind(kind_name)
-    request = parse_import_request(kind, body)
+    check_import_request(kind, request)
     received = receive(kind.body_key, request.file, request.url, request.path)
     record = _register(kind, received, request.file_type, user_id, request)
     logger.info(
@@ -240,10 +226,10 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
     return summary
 
 
-def list_files(kind_name: str, query: dict[str, str] | None) -> Item:
+def list_files(kind_name: str, page: int | None, per_page: int | None) -> Item:
+    """Files are read by id, so a page costs its size whatever its number."""
     kind = get_kind(kind_name)
-    page = parse_positive_int(query, "page", 1, 10**9)
-    per_page = parse_positive_int(query, "per_page", 25, 100)
+    page, per_page = page or 1, per_page or 25
     records, pagination = list_import_files(kind.name, page, per_page)
     return {kind.list_key: [file_summary(kind, r) for r in records], "pagination": pagination}
 
@@ -252,14 +238,13 @@ def parse_file_id(kind: ImportKind, raw: str) -> int:
     return parse_id(raw, kind.not_found)
 
 
-def file_detail(kind_name: str, raw_id: str, query: dict[str, str] | None) -> Item:
+def file_detail(kind_name: str, raw_id: str, page: int | None, per_page: int | None) -> Item:
     """The file and what it imported (frozen at import time), paged by records_page."""
     kind = get_kind(kind_name)
     record = get_import_file(kind.name, parse_file_id(kind, raw_id))
     if record is None:
         raise ApiError(404, kind.not_found)
-    page = parse_positive_int(query, "records_page", 1, 10**9)
-    per_page = parse_positive_int(query, "records_per_page", 500, 1000)
+    page, per_page = page or 1, per_page or 500
     detail = file_summary(kind, record)
     imported = _rows_written(record)
     detail[kind.records_key] = (

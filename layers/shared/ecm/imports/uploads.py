@@ -12,14 +12,14 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp, utc_now
-from ecm.errors import ApiError, invalid_body
+from ecm.errors import ApiError
 from ecm.files.readers.detect import EXTENSION_TYPES
 from ecm.imports.records import create_import_file, generated_filename, update_import_file
-from ecm.kinds.registry import ALL_OR_NOTHING, ImportMode, get_kind
+from ecm.imports.schemas import UploadRequest
+from ecm.kinds.registry import get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
 from ecm.models.access import all_items, condition_failed
@@ -33,29 +33,13 @@ UPLOAD_PREFIX = "uploads/"
 CONTENT_TYPE = "application/octet-stream"
 
 
-class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    filename: str = Field(min_length=1, max_length=200)
-    file_type: str | None = None
-    dry_run: bool = False
-    mode: ImportMode = ALL_OR_NOTHING
-    webhook_url: str | None = None
-
-
 def upload_key(kind: str, file_id: int, filename: str) -> str:
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[-120:]
     return f"{UPLOAD_PREFIX}{kind}/{file_id}/{safe or 'upload'}"
 
 
-def create_upload(kind_name: str, body: Any, user_id: Any) -> Item:
+def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:
     kind = get_kind(kind_name)
-    if not isinstance(body, dict):
-        raise ApiError(422, "Request body must be a JSON object")
-    try:
-        request = UploadRequest.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_body(None, exc) from None
     if request.webhook_url is not None:
         validate_webhook_url(request.webhook_url, field="webhook_url")
     declared = (request.file_type or "").lower() or None

@@ -17,10 +17,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.exceptions import PynamoDBException
 
-from ecm.api.params import parse_positive_int
+from ecm.api.params import page_window
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError
 from ecm.models import Activity, Patient
@@ -92,13 +92,18 @@ def normalise_timestamp(value: Any) -> str:
     return iso_timestamp(moment)
 
 
+def _required(schema: dict[str, Any]) -> None:
+    schema["required"] = ["type", "occurred_at"]
+
+
 class ActivityCreate(BaseModel):
-    """POST body's ``activity``; validators run before type coercion so messages are ours."""
+    """POST body's ``activity``; validators run before type coercion so messages are ours
+    (``type`` and ``occurred_at`` are required: their validators say so when absent)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_required)
 
-    type: str
-    occurred_at: str
+    type: str = Field(None, validate_default=True)
+    occurred_at: str = Field(None, validate_default=True)
     method: str | None = None
     outcome: str | None = None
     minutes: int | None = None
@@ -145,20 +150,6 @@ class ActivityCreate(BaseModel):
         if type(value) is not int or not 0 <= value <= MAX_MINUTES:
             raise ValueError(f"must be an integer between 0 and {MAX_MINUTES}")
         return value
-
-
-def _messages(exc: ValidationError) -> list[str]:
-    """Field-named messages; the rejected value (maybe PHI) is never quoted."""
-    messages = []
-    for error in exc.errors():
-        where = ".".join(["activity", *(str(p) for p in error["loc"])])
-        if error["type"] == "extra_forbidden":
-            messages.append(f"Unknown field '{where}'")
-        elif error["type"] == "missing":
-            messages.append(f"{where} can't be blank")
-        else:
-            messages.append(f"{where} {str(error['msg']).removeprefix('Value error, ')}")
-    return messages
 
 
 def activity_body(item: Item) -> Item:
@@ -210,15 +201,9 @@ def _record(patient_id: int, activity: Item) -> None:
     raise ApiError(409, CONFLICT)
 
 
-def create_activity(raw_patient_id: str, body: Any, user: Item) -> Item:
-    """POST /patients/{id}/activities: validate, store with the patient's count, audit."""
+def create_activity(raw_patient_id: str, request: ActivityCreate, user: Item) -> Item:
+    """POST /patients/{id}/activities: store with the patient's count, audit."""
     patient_id = parse_patient_id(raw_patient_id)
-    if not isinstance(body, dict) or not isinstance(body.get("activity"), dict):
-        raise ApiError(422, "Request body must be a JSON object with an 'activity' object")
-    try:
-        request = ActivityCreate.model_validate(body["activity"])
-    except ValidationError as exc:
-        raise ApiError(422, *_messages(exc)) from None
     load_patient(patient_id)  # 404 before an id is spent
     _, activity_id = next_ids("activity")
     activity: Item = {
@@ -239,11 +224,10 @@ def create_activity(raw_patient_id: str, body: Any, user: Item) -> Item:
     return {"activity": activity_body(activity)}
 
 
-def list_activities(raw_patient_id: str, query: dict[str, str] | None) -> Item:
+def list_activities(raw_patient_id: str, page: int | None, per_page: int | None) -> Item:
     """GET /patients/{id}/activities: newest first; the total is the patient's counter."""
     patient_id = parse_patient_id(raw_patient_id)
-    page = parse_positive_int(query, "page", 1, 10**6)
-    per_page = parse_positive_int(query, "per_page", 25, 100)
+    page, per_page = page_window(page, per_page)
     patient = load_patient(patient_id)
     total = int(patient.get("activities_count") or 0)
     wanted = page * per_page

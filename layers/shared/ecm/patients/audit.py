@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ecm.api.params import parse_positive_int
+from ecm.api.params import page_window
 from ecm.clock import iso_timestamp
 from ecm.models import AuditEntry
 from ecm.models.access import all_items
@@ -24,11 +24,10 @@ def record_audit(patient_id: int, user: Item, action: str) -> None:
     ).save()
 
 
-def list_audit(raw_id: str, query: dict[str, str] | None) -> Item:
+def list_audit(raw_id: str, page: int | None, per_page: int | None) -> Item:
     patient_id = parse_patient_id(raw_id)
     load_patient(patient_id)
-    page = parse_positive_int(query, "page", 1, 10**6)
-    per_page = parse_positive_int(query, "per_page", 25, 100)
+    page, per_page = page_window(page, per_page)
     newest_first = AuditEntry.query(patient_id, scan_index_forward=False, limit=page * per_page)
     entries = list(all_items(newest_first))
     window = entries[(page - 1) * per_page :]

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from ecm.api.auth import create_user
+from ecm.api.schemas import RequestBody
 from ecm.clock import iso_timestamp
-from ecm.errors import ApiError, invalid_body
+from ecm.errors import ApiError
 from ecm.models import Patient, Provider, User
 from ecm.models.access import all_items, get, put_versioned
 from ecm.patients.audit import record_audit
@@ -28,40 +27,25 @@ Item = dict[str, Any]
 CARE_MANAGER_ROLES = ("olcm", "ilcm")
 
 
-class ProviderBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ProviderBody(RequestBody):
     name: str
     npi: str | None = None
 
 
-class CareManagerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class CareManagerBody(RequestBody):
     name: str
     role: str
 
 
-class CaseLoadBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CaseLoadBody(RequestBody):
     provider_id: int | None = None
     olcm_user_id: int | None = None
     ilcm_user_id: int | None = None
 
 
-def _body(body: Any, key: str) -> Any:
-    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-        raise ApiError(422, f"Request body must be a JSON object with a '{key}' object")
-    return body[key]
-
-
-def add_provider(body: Any) -> Item:
+def add_provider(request: ProviderBody) -> Item:
     try:
-        request = ProviderBody.model_validate(_body(body, "provider"))
         provider = create_provider(request.name, request.npi)
-    except ValidationError as exc:
-        raise invalid_body("provider", exc) from None
     except ValueError as exc:
         raise ApiError(422, f"provider: {exc}") from None
     return {"provider": provider}
@@ -71,12 +55,8 @@ def providers() -> Item:
     return {"providers": list_providers()}
 
 
-def add_care_manager(body: Any) -> Item:
+def add_care_manager(request: CareManagerBody) -> Item:
     """A care manager is a user with the olcm or ilcm role; the token is shown once."""
-    try:
-        request = CareManagerBody.model_validate(_body(body, "care_manager"))
-    except ValidationError as exc:
-        raise invalid_body("care_manager", exc) from None
     if request.role not in CARE_MANAGER_ROLES:
         raise ApiError(422, "care_manager.role must be one of olcm, ilcm")
     if not request.name:
@@ -109,14 +89,10 @@ def _care_manager(field: str, user_id: int | None, role: str) -> tuple[int | Non
     return user_id, str(user["name"])
 
 
-def assign_case_load(raw_id: str, body: Any, user: Item) -> Item:
+def assign_case_load(raw_id: str, request: CaseLoadBody, user: Item) -> Item:
     """PUT /patients/{id}/case_load: the given fields are set (null clears them)."""
     patient_id = parse_patient_id(raw_id)
-    raw = _body(body, "case_load")
-    try:
-        request = CaseLoadBody.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_body("case_load", exc) from None
+    raw = request.model_fields_set
     prior = load_patient(patient_id)
     case_load = dict(prior.get("case_load") or {})
     if "provider_id" in raw:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from pynamodb.indexes import Index
 
-from ecm.api.params import parse_positive_int
-from ecm.errors import ApiError, invalid_body
+from ecm.api.params import page_window
+from ecm.api.schemas import ObjectBody
+from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.models import Patient
 from ecm.models.access import all_items
@@ -39,17 +40,19 @@ def patient_summary(patient: Item) -> Item:
     }
 
 
-def list_patients(query: dict[str, str] | None) -> Item:
-    query = query or {}
-    page = parse_positive_int(query, "page", 1, 10**6)
-    per_page = parse_positive_int(query, "per_page", 25, 100)
-    status = (query.get("status") or "").strip()
+def list_patients(
+    search: str | None,
+    status: str | None,
+    provider_id: int | None,
+    page: int | None,
+    per_page: int | None,
+) -> Item:
+    status = (status or "").strip()
     if status and status not in MEMBER_STATUSES:
         raise ApiError(422, f"status must be one of: {', '.join(MEMBER_STATUSES)}")
-    provider_raw = (query.get("provider_id") or "").strip()
-    provider_id = parse_positive_int(query, "provider_id", 0, 10**12) if provider_raw else None
+    page, per_page = page_window(page, per_page)
     request = PatientFilterRequest(
-        search=query.get("search") or None,
+        search=search or None,
         filters=PatientFilters(status=status or None, provider_id=provider_id),
         page=page,
         per_page=per_page,
@@ -83,8 +86,8 @@ class PatientFilters(BaseModel):
     authorization_status: AuthorizationStatusField = None
 
 
-class PatientFilterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PatientFilterRequest(ObjectBody):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     search: str | None = None
     sort_by: str = "name"
@@ -140,19 +143,14 @@ def _matches(patient: Item, filters: PatientFilters) -> bool:
     )
 
 
-def filter_patients(body: Any) -> Item:
+def filter_patients(request: PatientFilterRequest) -> Item:
     """POST /patients/filter: filters combine with AND; sort by a whitelisted field.
 
     The most selective index drives the read (search, provider, status, else every patient
     by name). Name order with only that index's filter reads just the page; any other sort
     or filter reads the driving partition whole (its cost is in the README).
     """
-    if not isinstance(body, dict):
-        raise ApiError(422, "Request body must be a JSON object")
-    try:
-        request = PatientFilterRequest.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_body(None, exc) from None
+    page_window(request.page, request.per_page)
     return _run_filter(request)
 
 

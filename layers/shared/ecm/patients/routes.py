@@ -1,13 +1,19 @@
-"""The routes of the caseload (seed 002 and the case-load and activity additions), one
-router per API function."""
+"""The routes of the caseload (seed 002 and the case-load and activity additions), a router
+factory per API function (each resolver gets routers of its own: a Router answers through
+the resolver it was last included in). Each route declares its bodies and query parameters,
+which the resolver validates and the OpenAPI document describes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from ecm.api.resolver import current_user, json_body, json_response, query
+from ecm.api.params import PageNumber, PerPage, ProviderId
+from ecm.api.resolver import current_user, json_response
+from ecm.api.schemas import responses
 from ecm.patients.activities import create_activity, list_activities
 from ecm.patients.audit import list_audit
 from ecm.patients.caseload import (
@@ -18,80 +24,182 @@ from ecm.patients.caseload import (
     providers,
 )
 from ecm.patients.detail import patient_detail
-from ecm.patients.listing import filter_patients, list_patients
+from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+from ecm.patients.schemas import (
+    ActivityCreated,
+    ActivityList,
+    ActivityRequest,
+    AuditTrail,
+    CareManagerCreated,
+    CareManagerList,
+    CareManagerRequest,
+    CaseLoadRequest,
+    PatientDetail,
+    PatientList,
+    PatientUpdateRequest,
+    ProviderCreated,
+    ProviderList,
+    ProviderRequest,
+)
 from ecm.patients.update import update_patient
 
 BASE = "/v1/admin/clinic/ecm"
 PATIENTS = BASE + "/patients"
-
-patient_routes = Router()
-
-
-@patient_routes.get(PATIENTS)
-def get_patients() -> Any:
-    return json_response(200, list_patients(query(patient_routes)))
-
-
-@patient_routes.post(PATIENTS + "/filter")
-def post_filter() -> Any:
-    return json_response(200, filter_patients(json_body(patient_routes)))
-
-
-@patient_routes.get(PATIENTS + "/<patient_id>")
-def get_patient(patient_id: str) -> Any:
-    return json_response(200, patient_detail(patient_id, current_user(patient_routes)))
-
-
-@patient_routes.put(PATIENTS + "/<patient_id>")
-def put_patient(patient_id: str) -> Any:
-    body, user = json_body(patient_routes), current_user(patient_routes)
-    return json_response(200, update_patient(patient_id, body, user))
-
-
-@patient_routes.put(PATIENTS + "/<patient_id>/case_load")
-def put_case_load(patient_id: str) -> Any:
-    body, user = json_body(patient_routes), current_user(patient_routes)
-    return json_response(200, assign_case_load(patient_id, body, user))
-
-
-@patient_routes.get(PATIENTS + "/<patient_id>/audit")
-def get_audit(patient_id: str) -> Any:
-    return json_response(200, list_audit(patient_id, query(patient_routes)))
-
-
-caseload_routes = Router()
-
-
-@caseload_routes.post(BASE + "/providers")
-def post_provider() -> Any:
-    return json_response(201, add_provider(json_body(caseload_routes)))
-
-
-@caseload_routes.get(BASE + "/providers")
-def get_providers() -> Any:
-    return json_response(200, providers())
-
-
-@caseload_routes.post(BASE + "/care_managers")
-def post_care_manager() -> Any:
-    return json_response(201, add_care_manager(json_body(caseload_routes)))
-
-
-@caseload_routes.get(BASE + "/care_managers")
-def get_care_managers() -> Any:
-    return json_response(200, care_managers())
-
-
-activity_routes = Router()
+PATIENT_TAGS = ["Patients"]
+CASELOAD_TAGS = ["Case loads"]
 ACTIVITIES = PATIENTS + "/<patient_id>/activities"
 
 
-@activity_routes.post(ACTIVITIES)
-def post_activity(patient_id: str) -> Any:
-    body, user = json_body(activity_routes), current_user(activity_routes)
-    return json_response(201, create_activity(patient_id, body, user))
+def patient_routes() -> Router:
+    """List, filter, detail, update, case load and audit of patients."""
+    router = Router()
+
+    @router.get(
+        PATIENTS,
+        summary="List patients",
+        description="In name order; `search` matches a prefix of the name, member id or CIN.",
+        responses=responses({200: PatientList}),
+        tags=PATIENT_TAGS,
+    )
+    def get_patients(
+        search: Annotated[str | None, Query()] = None,
+        status: Annotated[str | None, Query(description="A member record status")] = None,
+        provider_id: Annotated[ProviderId, Query()] = None,
+        page: Annotated[PageNumber, Query()] = None,
+        per_page: Annotated[PerPage, Query(description="Default 25")] = None,
+    ) -> Response[PatientList]:
+        return json_response(200, list_patients(search, status, provider_id, page, per_page))
+
+    @router.post(
+        PATIENTS + "/filter",
+        summary="Search, filter and sort patients",
+        responses=responses({200: PatientList}),
+        tags=PATIENT_TAGS,
+    )
+    def post_filter(body: Annotated[PatientFilterRequest, Body()]) -> Response[PatientList]:
+        return json_response(200, filter_patients(body))
+
+    @router.get(
+        PATIENTS + "/<patient_id>",
+        summary="One patient (the read is audited)",
+        responses=responses({200: PatientDetail}, 404),
+        tags=PATIENT_TAGS,
+    )
+    def get_patient(patient_id: str) -> Response[PatientDetail]:
+        return json_response(200, patient_detail(patient_id, current_user(router)))
+
+    @router.put(
+        PATIENTS + "/<patient_id>",
+        summary="Change names, date of birth, acuity or status",
+        responses=responses({200: PatientDetail}, 404, 409),
+        tags=PATIENT_TAGS,
+    )
+    def put_patient(
+        patient_id: str, body: Annotated[PatientUpdateRequest, Body()]
+    ) -> Response[PatientDetail]:
+        user = current_user(router)
+        return json_response(200, update_patient(patient_id, body.patient, user))
+
+    @router.put(
+        PATIENTS + "/<patient_id>/case_load",
+        summary="Assign the provider and care managers",
+        responses=responses({200: PatientDetail}, 404, 409),
+        tags=PATIENT_TAGS,
+    )
+    def put_case_load(
+        patient_id: str, body: Annotated[CaseLoadRequest, Body()]
+    ) -> Response[PatientDetail]:
+        user = current_user(router)
+        return json_response(200, assign_case_load(patient_id, body.case_load, user))
+
+    @router.get(
+        PATIENTS + "/<patient_id>/audit",
+        summary="Who read or changed the patient, newest first",
+        responses=responses({200: AuditTrail}, 404),
+        tags=PATIENT_TAGS,
+    )
+    def get_audit(
+        patient_id: str,
+        page: Annotated[PageNumber, Query()] = None,
+        per_page: Annotated[PerPage, Query(description="Default 25")] = None,
+    ) -> Response[AuditTrail]:
+        return json_response(200, list_audit(patient_id, page, per_page))
+
+    return router
 
 
-@activity_routes.get(ACTIVITIES)
-def get_activities(patient_id: str) -> Any:
-    return json_response(200, list_activities(patient_id, query(activity_routes)))
+def caseload_routes() -> Router:
+    """The case-load directories: ECM providers and care managers."""
+    router = Router()
+
+    @router.post(
+        BASE + "/providers",
+        summary="Add an ECM provider",
+        responses=responses({201: ProviderCreated}),
+        tags=CASELOAD_TAGS,
+    )
+    def post_provider(body: Annotated[ProviderRequest, Body()]) -> Response[ProviderCreated]:
+        return json_response(201, add_provider(body.provider))
+
+    @router.get(
+        BASE + "/providers",
+        summary="The ECM providers",
+        responses=responses({200: ProviderList}),
+        tags=CASELOAD_TAGS,
+    )
+    def get_providers() -> Response[ProviderList]:
+        return json_response(200, providers())
+
+    @router.post(
+        BASE + "/care_managers",
+        summary="Add a care manager (a user with role olcm or ilcm)",
+        responses=responses({201: CareManagerCreated}),
+        tags=CASELOAD_TAGS,
+    )
+    def post_care_manager(
+        body: Annotated[CareManagerRequest, Body()],
+    ) -> Response[CareManagerCreated]:
+        return json_response(201, add_care_manager(body.care_manager))
+
+    @router.get(
+        BASE + "/care_managers",
+        summary="The care managers",
+        responses=responses({200: CareManagerList}),
+        tags=CASELOAD_TAGS,
+    )
+    def get_care_managers() -> Response[CareManagerList]:
+        return json_response(200, care_managers())
+
+    return router
+
+
+def activity_routes() -> Router:
+    """A patient's care activities."""
+    router = Router()
+
+    @router.post(
+        ACTIVITIES,
+        summary="Record a care activity",
+        responses=responses({201: ActivityCreated}, 404, 409),
+        tags=PATIENT_TAGS,
+    )
+    def post_activity(
+        patient_id: str, body: Annotated[ActivityRequest, Body()]
+    ) -> Response[ActivityCreated]:
+        user = current_user(router)
+        return json_response(201, create_activity(patient_id, body.activity, user))
+
+    @router.get(
+        ACTIVITIES,
+        summary="A patient's activities, newest first",
+        responses=responses({200: ActivityList}, 404),
+        tags=PATIENT_TAGS,
+    )
+    def get_activities(
+        patient_id: str,
+        page: Annotated[PageNumber, Query()] = None,
+        per_page: Annotated[PerPage, Query(description="Default 25")] = None,
+    ) -> Response[ActivityList]:
+        return json_response(200, list_activities(patient_id, page, per_page))
+
+    return router

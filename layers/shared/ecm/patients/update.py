@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import field_validator
 from pynamodb.transactions import TransactWrite
 
+from ecm.api.schemas import RequestBody
 from ecm.clock import iso_timestamp
-from ecm.errors import ApiError, invalid_body
 from ecm.models import Patient, PatientKey
 from ecm.models.access import as_model, get, next_ids, put_versioned
 from ecm.patients.audit import record_audit
@@ -22,16 +21,12 @@ from ecm.patients.items import name_key, patient_name_key, with_index_fields
 from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
 
 
-class EligibilityUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EligibilityUpdate(RequestBody):
     acuity_level: AcuityField = None
     member_record_status: MemberStatusField = None
 
 
-class PatientUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class PatientUpdate(RequestBody):
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: str | None = None
@@ -85,15 +80,9 @@ def _move_name_key(
             writes.delete(as_model(PatientKey, current))
 
 
-def update_patient(raw_id: str, body: Any, user: Item) -> Item:
+def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
     """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
     patient_id = parse_patient_id(raw_id)
-    if not isinstance(body, dict) or not isinstance(body.get("patient"), dict):
-        raise ApiError(422, "Request body must be a JSON object with a 'patient' object")
-    try:
-        change = PatientUpdate.model_validate(body["patient"])
-    except ValidationError as exc:
-        raise invalid_body("patient", exc) from None
     prior = load_patient(patient_id)
     now = iso_timestamp()
     patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}

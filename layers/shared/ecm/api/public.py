@@ -1,0 +1,61 @@
+"""The routes anyone may call without a token: health, the OpenAPI document, its docs page.
+
+The docs page is Powertools' Swagger UI with its JavaScript and CSS inlined from the
+package, so the page loads nothing from the internet.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+from ecm.api.openapi import openapi_json
+from ecm.api.resolver import error_response, unexpected
+from ecm.api.schemas import ResponseBody
+
+HEALTH = "/v1/health"
+OPENAPI = "/v1/openapi.json"
+DOCS = "/v1/docs"
+
+
+class Health(ResponseBody):
+    status: Literal["ok"]
+
+
+def _swagger_assets() -> tuple[str, str]:
+    from pathlib import Path
+
+    import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
+
+    folder = Path(assets.__file__).parent
+    js = (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    css = (folder / "swagger-ui.min.css").read_text(encoding="utf-8")
+    return js, css
+
+
+def public_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.exception_handler(Exception)(unexpected)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return error_response(404, "Not found")
+
+    @app.get(HEALTH, summary="Is the API up", tags=["Health"])
+    def health() -> Health:
+        return Health(status="ok")
+
+    @app.get(OPENAPI, include_in_schema=False)
+    def openapi() -> Response[str]:
+        return Response(200, content_types.APPLICATION_JSON, openapi_json())
+
+    @app.get(DOCS, include_in_schema=False)
+    def docs() -> Response[str]:
+        js, css = _swagger_assets()
+        spec = openapi_json().replace("</", "<\\/")
+        html = generate_swagger_html(spec, js, css, "", None, False)
+        return Response(200, "text/html; charset=utf-8", html)
+
+    return app

@@ -1,0 +1,96 @@
+"""The building blocks of every route's declared bodies: request and response bases, the
+error body, pagination, and the table of responses a route documents.
+
+Request bodies refuse unknown fields and strip strings; response bodies refuse fields they
+do not declare, so a response that drifts from the OpenAPI document fails in the tests
+(answered 500 by the resolver) instead of reaching a client undocumented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class RequestBody(BaseModel):
+    """A request body or one of its objects."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ObjectBody(RequestBody):
+    """A whole request body that is one JSON object of fields."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("Request body must be a JSON object")
+        return data
+
+
+class ResponseBody(BaseModel):
+    """A response body or one of its objects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Envelope(RequestBody):
+    """A body that wraps its fields in one named object, its only field (``{"mif": {...}}``);
+    anything else is refused with the message the seeds use, naming the key."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrapped(cls, data: Any) -> Any:
+        (key,) = cls.model_fields
+        if not isinstance(data, dict) or not isinstance(data.get(key), dict):
+            article = "an" if key[:1] in "aeiou" else "a"
+            raise ValueError(f"Request body must be a JSON object with {article} '{key}' object")
+        return data
+
+
+class ErrorBody(ResponseBody):
+    """Every error the API answers: ``{"errors": ["...", ...]}``."""
+
+    errors: list[str]
+
+
+class Pagination(ResponseBody):
+    current_page: int
+    total_pages: int
+    total_count: int
+    per_page: int
+
+
+def responses(ok: dict[int, type[BaseModel]], *errors: int) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI responses of a route: its success bodies and its error statuses (always
+    401, 403, 422 and 500; ``errors`` adds the others, 404 for a route with an id)."""
+    table: dict[int, OpenAPIResponse] = {}
+    for status, model in ok.items():
+        table[status] = {
+            "description": DESCRIPTIONS.get(status, "OK"),
+            "content": {"application/json": {"model": model}},
+        }
+    for status in sorted({401, 403, 422, 500, *errors}):
+        table[status] = {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+    return table
+
+
+DESCRIPTIONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted: still running; poll the file",
+    401: "No token, or an unknown one",
+    403: "The token's user is not an admin",
+    404: "No such record",
+    405: "The path has no such method",
+    409: "Changed by someone else meanwhile; read it again",
+    413: "The body is over the 6 MB inline limit; use an upload URL",
+    422: "The request is invalid; each message names the field",
+    500: "An error of ours (logged by type only); nothing was half-written",
+}

@@ -1,0 +1,210 @@
+"""The bodies of the import routes (seeds 000 and 001), as pydantic models.
+
+Both kinds share one shape and differ only in their keys (``mif`` / ``authorization``,
+``mif_file_id`` / ``authorization_file_id``, ``eligibility_informations`` /
+``authorizations``), so each kind's models are built from its ``ImportKind`` once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from ecm.api.schemas import Envelope, ObjectBody, Pagination, RequestBody, ResponseBody
+from ecm.kinds.registry import ALL_OR_NOTHING, ImportKind, ImportMode, get_kind
+
+FileStatus = Literal["pending", "processing", "completed", "failed", "waiting", "expired"]
+
+
+class ImportSource(RequestBody):
+    """Where the file is (exactly one of ``file``, ``url``, ``path``) and how to import it."""
+
+    file: str | None = Field(None, description="Base64 content with a data URI prefix")
+    url: str | None = Field(None, description="An https URL to download the file from")
+    path: str | None = Field(None, description="A key of the bucket (inbox or upload area)")
+    file_type: str | None = Field(None, description="Format; detected from the bytes if absent")
+    dry_run: bool = Field(False, description="Validate and plan only; nothing is written")
+    mode: ImportMode = Field(ALL_OR_NOTHING, description="valid_rows imports the rows that pass")
+    webhook_url: str | None = Field(None, description="https URL told when the import ends")
+
+
+class UploadRequest(ObjectBody):
+    """An upload URL for a file too large to send inline (over 6 MB)."""
+
+    filename: str = Field(min_length=1, max_length=200)
+    file_type: str | None = None
+    dry_run: bool = False
+    mode: ImportMode = ALL_OR_NOTHING
+    webhook_url: str | None = None
+
+
+class Upload(ResponseBody):
+    id: int
+    status: Literal["waiting"]
+    upload_url: str = Field(description="Presigned PUT URL, valid 10 minutes")
+    upload_method: Literal["PUT"]
+    required_headers: dict[str, str]
+    expires_at: str
+
+
+class FileSummary(ResponseBody):
+    """One import file as the list shows it: the seed's fields and the progress ones."""
+
+    id: int
+    filename: str | None
+    file_type: str | None
+    source_type: str = Field(description="base64, url, path, inbox or upload")
+    records_imported: int
+    records_updated: int
+    created_count: int
+    updated_count: int
+    import_errors: str | None
+    status: FileStatus
+    stage: str | None = Field(
+        description="validating, waiting_for_lock, planning, applying, finalizing, "
+        "rolling_back, done, waiting_for_upload, expired"
+    )
+    rows_total: int | None
+    rows_processed: int
+    warnings: list[str]
+    sheet_name: str | None
+    header_row: int | None
+    dry_run: bool
+    mode: ImportMode
+    would_create: int | None
+    would_update: int | None
+    records_failed: int
+    result_file_url: str | None
+    errors_file_url: str | None
+    created_at: str
+    updated_at: str
+    file_url: str | None = Field(description="Presigned GET URL of the original, 30 minutes")
+    expires_at: str | None
+
+
+class EligibilityRecord(ResponseBody):
+    """A MIF row's eligibility record, frozen at import time."""
+
+    id: int
+    patient_id: int
+    patient_name: str | None
+    member_id: str | None
+    cin: str | None
+    first_name: str | None
+    last_name: str | None
+    dob: str | None
+    ecm_service_auth_id: str | None
+    ecm_provider_name: str | None
+    member_record_status: str | None
+    created_at: str
+    updated_at: str
+
+
+class AuthorizationRecord(ResponseBody):
+    """An authorization file's row, frozen at import time."""
+
+    id: int
+    auth_no: str
+    auth_type: str | None
+    auth_description: str | None
+    member_id: str | None
+    member_name: str | None
+    authorization_type: str | None
+    status: str | None
+    requesting_provider: str | None
+    servicing_provider: str | None
+    received_date: str | None
+    decision_date: str | None
+    start_date: str | None
+    expiration_date: str | None
+    contact_name: str | None
+    remarks: str | None
+    ecm_eligibility_information_id: int | None
+    patient_id: int | None
+    patient_name: str | None
+    created_at: str
+    updated_at: str
+
+
+RECORD_MODELS: dict[str, type[ResponseBody]] = {
+    "mif": EligibilityRecord,
+    "authorization": AuthorizationRecord,
+}
+
+
+@dataclass(frozen=True)
+class KindSchemas:
+    request: type[BaseModel]
+    imported: type[BaseModel]
+    dry_run: type[BaseModel]
+    accepted: type[BaseModel]
+    listing: type[BaseModel]
+    detail: type[BaseModel]
+
+
+def _model(
+    name: str, doc: str, fields: dict[str, Any], base: type[BaseModel] = ResponseBody
+) -> Any:
+    return create_model(name, __base__=base, __doc__=doc, **fields)
+
+
+@cache
+def kind_schemas(kind_name: str) -> KindSchemas:
+    kind: ImportKind = get_kind(kind_name)
+    title = "Mif" if kind.name == "mif" else kind.label
+    id_field: Any = {kind.id_field: (int, ...)}
+    valid_rows: Any = {
+        "records_failed": (int, Field(description="Rows skipped (valid_rows mode)")),
+        "errors": (list[str], Field(description="Why each skipped row failed")),
+    }
+    counts = {
+        "message": (str, ...),
+        "imported_count": (int, ...),
+        "updated_count": (int, ...),
+        "created_count": (int, ...),
+        "warnings": (list[str], ...),
+    }
+    imported = _model(
+        f"{title}Imported", f"The {kind.label} file was imported.", counts | id_field | valid_rows
+    )
+    dry_run_fields = {
+        "message": (str, ...),
+        "dry_run": (Literal[True], ...),
+        "would_create": (int, ...),
+        "would_update": (int, ...),
+        "warnings": (list[str], ...),
+    }
+    dry_run = _model(
+        f"{title}DryRun",
+        "What the import would do; nothing was written.",
+        dry_run_fields | id_field | valid_rows,
+    )
+    accepted = _model(
+        f"{title}Accepted",
+        "Still running after the synchronous window; poll the file.",
+        {"status": (Literal["processing"], ...)} | id_field,
+    )
+    listing = _model(
+        f"{title}Files",
+        f"A page of {kind.label} files, newest first.",
+        {"pagination": (Pagination, ...), kind.list_key: (list[FileSummary], ...)},
+    )
+    record_model = RECORD_MODELS[kind.name]
+    records: Any = list.__class_getitem__(record_model)
+    detail_file = _model(
+        f"{title}FileDetail",
+        "The file and the records it imported, paged by records_page.",
+        {"records_pagination": (Pagination, ...), kind.records_key: (records, ...)},
+        FileSummary,
+    )
+    detail = _model(f"{title}File", "One file.", {kind.detail_key: (detail_file, ...)})
+    request = _model(
+        f"{title}ImportRequest",
+        f"Import a {kind.label} file.",
+        {kind.body_key: (ImportSource, ...)},
+        Envelope,
+    )
+    return KindSchemas(request, imported, dry_run, accepted, listing, detail)

@@ -1,0 +1,198 @@
+"""The response bodies of the caseload routes (seed 002 and the README's additions), and the
+envelopes of their request bodies; the request fields are the domain's models
+(``PatientUpdate``, ``PatientFilterRequest``, ``ActivityCreate``, ...)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ecm.api.schemas import Envelope, Pagination, ResponseBody
+from ecm.patients.activities import ActivityCreate
+from ecm.patients.caseload import CareManagerBody, CaseLoadBody, ProviderBody
+from ecm.patients.update import PatientUpdate
+
+
+class EligibilitySummary(ResponseBody):
+    id: int | None
+    member_id: str | None
+    cin: str | None
+    ecm_service_auth_id: str | None
+    ecm_provider_name: str | None
+    ecm_benefit_auth_eff_date: str | None
+    ecm_benefit_auth_end_date: str | None
+    acuity_level: str | None
+    member_record_status: str | None
+
+
+class CaseLoadSummary(ResponseBody):
+    provider_id: int | None
+    provider_name: str | None
+    olcm_user_id: int | None
+    olcm_name: str | None
+    ilcm_user_id: int | None
+    ilcm_name: str | None
+
+
+class PatientSummary(ResponseBody):
+    id: int
+    name: str | None
+    date_of_birth: str | None = Field(description="YYYY-MM-DD")
+    ecm_eligibility_information: EligibilitySummary
+    case_load: CaseLoadSummary
+
+
+class PatientList(ResponseBody):
+    patients: list[PatientSummary]
+    pagination: Pagination
+
+
+class Address(ResponseBody):
+    street: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+
+
+class EligibilityDetail(EligibilitySummary):
+    ecm_npi: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class CaseLoad(CaseLoadSummary):
+    id: int
+
+
+class AuthorizationSummary(ResponseBody):
+    id: int
+    auth_no: str
+    auth_type: str | None
+    authorization_type: str | None
+    status: str | None
+    start_date: str | None
+    expiration_date: str | None
+
+
+class StatusChange(ResponseBody):
+    id: int
+    status: str
+    changed_at: str
+    changed_by: str
+
+
+class PatientRecord(ResponseBody):
+    id: int
+    name: str | None
+    first_name: str | None
+    last_name: str | None
+    date_of_birth: str | None
+    gender: str | None
+    address: Address
+    phone: str | None
+    email: str | None
+    services: list[str]
+    ecm_eligibility_information: EligibilityDetail
+    case_load: CaseLoad
+    ecm_authorizations: list[AuthorizationSummary]
+    ecm_status_history: list[StatusChange]
+    activities_count: int
+    last_activity_at: str | None
+    version: int | None
+
+
+class PatientDetail(ResponseBody):
+    patient: PatientRecord
+
+
+class AuditEntryBody(ResponseBody):
+    patient_id: int
+    action: str = Field(description="read, update, case_load or activity")
+    user_id: str
+    user_name: str | None
+    at: str
+
+
+class AuditTrail(ResponseBody):
+    audit_entries: list[AuditEntryBody]
+
+
+class ActivityBody(ResponseBody):
+    id: int
+    patient_id: int
+    type: str
+    occurred_at: str
+    method: str | None
+    outcome: str | None
+    minutes: int | None
+    note: str | None
+    created_by: str | None
+    created_at: str
+
+
+class ActivityCreated(ResponseBody):
+    activity: ActivityBody
+
+
+class ActivityList(ResponseBody):
+    activities: list[ActivityBody]
+    pagination: Pagination
+
+
+class ProviderRecord(ResponseBody):
+    id: int
+    name: str
+    npi: str | None = None
+    created_at: str | None = None
+
+
+class ProviderCreated(ResponseBody):
+    provider: ProviderRecord
+
+
+class ProviderList(ResponseBody):
+    providers: list[ProviderRecord]
+
+
+class CareManager(ResponseBody):
+    id: int
+    name: str
+    role: str
+
+
+class CareManagerCreated(ResponseBody):
+    care_manager: CareManager
+    token: str = Field(description="The care manager's token, shown this once")
+
+
+class CareManagerList(ResponseBody):
+    care_managers: list[CareManager]
+
+
+class PatientUpdateRequest(Envelope):
+    """Change a patient's names, date of birth, acuity or status."""
+
+    patient: PatientUpdate
+
+
+class CaseLoadRequest(Envelope):
+    """Assign (or clear with null) the provider and care managers."""
+
+    case_load: CaseLoadBody
+
+
+class ProviderRequest(Envelope):
+    """Add an ECM provider."""
+
+    provider: ProviderBody
+
+
+class CareManagerRequest(Envelope):
+    """Add an OLCM or ILCM user."""
+
+    care_manager: CareManagerBody
+
+
+class ActivityRequest(Envelope):
+    """Record a care activity."""
+
+    activity: ActivityCreate
