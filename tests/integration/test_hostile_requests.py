@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from stack_fixture import RunningStack
+from stack_fixture import STAFF_TOKEN, RunningStack
 
 from devstack.template import LocalTemplate, load_template
 
@@ -98,6 +98,83 @@ def test_every_json_answer_says_application_json(stack: RunningStack) -> None:
     response = _send(stack, "GET", f"{BASE}/patients")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "text/csv"],
+)
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_body_not_sent_as_json_is_a_415(
+    stack: RunningStack, method: str, path: str, content_type: str
+) -> None:
+    headers = {**stack.headers(), "Content-Type": content_type}
+    response = requests.request(
+        method, stack.api + path, headers=headers, data=b'{"mif": {}}', timeout=60
+    )
+    assert response.status_code == 415
+    assert _errors(response) == ["Content-Type must be application/json"]
+
+
+def test_staff_learn_nothing_from_a_bad_request(stack: RunningStack) -> None:
+    staff = {**stack.headers(STAFF_TOKEN), "Content-Type": "text/plain"}
+    for response in (
+        requests.post(f"{stack.api}{BASE}/mifs", headers=staff, data="x", timeout=60),
+        requests.get(f"{stack.api}{BASE}/patients?per-page=3", headers=staff, timeout=60),
+        requests.get(f"{stack.api}{BASE}/patients?page=01", headers=staff, timeout=60),
+    ):
+        assert (response.status_code, _errors(response)) == (403, ["Admin access required"])
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "message"),
+    [
+        (f"{BASE}/patients", "per-page=100", "Unknown query parameter 'per-page'"),
+        (f"{BASE}/mifs", "page=1&records_page=2", "Unknown query parameter 'records_page'"),
+        (f"{BASE}/patients/1/audit", "search=a", "Unknown query parameter 'search'"),
+    ],
+)
+def test_a_query_parameter_the_route_does_not_have_is_a_422(
+    stack: RunningStack, path: str, query: str, message: str
+) -> None:
+    response = _send(stack, "GET", f"{path}?{query}")
+    assert (response.status_code, _errors(response)) == (422, [message])
+
+
+@pytest.mark.parametrize(
+    "path", [f"{BASE}/patients", f"{BASE}/patients/1/audit", f"{BASE}/patients/1/activities"]
+)
+def test_a_page_too_deep_to_read_cheaply_is_a_422(stack: RunningStack, path: str) -> None:
+    response = _send(stack, "GET", path, params={"page": "101", "per_page": "100"})
+    assert response.status_code == 422
+    assert _errors(response) == [
+        "page × per_page may reach at most 10,000 items; "
+        "narrow the list with search or filters instead"
+    ]
+    deep = _send(stack, "POST", f"{BASE}/patients/filter", json={"page": 401, "per_page": 25})
+    assert deep.status_code == 422
+    assert _errors(deep)[0].startswith("page × per_page may reach at most 10,000")
+    assert _send(stack, "GET", path, params={"page": "100", "per_page": "100"}).status_code in (
+        200,
+        404,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (f"{BASE}/mifs/uploads", {"filename": "a.csv", "dry_run": 0}, "dry_run"),
+        (f"{BASE}/patients/filter", {"filters": {"provider_id": False}}, "filters.provider_id"),
+        (f"{BASE}/patients/filter", {"page": "1"}, "page"),
+        (f"{BASE}/mifs", {"mif": {"file": 12}}, "mif.file"),
+    ],
+)
+def test_a_value_of_another_json_type_than_documented_is_refused(
+    stack: RunningStack, path: str, body: dict[str, Any], message: str
+) -> None:
+    response = _send(stack, "POST", path, json=body)
+    assert response.status_code == 422
+    assert [e.split(" ", 1)[0] for e in _errors(response)] == [message]
 
 
 def test_the_stack_answers_health_after_all_that(stack: RunningStack) -> None:

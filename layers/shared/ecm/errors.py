@@ -31,11 +31,14 @@ def field_messages(errors: Sequence[Any], prefix: str | None = None) -> list[str
     messages = []
     for error in errors:
         loc = [str(part) for part in error["loc"]]
-        if loc and loc[0] in _PLACES:
+        place = loc[0] if loc and loc[0] in _PLACES else None
+        if place:
             loc = loc[1:]
         where = ".".join([*([prefix] if prefix else []), *loc])
         message = str(error["msg"]).removeprefix("Value error, ")
-        if not where:
+        if error["type"] == "extra_forbidden" and place == "query":
+            messages.append(f"Unknown query parameter '{where}'")
+        elif not where:
             messages.append("Request body is required" if error["type"] == "missing" else message)
         elif error["type"] == "extra_forbidden":
             messages.append(f"Unknown field '{where}'")

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class RequestBody(BaseModel):
-    """A request body or one of its objects."""
+    """A request body or one of its objects. Strict: a JSON value of another type than the
+    document says (``0`` for a boolean, ``"1"`` or ``false`` for an integer) is refused."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class ObjectBody(RequestBody):
@@ -91,6 +92,7 @@ DESCRIPTIONS = {
     405: "The path has no such method",
     409: "Changed by someone else meanwhile; read it again",
     413: "The body is over the 6 MB inline limit; use an upload URL",
+    415: "The body is not sent as application/json",
     422: "The request is invalid; each message names the field",
     500: "An error of ours (logged by type only); nothing was half-written",
 }

@@ -30,7 +30,9 @@ def import_router(kind_name: str, base: str) -> Router:
         summary=f"Import a {kind.label} file",
         description="201 when imported within the synchronous window, 200 for a dry run, "
         "202 while it still runs; 422 lists every row error and nothing is written.",
-        responses=responses({201: models.imported, 200: models.dry_run, 202: models.accepted}, 413),
+        responses=responses(
+            {201: models.imported, 200: models.dry_run, 202: models.accepted}, 413, 415
+        ),
         tags=tag,
     )
     def post_file(body: Annotated[models.request, Body()]) -> Response[Result]:  # type: ignore[name-defined]
@@ -41,7 +43,7 @@ def import_router(kind_name: str, base: str) -> Router:
     @router.post(
         base + "/uploads",
         summary=f"An upload URL for a large {kind.label} file",
-        responses=responses({201: Upload}),
+        responses=responses({201: Upload}, 415),
         tags=tag,
     )
     def post_upload(body: Annotated[UploadRequest, Body()]) -> Response[Upload]:

@@ -100,7 +100,7 @@ class ActivityCreate(BaseModel):
     """POST body's ``activity``; validators run before type coercion so messages are ours
     (``type`` and ``occurred_at`` are required: their validators say so when absent)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_required)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_required, strict=True)
 
     type: str = Field(None, validate_default=True)
     occurred_at: str = Field(None, validate_default=True)

@@ -26,8 +26,8 @@ def record_audit(patient_id: int, user: Item, action: str) -> None:
 
 def list_audit(raw_id: str, page: int | None, per_page: int | None) -> Item:
     patient_id = parse_patient_id(raw_id)
-    load_patient(patient_id)
     page, per_page = page_window(page, per_page)
+    load_patient(patient_id)
     newest_first = AuditEntry.query(patient_id, scan_index_forward=False, limit=page * per_page)
     entries = list(all_items(newest_first))
     window = entries[(page - 1) * per_page :]

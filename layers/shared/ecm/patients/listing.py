@@ -76,7 +76,7 @@ SORTS: dict[str, Any] = {
 
 
 class PatientFilters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     status: MemberStatusField = None
     acuity_level: AcuityField = None
@@ -87,7 +87,7 @@ class PatientFilters(BaseModel):
 
 
 class PatientFilterRequest(ObjectBody):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=True)
 
     search: str | None = None
     sort_by: str = "name"

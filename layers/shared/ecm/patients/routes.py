@@ -73,7 +73,7 @@ def patient_routes() -> Router:
     @router.post(
         PATIENTS + "/filter",
         summary="Search, filter and sort patients",
-        responses=responses({200: PatientList}),
+        responses=responses({200: PatientList}, 415),
         tags=PATIENT_TAGS,
     )
     def post_filter(body: Annotated[PatientFilterRequest, Body()]) -> Response[PatientList]:
@@ -91,7 +91,7 @@ def patient_routes() -> Router:
     @router.put(
         PATIENTS + "/<patient_id>",
         summary="Change names, date of birth, acuity or status",
-        responses=responses({200: PatientDetail}, 404, 409),
+        responses=responses({200: PatientDetail}, 404, 409, 415),
         tags=PATIENT_TAGS,
     )
     def put_patient(
@@ -103,7 +103,7 @@ def patient_routes() -> Router:
     @router.put(
         PATIENTS + "/<patient_id>/case_load",
         summary="Assign the provider and care managers",
-        responses=responses({200: PatientDetail}, 404, 409),
+        responses=responses({200: PatientDetail}, 404, 409, 415),
         tags=PATIENT_TAGS,
     )
     def put_case_load(
@@ -135,7 +135,7 @@ def caseload_routes() -> Router:
     @router.post(
         BASE + "/providers",
         summary="Add an ECM provider",
-        responses=responses({201: ProviderCreated}),
+        responses=responses({201: ProviderCreated}, 415),
         tags=CASELOAD_TAGS,
     )
     def post_provider(body: Annotated[ProviderRequest, Body()]) -> Response[ProviderCreated]:
@@ -153,7 +153,7 @@ def caseload_routes() -> Router:
     @router.post(
         BASE + "/care_managers",
         summary="Add a care manager (a user with role olcm or ilcm)",
-        responses=responses({201: CareManagerCreated}),
+        responses=responses({201: CareManagerCreated}, 415),
         tags=CASELOAD_TAGS,
     )
     def post_care_manager(
@@ -180,7 +180,7 @@ def activity_routes() -> Router:
     @router.post(
         ACTIVITIES,
         summary="Record a care activity",
-        responses=responses({201: ActivityCreated}, 404, 409),
+        responses=responses({201: ActivityCreated}, 404, 409, 415),
         tags=PATIENT_TAGS,
     )
     def post_activity(
