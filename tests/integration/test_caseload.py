@@ -138,3 +138,26 @@ def test_assign_filter_count_and_clear_a_case_load(stack: RunningStack) -> None:
     assert after["patients"] == [] and after["pagination"]["total_count"] == 0
     audit = call(stack, "GET", f"/patients/{patient['id']}/audit").json()["audit_entries"]
     assert [a["action"] for a in audit] == ["case_load", "case_load"]
+
+
+def test_a_provider_is_unique_by_npi_and_by_name(stack: RunningStack) -> None:
+    first = call(
+        stack, "POST", "/providers", {"provider": {"name": "Unique Care PSC", "npi": "1811111115"}}
+    )
+    assert first.status_code == 201, first.text
+    for body, message in (
+        (
+            {"name": "Another Name", "npi": "1811111115"},
+            "provider: A provider with NPI '1811111115' already exists",
+        ),
+        (
+            {"name": "  unique CARE psc "},
+            "provider: A provider named 'unique CARE psc' already exists",
+        ),
+    ):
+        response = call(stack, "POST", "/providers", {"provider": body})
+        assert (response.status_code, response.json()) == (409, {"errors": [message]})
+    named = [
+        p for p in call(stack, "GET", "/providers").json()["providers"] if "nique" in p["name"]
+    ]
+    assert named == [first.json()["provider"]]

@@ -138,6 +138,14 @@ def test_update_validates_and_records_history(stack: RunningStack) -> None:
             "patient.ecm_eligibility_information.member_record_status must be one of new_member, continuing_member, pending_member, terminated_member, inactive_member",
         ),
         ({"patient": {"first_name": ""}}, "patient.first_name can't be blank"),
+        (
+            {"patient": {"first_name": "Ana\u0000"}},
+            "patient.first_name can't contain control or bidirectional-override characters",
+        ),
+        (
+            {"patient": {"last_name": "Kim\u202egnaL"}},
+            "patient.last_name can't contain control or bidirectional-override characters",
+        ),
         ({"patient": {"email": "x@example.org"}}, "Unknown field 'patient.email'"),
     ):
         response = put(stack, patient["id"], body)
@@ -179,7 +187,8 @@ def test_update_validates_and_records_history(stack: RunningStack) -> None:
     actions = [
         a["action"] for a in get(stack, f"{PATIENTS}/{patient['id']}/audit").json()["audit_entries"]
     ]
-    assert actions == ["update", "update"]
+    # The second PUT changed nothing: no version bump, audited as a read (issue #16).
+    assert actions == ["read", "update"]
 
 
 def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
@@ -211,10 +220,20 @@ def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
     conflicts = [r for r in results if r.status_code == 409]
     for r in conflicts:
         assert r.json()["errors"][0].startswith("Patient was changed by someone else")
-    versions = sorted(r.json()["patient"]["version"] for r in ok)
-    assert versions == list(range(start_version + 1, start_version + 1 + len(ok)))
+    # A PUT asking for the level the patient already has writes nothing (issue #16) and
+    # answers the version it read; every other 200 is a write with a version of its own.
+    bodies = [r.json()["patient"] for r in ok]
+    versions = sorted(b["version"] for b in bodies)
+    writes = sorted(set(versions) - {start_version})
+    assert writes == list(range(start_version + 1, start_version + 1 + len(writes)))
+    assert len(writes) >= 1
     final = patients_by_member(stack)[sample_mif_row(304_000)["MEMBER_ID"]]
-    assert final["version"] == start_version + len(ok)
+    assert final["version"] == start_version + len(writes)
+    newest = max(bodies, key=lambda b: b["version"])
+    assert (
+        final["eligibility"]["acuity_level"]
+        == newest["ecm_eligibility_information"]["acuity_level"]
+    )
 
 
 def test_counts_match_the_data_after_imports_updates_and_rollbacks(stack: RunningStack) -> None:
@@ -524,3 +543,24 @@ def test_reindex_rewrites_patients_written_under_the_old_index_layout(
     found = _search(stack, "Quarrington")
     assert found["pagination"]["total_count"] == 1
     assert found["patients"][0]["id"] == patient["id"]
+
+
+def test_an_update_that_changes_nothing_writes_nothing(stack: RunningStack) -> None:
+    patient = seed_provider_patients(stack, 304_000, 1)[0]
+    before = get(stack, f"{PATIENTS}/{patient['id']}").json()["patient"]
+    same = {
+        "first_name": before["first_name"],
+        "ecm_eligibility_information": {
+            "member_record_status": before["ecm_eligibility_information"]["member_record_status"]
+        },
+    }
+    for body in ({"patient": {}}, {"patient": same}):
+        response = put(stack, patient["id"], body)
+        assert response.status_code == 200, response.text
+        assert response.json()["patient"] == before
+    after = get(stack, f"{PATIENTS}/{patient['id']}").json()["patient"]
+    assert after == before  # same version, updated_at and history
+    actions = [
+        e["action"] for e in get(stack, f"{PATIENTS}/{patient['id']}/audit").json()["audit_entries"]
+    ]
+    assert actions[:4] == ["read", "read", "read", "read"]

@@ -126,6 +126,9 @@ def test_inbox_key_rules(aws: None) -> None:
         ("s3://other/sftp/a.csv", "must be in the inbox bucket"),
         ("https://example.org/a.csv", "must be a key of the inbox bucket"),
         ("work/mif/1/plan.json", "not in the inbox area"),
+        ("results/mif/1/result.csv", "not in the inbox area"),
+        ("outbox/plan-a/rtf/x.csv", "not in the inbox area"),
+        ("files/mif/1/original.csv", "not in the inbox area"),
         ("sftp/none.csv", "does not exist"),
     ):
         with pytest.raises(ApiError, match=message):

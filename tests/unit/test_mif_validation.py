@@ -536,3 +536,25 @@ def test_ids_keep_leading_zeros_and_letters() -> None:
 )
 def test_cell_text(raw: Any, expected: str) -> None:
     assert values.cell_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "label", "value"),
+    [
+        ("FIRST_NAME", "First name", "Ana\x00"),
+        ("LAST_NAME", "Last name", "Kim\u202egnaL"),
+        ("LAST_NAME", "Last name", "Line\nbreak"),
+        ("FIRST_NAME", "First name", "\u2066Ana\u2069"),
+    ],
+)
+def test_names_with_control_or_bidi_characters_are_refused(
+    field: str, label: str, value: str
+) -> None:
+    assert _errors({field: value}, row=4) == [
+        f"Row 4: {label} can't contain control or bidirectional-override characters"
+    ]
+
+
+def test_names_in_other_scripts_and_with_marks_are_kept() -> None:
+    for name in ("José", "Nguyễn", "O'Neil-Smith", "李", "مريم", "Zoë\u200d"):
+        assert _errors({"FIRST_NAME": name}) == []

@@ -20,7 +20,9 @@ from ecm.settings import get_settings
 from ecm.store import client
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w.+-]+=[^;,]*)*);base64,", re.I)
-INTERNAL_PREFIXES = ("work/", "files/")
+#: What the system writes to the bucket (stage files, originals, result files, exports): a
+#: ``path`` source names what an SFTP drop, the inbox or an upload put there, never these.
+INTERNAL_PREFIXES = ("work/", "files/", "results/", "outbox/")
 
 
 @dataclass

@@ -43,6 +43,20 @@ def bounded_text(value: Any) -> str:
     return text
 
 
+#: Control characters (NUL, tabs, line breaks, C1) and bidirectional embeddings, overrides and
+#: isolates: in a name they hide or reorder what a reader sees ("Ana\u202eztreP").
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def person_name(value: Any) -> str:
+    """A first or last name: bounded text without control or bidirectional-override
+    characters (the same rule for a file's rows and ``PUT /patients/{id}``)."""
+    text = bounded_text(value)
+    if _UNSAFE_IN_NAMES.search(text):
+        raise ValueError("can't contain control or bidirectional-override characters")
+    return text
+
+
 #: Spreadsheet programs keep 15 significant digits of a number (IEEE doubles hold 15-17):
 #: a numeric id cell with more digits may already differ from what was typed.
 MAX_NUMERIC_ID_DIGITS = 15

@@ -15,6 +15,8 @@ class MetaItem(TableModel):
     - ``counter#<name>``: ``value`` is the last id handed out (patients, users, history...);
     - ``count#<list>``: ``value`` is how many patients the list holds (ecm.counts);
     - ``lock#imports``: the import lock, its ``holder`` and ``expires_at`` (epoch seconds);
+    - ``unique#provider-name#<folded name>``, ``unique#provider-npi#<npi>``: claimed by a
+      provider (``value`` is its id) in the transaction that creates it;
     - ``fault#apply``: tests only, ``after_chunk`` fails an apply (ECM_ENABLE_FAULT_HOOKS).
     """
 

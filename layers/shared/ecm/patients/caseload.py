@@ -20,7 +20,7 @@ from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
 from ecm.patients.items import with_index_fields
-from ecm.patients.providers import create_provider, list_providers
+from ecm.patients.providers import ProviderExists, create_provider, list_providers
 from ecm.patients.reading import load_patient, parse_patient_id, patient_change
 
 Item = dict[str, Any]
@@ -46,6 +46,8 @@ class CaseLoadBody(RequestBody):
 def add_provider(request: ProviderBody) -> Item:
     try:
         provider = create_provider(request.name, request.npi)
+    except ProviderExists as exc:
+        raise ApiError(409, f"provider: {exc}") from None
     except ValueError as exc:
         raise ApiError(422, f"provider: {exc}") from None
     return {"provider": provider}

@@ -4,24 +4,63 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from ecm.clock import iso_timestamp
 from ecm.kinds.values import npi_is_valid
-from ecm.models import Provider
-from ecm.models.access import all_items, as_model, next_ids
+from ecm.models import MetaItem, Provider
+from ecm.models.access import (
+    all_items,
+    as_model,
+    condition_failed,
+    get,
+    next_ids,
+    transaction,
+)
 from ecm.patients.items import fold
 
 Item = dict[str, Any]
 
 
+class ProviderExists(ValueError):
+    """Another provider has this NPI or this name (case-insensitive): a MIF row naming it
+    could not tell the two apart."""
+
+
+def _unique_keys(name: str, npi: str | None) -> list[tuple[str, str]]:
+    keys = [(f"unique#provider-name#{fold(name)}", f"A provider named '{name}' already exists")]
+    if npi:
+        keys.append((f"unique#provider-npi#{npi}", f"A provider with NPI '{npi}' already exists"))
+    return keys
+
+
 def create_provider(name: str, npi: str | None) -> Item:
+    """A new provider, unique by NPI and by folded name: checked against the directory, and
+    made race-free by claim items in the meta table written with it in one transaction."""
     name = name.strip()
     if not name:
         raise ValueError("Provider name can't be blank")
     if npi and not npi_is_valid(npi):
         raise ValueError(f"NPI '{npi}' is not a valid 10-digit NPI")
+    directory = ProviderDirectory(list_providers())
+    if npi and npi in directory.by_npi:
+        raise ProviderExists(f"A provider with NPI '{npi}' already exists")
+    if fold(name) in directory.by_name:
+        raise ProviderExists(f"A provider named '{name}' already exists")
     _, provider_id = next_ids("provider")
     provider = {"id": provider_id, "name": name, "npi": npi or None, "created_at": iso_timestamp()}
-    as_model(Provider, provider).save()
+    claims = _unique_keys(name, npi)
+    try:
+        with transaction() as writes:
+            writes.save(as_model(Provider, provider))
+            for key, _ in claims:
+                claim = MetaItem(key, value=provider_id)
+                writes.save(claim, condition=MetaItem.pk.does_not_exist())
+    except PynamoDBException as exc:
+        if not condition_failed(exc):
+            raise
+        taken = [message for key, message in claims if get(MetaItem, key)]
+        raise ProviderExists(taken[0] if taken else claims[0][1]) from None
     return provider
 
 

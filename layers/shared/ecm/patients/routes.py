@@ -135,7 +135,7 @@ def caseload_routes() -> Router:
     @router.post(
         BASE + "/providers",
         summary="Add an ECM provider",
-        responses=responses({201: ProviderCreated}, 415),
+        responses=responses({201: ProviderCreated}, 409, 415),
         tags=CASELOAD_TAGS,
     )
     def post_provider(body: Annotated[ProviderRequest, Body()]) -> Response[ProviderCreated]:

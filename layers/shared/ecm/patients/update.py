@@ -11,6 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from ecm.api.schemas import RequestBody
 from ecm.clock import iso_timestamp
+from ecm.kinds.values import person_name
 from ecm.models import Patient, PatientKey
 from ecm.models.access import as_model, get, next_ids, put_versioned
 from ecm.patients.audit import record_audit
@@ -37,9 +38,7 @@ class PatientUpdate(RequestBody):
     def _name(cls, value: str | None) -> str | None:
         if value is not None and not value:
             raise ValueError("can't be blank")
-        if value is not None and len(value) > 255:
-            raise ValueError("is longer than 255 characters")
-        return value
+        return None if value is None else person_name(value)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -80,6 +79,14 @@ def _move_name_key(
             writes.delete(as_model(PatientKey, current))
 
 
+def _unchanged(prior: Item, patient: Item) -> bool:
+    """Whether a PUT left every field it may change as it was."""
+    before, after = prior.get("eligibility") or {}, patient.get("eligibility") or {}
+    return all(
+        prior.get(f) == patient.get(f) for f in ("first_name", "last_name", "date_of_birth")
+    ) and all(before.get(f) == after.get(f) for f in ("acuity_level", "member_record_status"))
+
+
 def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
     """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
     patient_id = parse_patient_id(raw_id)
@@ -109,6 +116,12 @@ def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
                     "changed_by": user.get("name") or f"user {user.get('user_id')}",
                 }
             )
+    if _unchanged(prior, patient):
+        # Nothing to write (an empty body, or the values it already has): no version bump,
+        # no history entry; the answer is still a read of the patient.
+        record_audit(patient_id, user, "read")
+        return patient_detail_body(prior)
+    if change.ecm_eligibility_information is not None:
         eligibility["updated_at"] = now
     patient["ecm_status_history"] = history
     patient["updated_at"] = now

@@ -24,14 +24,15 @@ from ecm.kinds.values import (
     normalize_phone,
     normalize_state,
     normalize_zip,
+    person_name,
 )
 
 MifRecord = dict[str, Any]
 
 _REQUIRED = (
     ("MEMBER_ID", "member_id", "Member ID", identifier),
-    ("FIRST_NAME", "first_name", "First name", bounded_text),
-    ("LAST_NAME", "last_name", "Last name", bounded_text),
+    ("FIRST_NAME", "first_name", "First name", person_name),
+    ("LAST_NAME", "last_name", "Last name", person_name),
 )
 
 _SIMPLE: tuple[tuple[str, str, str, Memo], ...] = (
