@@ -6,9 +6,37 @@ import os
 import signal
 import sys
 import threading
+from typing import TextIO
+
+
+class WholeLines:
+    """stdout for many threads: each line is written in one call, so a log line and a metrics
+    line (Powertools prints those: text, then the newline, in two writes) never interleave."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        buffered = getattr(self._pending, "text", "") + text
+        complete, newline, rest = buffered.rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            with self._lock:
+                self._stream.write(complete + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 def main() -> int:
+    sys.stdout = WholeLines(sys.stdout)  # type: ignore[assignment]
     from devstack.stack import LocalStack
 
     port = int(os.environ.get("PORT", "3000"))
@@ -17,6 +45,8 @@ def main() -> int:
     info = stack.start()
     print("ECM Imports local stack is running", flush=True)
     print(f"  API:          {info.api_url}   (try: curl {info.api_url}/v1/health)", flush=True)
+    print(f"  Console:      {info.api_url}/console/   (sign in with the admin token)", flush=True)
+    print(f"  API docs:     {info.api_url}/v1/docs", flush=True)
     print(f"  AWS endpoint: {info.aws_endpoint}", flush=True)
     print(f"  Bucket:       {info.bucket}   (drop MIF files under inbox/mif/)", flush=True)
     print(f"  Admin token:  {info.admin_token}", flush=True)

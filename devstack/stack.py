@@ -52,10 +52,11 @@ class LambdaContext:
         return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
-def load_handler(function: Function) -> Handler:
+def _load_module_handler(function: Function, copy: int) -> Handler:
+    """The handler of one fresh import of the function's module: one execution environment."""
     module_name, attr = function.handler.rsplit(".", 1)
     path = function.code_uri / f"{module_name.replace('.', '/')}.py"
-    unique = f"ecm_function_{function.logical_id}"
+    unique = f"ecm_function_{function.logical_id}" + (f"_{copy}" if copy else "")
     module = sys.modules.get(unique)
     if module is None:
         spec = importlib.util.spec_from_file_location(unique, path)
@@ -64,7 +65,43 @@ def load_handler(function: Function) -> Handler:
         sys.modules[unique] = module
         spec.loader.exec_module(module)
     handler: Handler = getattr(module, attr)
-    return _with_function_name(handler)
+    return handler
+
+
+#: Numbers the extra module copies (unique in the process, whichever pool loads them).
+_COPIES = itertools.count(1)
+
+
+class ExecutionEnvironments:
+    """A function as Lambda runs it: each environment handles one event at a time, and a
+    call that finds them all busy gets a new one (a cold start: a fresh import of the
+    function's module). Powertools' resolvers keep the current event on themselves, so two
+    requests in one resolver at once (a browser loads the console's modules in parallel)
+    would answer each other's routes; on AWS that never happens, and here it does not either."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+        self._idle: list[Handler] = [_load_module_handler(function, 0)]
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        with self._lock:
+            if self._idle:
+                handler = self._idle.pop()
+            else:
+                handler = None
+                copy = next(_COPIES)
+        if handler is None:
+            handler = _load_module_handler(self.function, copy)
+        try:
+            return handler(event, context)
+        finally:
+            with self._lock:
+                self._idle.append(handler)
+
+
+def load_handler(function: Function) -> Handler:
+    return _with_function_name(ExecutionEnvironments(function))
 
 
 def _with_function_name(handler: Handler) -> Handler:
