@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 from fixtures_builders import mif_csv, sample_mif_row
 from stack_fixture import RunningStack, data_uri, patients_by_member, post_mif, scan
@@ -59,6 +60,31 @@ def test_providers_and_care_managers_directories(stack: RunningStack) -> None:
     assert (wrong.status_code, wrong.json()) == (
         422,
         {"errors": ["care_manager.role must be one of olcm, ilcm"]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (" ", "name can't be blank"),
+        ("Ana\u202eztreP", "name can't contain control or bidirectional-override characters"),
+        ("Ana\x00", "name can't contain control or bidirectional-override characters"),
+        ("A" * 256, "name is longer than 255 characters"),
+    ],
+)
+def test_care_manager_and_provider_names_are_what_a_reader_sees(
+    stack: RunningStack, name: str, message: str
+) -> None:
+    before = call(stack, "GET", "/care_managers").json()["care_managers"]
+    manager = call(
+        stack, "POST", "/care_managers", {"care_manager": {"name": name, "role": "olcm"}}
+    )
+    assert (manager.status_code, manager.json()) == (422, {"errors": [f"care_manager.{message}"]})
+    assert call(stack, "GET", "/care_managers").json()["care_managers"] == before
+    provider = call(stack, "POST", "/providers", {"provider": {"name": name}})
+    assert (provider.status_code, provider.json()) == (
+        422,
+        {"errors": [f"provider: Provider {message}"]},
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError
+from ecm.kinds.values import person_name
 from ecm.models import User
 from ecm.models.access import as_model, get, next_ids
 
@@ -27,6 +28,12 @@ def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, s
     """Store a user; return it and its token (the only time the token is known)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    try:  # shown beside patients: bounded, no control or bidi-override characters
+        name = person_name(name)
+    except ValueError as exc:
+        raise ValueError(f"name {exc}") from None
+    if not name:
+        raise ValueError("name can't be blank")
     token = token or secrets.token_urlsafe(32)
     if len(token) < 16:
         raise ValueError("token must be at least 16 characters")

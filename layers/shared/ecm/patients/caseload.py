@@ -61,9 +61,10 @@ def add_care_manager(request: CareManagerBody) -> Item:
     """A care manager is a user with the olcm or ilcm role; the token is shown once."""
     if request.role not in CARE_MANAGER_ROLES:
         raise ApiError(422, "care_manager.role must be one of olcm, ilcm")
-    if not request.name:
-        raise ApiError(422, "care_manager.name can't be blank")
-    user, token = create_user(request.name, request.role)
+    try:
+        user, token = create_user(request.name, request.role)
+    except ValueError as exc:
+        raise ApiError(422, f"care_manager.{exc}") from None
     return {
         "care_manager": {"id": user["id"], "name": user["name"], "role": user["role"]},
         "token": token,

@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from ecm.clock import iso_timestamp
-from ecm.kinds.values import npi_is_valid
+from ecm.kinds.values import npi_is_valid, person_name
 from ecm.models import MetaItem, Provider
 from ecm.models.access import (
     all_items,
@@ -37,7 +37,10 @@ def _unique_keys(name: str, npi: str | None) -> list[tuple[str, str]]:
 def create_provider(name: str, npi: str | None) -> Item:
     """A new provider, unique by NPI and by folded name: checked against the directory, and
     made race-free by claim items in the meta table written with it in one transaction."""
-    name = name.strip()
+    try:
+        name = person_name(name)
+    except ValueError as exc:
+        raise ValueError(f"Provider name {exc}") from None
     if not name:
         raise ValueError("Provider name can't be blank")
     if npi and not npi_is_valid(npi):
