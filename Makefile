@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
+.PHONY: setup browser screenshots lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -45,12 +45,26 @@ unit: setup
 integration: setup
 	$(VENV)/bin/pytest tests/integration tests/e2e -q
 
-test: lint typecheck cfn
+# The console's browser tests drive Debian's chromium through chromedriver: installed here
+# when missing (as root, or with sudo), so a fresh machine and CI need nothing else.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium chromium-driver; }
+
+test: lint typecheck cfn browser
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # The OpenAPI document from the routes' models; commit docs/openapi.json with the change.
 openapi: setup
 	$(PY) -m devstack.openapi
+
+# The README's console pictures, taken by the browser tests as they run.
+screenshots: setup browser
+	ECM_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
+		tests/integration/test_console_browser.py
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -144,7 +144,9 @@ class Gateway:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": request.method,
-                "path": f"/{STAGE}{path}",
+                # The URL has no stage prefix here, as behind a custom domain: the path a
+                # page's links are relative to (the console's <base href>) is the path itself.
+                "path": path,
                 "stage": STAGE,
                 "apiId": API_ID,
                 "accountId": ACCOUNT,

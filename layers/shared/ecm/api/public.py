@@ -1,4 +1,5 @@
-"""The routes anyone may call without a token: health, the OpenAPI document, its docs page.
+"""The routes anyone may call without a token: health, the OpenAPI document, its docs page,
+and the console's static files (its data comes from the admin API, with the user's token).
 
 The docs page is Powertools' Swagger UI with its JavaScript and CSS inlined from the
 package, so the page loads nothing from the internet.
@@ -11,6 +12,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
+from ecm import console
 from ecm.api.openapi import openapi_json
 from ecm.api.resolver import error_response, unexpected
 from ecm.api.schemas import ResponseBody
@@ -18,6 +20,7 @@ from ecm.api.schemas import ResponseBody
 HEALTH = "/v1/health"
 OPENAPI = "/v1/openapi.json"
 DOCS = "/v1/docs"
+CONSOLE = "/console"
 
 
 class Health(ResponseBody):
@@ -58,4 +61,34 @@ def public_resolver() -> APIGatewayRestResolver:
         html = generate_swagger_html(spec, js, css, "", None, False)
         return Response(200, "text/html; charset=utf-8", html)
 
+    @app.get(CONSOLE, include_in_schema=False)
+    def console_page() -> Response[str]:
+        return _console_answer(app, console.INDEX)
+
+    @app.get(CONSOLE + "/<name>", include_in_schema=False)
+    def console_file(name: str) -> Response[str]:
+        return _console_answer(app, name)
+
     return app
+
+
+def _console_answer(app: APIGatewayRestResolver, name: str) -> Response[str]:
+    headers = console.security_headers()
+    if name == console.INDEX:
+        html = console.index_html(_mount_point(app))
+        return Response(200, console.CONTENT_TYPES[".html"], html, headers=headers)
+    found = console.asset(name)
+    if found is None:
+        return error_response(404, "Not found")
+    content_type, text = found
+    return Response(200, content_type, text, headers=headers)
+
+
+def _mount_point(app: APIGatewayRestResolver) -> str:
+    """Where the console is in the caller's URL: the stage prefix API Gateway puts before
+    the resource path (``/Prod``), if any, then ``/console/``."""
+    event = app.current_event
+    full = str(event.request_context.path or event.path)
+    resource = event.path.rstrip("/")
+    prefix = full.rstrip("/")[: -len(resource)] if full.rstrip("/").endswith(resource) else ""
+    return f"{prefix}{CONSOLE}/"
