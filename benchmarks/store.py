@@ -20,6 +20,11 @@ SERVERS = ("waitress", "werkzeug")
 #: Worker threads: the stack's SQS pollers each hold one in a long poll, and the apply
 #: stage runs 4 chunks at once, each with its own connection.
 THREADS = 32
+#: Open connections waitress keeps (its default is 100, past which it stops accepting and a
+#: new client's request hangs unanswered): each Lambda execution environment of the stack
+#: has its own clients and pools, and many imports waiting for the lock at once start many
+#: environments of the lock function.
+CONNECTION_LIMIT = 2000
 
 
 def main(argv: list[str]) -> None:
@@ -40,7 +45,15 @@ def main(argv: list[str]) -> None:
 
     os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it (presigned URLs)
     app = DomainDispatcherApplication(create_backend_app)
-    waitress.serve(app, host="127.0.0.1", port=port, threads=THREADS, ident=None, _quiet=True)
+    waitress.serve(
+        app,
+        host="127.0.0.1",
+        port=port,
+        threads=THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        ident=None,
+        _quiet=True,
+    )
 
 
 if __name__ == "__main__":

@@ -204,6 +204,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "import_errors": record.get("import_errors"),
         "status": record["status"],
         "stage": record.get("stage"),
+        "queue_position": record.get("queue_position"),
         "rows_total": record.get("rows_total"),
         "rows_processed": int(record.get("rows_processed") or 0),
         "warnings": record.get("warnings") or [],

@@ -67,6 +67,9 @@ class FileSummary(ResponseBody):
         description="validating, waiting_for_lock, planning, applying, finalizing, "
         "rolling_back, done, waiting_for_upload, expired"
     )
+    queue_position: int | None = Field(
+        description="While waiting_for_lock: the place in line by arrival, 1 being next",
+    )
     rows_total: int | None
     rows_processed: int
     warnings: list[str]

@@ -53,6 +53,7 @@ class ImportFile(TableModel):
     # Where the import stands.
     status = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)
+    queue_position = NumberAttribute(null=True)  # while waiting_for_lock: 1 is next
     sheet_name = UnicodeAttribute(null=True)
     header_row = NumberAttribute(null=True)
     header_delimiter = UnicodeAttribute(null=True)

@@ -3,7 +3,7 @@ idempotency table (written by Powertools' idempotency utility, for the inbox tri
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
 from ecm.models.base import TableMeta, TableModel, register
 
@@ -15,6 +15,8 @@ class MetaItem(TableModel):
     - ``counter#<name>``: ``value`` is the last id handed out (patients, users, history...);
     - ``count#<list>``: ``value`` is how many patients the list holds (ecm.counts);
     - ``lock#imports``: the import lock, its ``holder`` and ``expires_at`` (epoch seconds);
+    - ``lock#queue``: ``waiting`` holds ``<arrival epoch ns>#<holder>`` for each import waiting
+      for the lock, so a waiting import can show its place in line;
     - ``unique#provider-name#<folded name>``, ``unique#provider-npi#<npi>``: claimed by a
       provider (``value`` is its id) in the transaction that creates it;
     - ``fault#apply``: tests only, ``after_chunk`` fails an apply (ECM_ENABLE_FAULT_HOOKS).
@@ -31,6 +33,7 @@ class MetaItem(TableModel):
     holder = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     after_chunk = NumberAttribute(null=True)
+    waiting = UnicodeSetAttribute(null=True)
 
 
 @register
