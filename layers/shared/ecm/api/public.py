@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 
 from ecm import console
 from ecm.api.openapi import openapi_json
-from ecm.api.resolver import error_response, unexpected
+from ecm.api.resolver import Resolver, error_response, unexpected
 from ecm.api.schemas import ResponseBody
 
 HEALTH = "/v1/health"
@@ -39,7 +39,7 @@ def _swagger_assets() -> tuple[str, str]:
 
 
 def public_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = Resolver(enable_validation=True)
     app.exception_handler(Exception)(unexpected)
 
     @app.not_found

@@ -7,6 +7,8 @@ response or log."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -20,6 +22,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecm.api.auth import require_admin
 from ecm.api.params import parse_json_text
@@ -86,11 +90,50 @@ def unexpected(exc: Exception) -> Response[str]:
     return error_response(500, "Internal server error")
 
 
+_resolving = threading.local()
+
+
+class Resolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with the event it resolves kept per thread.
+
+    Powertools keeps the current event on its ``BaseRouter`` class, one per process, which
+    is right on Lambda (one event per process at a time). The local stack runs every
+    function in one process on many threads: two requests at once, even to two functions,
+    would route and validate with each other's event (seen as a console script answered
+    with a style sheet). Here the resolver and its routers read the event of their thread.
+    """
+
+    @property  # type: ignore[override]
+    def current_event(self) -> BaseProxyEvent:
+        return _resolving.event  # type: ignore[no-any-return]
+
+    @current_event.setter
+    def current_event(self, value: BaseProxyEvent) -> None:
+        _resolving.event = value
+
+    @property
+    def lambda_context(self) -> LambdaContext:
+        return _resolving.context  # type: ignore[no-any-return]
+
+    @lambda_context.setter
+    def lambda_context(self, value: LambdaContext) -> None:
+        _resolving.context = value
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> BaseProxyEvent:
+        # Called by resolve() once per event, before anything reads it.
+        _resolving.event = super()._to_proxy_event(event)
+        return _resolving.event  # type: ignore[no-any-return]
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        _resolving.context = context
+        return super().resolve(event, context)
+
+
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
     """The resolver of one API function: its feature routers, admins only, errors as
     ``{"errors": [...]}``. Called at cold start, it fails there when a variable is missing."""
     get_settings()
-    app = APIGatewayRestResolver(
+    app = Resolver(
         enable_validation=True,
         json_body_deserializer=parse_json_text,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
