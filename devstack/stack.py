@@ -266,6 +266,7 @@ class LocalStack:
         parameters = {
             "UrlAllowlist": os.environ.get("ECM_URL_ALLOWLIST", ""),
             "DefaultWebhookUrl": os.environ.get("ECM_DEFAULT_WEBHOOK_URL", ""),
+            "InboxPlans": os.environ.get("ECM_INBOX_PLANS", ""),
         }
         self.template = LocalTemplate(load_template(), parameters, aws_port)
         self.functions = self.template.functions()

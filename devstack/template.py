@@ -43,6 +43,7 @@ for _short, _full in {
     "Join": "Fn::Join",
     "If": "Fn::If",
     "Equals": "Fn::Equals",
+    "Not": "Fn::Not",
     "Select": "Fn::Select",
     "Split": "Fn::Split",
     "ImportValue": "Fn::ImportValue",

@@ -53,6 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, file_server: str) -> Iterato
             "ECM_URL_ALLOWLIST": f"127.0.0.1:{FILE_SERVER_PORT},127.0.0.1:{WEBHOOK_RECEIVER_PORT}",
             "ECM_CHUNK_ROWS": "50",
             "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
+            "ECM_INBOX_PLANS": '{"inbox/mif/healthnet/": "healthnet"}',
         },
     )
     yield running

@@ -75,6 +75,7 @@ def test_record_list_and_patient_detail(stack: RunningStack) -> None:
         "method": "in_person",
         "outcome": "Completed intake",
         "minutes": 45,
+        "successful": None,
         "note": "Discussed housing; follow up next week.",
         "created_by": "Local Admin",
     }

@@ -53,6 +53,8 @@ def test_providers_and_care_managers_directories(stack: RunningStack) -> None:
         "id": olcm.json()["care_manager"]["id"],
         "name": "Jane Coordinator",
         "role": "olcm",
+        "phone": None,
+        "email": None,
     } in listed
     forbidden = call(stack, "GET", "/providers", token=token)
     assert (forbidden.status_code, forbidden.json()) == (403, {"errors": ["Admin access required"]})

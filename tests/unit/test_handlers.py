@@ -183,6 +183,7 @@ def test_every_api_route_of_the_template_is_listed(functions: dict[str, Function
         "PatientsApiFunction",
         "CaseloadApiFunction",
         "ActivitiesApiFunction",
+        "ExportsApiFunction",
     }
 
 

@@ -7,37 +7,11 @@ lock, so rewinding that counter under it would hand its ids out again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from moto import mock_aws
-
 from ecm.imports.records import create_import_file, get_import_file
 from ecm.imports.stages.plan import DynamoLookup
 from ecm.imports.stages.rollback import _restore_counters
-from ecm.models import create_tables
 from ecm.models.access import get, next_ids
 from ecm.models.meta import MetaItem
-from ecm.settings import get_settings
-from ecm.store import reset_clients
-
-
-@pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    with mock_aws():
-        reset_clients()
-        create_tables()
-        yield
-    get_settings.cache_clear()
-    reset_clients()
 
 
 def _counter(name: str) -> int | None:

@@ -4,11 +4,9 @@ release, shows its place in line, and never fails for waiting while the holder i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from ecm.errors import LockHeld
 from ecm.imports.records import create_import_file, get_import_file
@@ -21,33 +19,12 @@ from ecm.imports.stages.lock import (
     release_lock,
 )
 from ecm.imports.stages.work import lock_holder
-from ecm.models import create_tables
 from ecm.models.access import get
 from ecm.models.meta import MetaItem
-from ecm.settings import get_settings
-from ecm.store import reset_clients
 
 ASL = Path(__file__).parents[2] / "statemachine" / "import.asl.json"
 #: Step Functions' limit on one execution's history; each retry adds about three events.
 HISTORY_EVENTS = 25_000
-
-
-@pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    with mock_aws():
-        reset_clients()
-        create_tables()
-        yield
-    get_settings.cache_clear()
-    reset_clients()
 
 
 def _lock_held_retry() -> dict[str, object]:

@@ -11,6 +11,7 @@ from ecm.kinds.authorization.member_status import (
     AuthorizationEvent,
     apply_authorization_events,
     assign_history_ids,
+    change_status,
 )
 
 Item = dict[str, Any]
@@ -239,6 +240,41 @@ def test_patient_without_eligibility_gets_one() -> None:
     assert patient["eligibility"] == {
         "member_record_status": "terminated_member",
         "updated_at": NOW,
+        # No decision date: the California day of the import.
+        "discontinuation_date": "2025-06-15",
+    }
+
+
+def test_a_cancellation_discontinues_on_its_decision_date_and_an_approval_undoes_it() -> None:
+    patient = _patient("new_member", ["A1"])
+    apply_authorization_events(patient, [_event("A2", "Cancel", "2025-03-31")], NOW)
+    assert _status(patient) == "terminated_member"
+    assert patient["eligibility"]["discontinuation_date"] == "2025-03-31"
+    assert "discontinuation_reason" not in patient["eligibility"]  # an import knows none
+    assert "reason" not in patient["ecm_status_history"][-1]
+    apply_authorization_events(patient, [_event("A3", "Approved", "2025-04-02")], NOW)
+    assert _status(patient) == "continuing_member"
+    assert "discontinuation_date" not in patient["eligibility"]
+
+
+def test_a_status_change_near_midnight_is_dated_in_california() -> None:
+    eligibility: Item = {"member_record_status": "new_member"}
+    # 06:30 UTC on April 1 is still March 31 in Los Angeles (PDT, UTC-7).
+    entry = change_status(
+        eligibility,
+        "terminated_member",
+        now="2025-04-01T06:30:00.000Z",
+        by="Ana",
+        reason="declined",
+    )
+    assert eligibility["discontinuation_date"] == "2025-03-31"
+    assert eligibility["discontinuation_reason"] == "declined"
+    assert entry == {
+        "id": None,
+        "status": "terminated_member",
+        "changed_at": "2025-04-01T06:30:00.000Z",
+        "changed_by": "Ana",
+        "reason": "declined",
     }
 
 

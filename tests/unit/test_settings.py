@@ -58,3 +58,37 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.max_rows = 5  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+def test_inbox_plans_map_inbox_folders_to_plan_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecm.plans import inbox_plan
+
+    monkeypatch.setenv(
+        "ECM_INBOX_PLANS", '{"inbox/mif/": "default-plan", "inbox/mif/healthnet/": "healthnet"}'
+    )
+    plans = get_settings().inbox_plans
+    assert inbox_plan("inbox/mif/healthnet/june.csv", plans) == "healthnet"  # the longest
+    assert inbox_plan("inbox/mif/other.csv", plans) == "default-plan"
+    assert inbox_plan("inbox/authorizations/a.xlsx", plans) is None
+    assert inbox_plan("inbox/mif/x.csv", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[1]", "ECM_INBOX_PLANS must be a JSON object"),
+        ("{", "ECM_INBOX_PLANS must be a JSON object"),
+        ('{"uploads/": "x"}', "ECM_INBOX_PLANS maps inbox/ prefixes to plan codes"),
+        ('{"inbox/mif/": 3}', "ECM_INBOX_PLANS maps inbox/ prefixes to plan codes"),
+        ('{"inbox/mif/": "Health Net"}', "ECM_INBOX_PLANS: plan 'Health Net' must be 1-40"),
+    ],
+)
+def test_a_wrong_inbox_plans_setting_fails_at_start(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("ECM_INBOX_PLANS", value)
+    with pytest.raises(ValidationError) as info:
+        get_settings()
+    assert message in str(info.value)

@@ -588,7 +588,7 @@ def test_a_message_failing_every_attempt_ends_in_the_dead_letter_queue(
 def test_the_local_stack_polls_every_sqs_event_source_of_the_template() -> None:
     functions = LocalTemplate(load_template(), {}, 4566).functions()
     sources = {name: f.queues for name, f in functions.items() if f.queues}
-    assert set(sources) == {"ImportTriggerFunction", "WebhookSenderFunction"}
+    assert set(sources) == {"ImportTriggerFunction", "WebhookSenderFunction", "ExportFunction"}
     (webhooks,) = sources["WebhookSenderFunction"]
     assert webhooks.queue == "WebhookQueue"
     assert webhooks.queue_arn == "arn:aws:sqs:us-east-1:123456789012:WebhookQueue"

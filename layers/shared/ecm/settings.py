@@ -5,11 +5,14 @@ One place for every name and limit, so handlers and tests never spell an env var
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ecm.plans import check_plan
 
 MB = 1024 * 1024
 
@@ -45,6 +48,7 @@ class Settings(BaseSettings):
     audit_table: str = _required("AUDIT_TABLE")
     activities_table: str = _required("ACTIVITIES_TABLE")
     import_files_table: str = _required("IMPORT_FILES_TABLE")
+    exports_table: str = _required("EXPORTS_TABLE")
     meta_table: str = _required("META_TABLE")
     users_table: str = _required("USERS_TABLE")
     providers_table: str = _required("PROVIDERS_TABLE")
@@ -68,6 +72,21 @@ class Settings(BaseSettings):
     default_webhook_url: str = _optional("ECM_DEFAULT_WEBHOOK_URL", "")
     webhook_backoff_seconds: int = _optional("ECM_WEBHOOK_BACKOFF_SECONDS", 30)
     webhook_timeout_seconds: int = _optional("ECM_WEBHOOK_TIMEOUT_SECONDS", 10)
+    #: The plan of each inbox folder, as a JSON object of key prefix to plan code
+    #: (``{"inbox/mif/healthnet/": "healthnet"}``): a MIF dropped there is that plan's.
+    inbox_plans: Annotated[dict[str, str], NoDecode] = _optional("ECM_INBOX_PLANS", {})
+    #: Return files (ecm.exports): where exports are queued, and the provider organisation
+    #: the files name (a member's own ECM provider and NPI from its MIF come first).
+    export_queue_url: str = _optional("EXPORT_QUEUE_URL", "")
+    provider_name: str = _optional("ECM_PROVIDER_NAME", "")
+    provider_npi: str = _optional("ECM_PROVIDER_NPI", "")
+    provider_tin: str = _optional("ECM_PROVIDER_TIN", "")
+    provider_phone: str = _optional("ECM_PROVIDER_PHONE", "")
+    #: The monthly schedule's exports: plan codes, comma-separated (empty: no schedule).
+    export_schedule_plans: Annotated[tuple[str, ...], NoDecode] = _optional(
+        "ECM_EXPORT_SCHEDULE_PLANS", ()
+    )
+    export_schedule_format: str = _optional("ECM_EXPORT_SCHEDULE_FORMAT", "csv")
 
     @field_validator("url_allowlist", mode="before")
     @classmethod
@@ -75,6 +94,39 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
         return value
+
+    @field_validator("export_schedule_plans", mode="before")
+    @classmethod
+    def _schedule_plans(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        plans = tuple(p.strip() for p in value.split(",") if p.strip())
+        for plan in plans:
+            try:
+                check_plan(plan)
+            except ValueError as exc:
+                raise ValueError(f"ECM_EXPORT_SCHEDULE_PLANS: plan '{plan}' {exc}") from None
+        return plans
+
+    @field_validator("inbox_plans", mode="before")
+    @classmethod
+    def _inbox_plans(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            plans = json.loads(value)
+        except ValueError:
+            raise ValueError("ECM_INBOX_PLANS must be a JSON object") from None
+        if not isinstance(plans, dict):
+            raise ValueError("ECM_INBOX_PLANS must be a JSON object")
+        for prefix, plan in plans.items():
+            if not prefix.startswith("inbox/") or not isinstance(plan, str):
+                raise ValueError("ECM_INBOX_PLANS maps inbox/ prefixes to plan codes")
+            try:
+                check_plan(plan)
+            except ValueError as exc:
+                raise ValueError(f"ECM_INBOX_PLANS: plan '{plan}' {exc}") from None
+        return plans
 
     @field_validator("default_webhook_url", mode="before")
     @classmethod

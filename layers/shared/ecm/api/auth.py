@@ -24,8 +24,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, str]:
-    """Store a user; return it and its token (the only time the token is known)."""
+def create_user(
+    name: str, role: str, token: str | None = None, **contact: str | None
+) -> tuple[Item, str]:
+    """Store a user; return it and its token (the only time the token is known).
+    ``contact``: a care manager's checked ``phone`` and ``email``, if known."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     try:  # shown beside patients: bounded, no control or bidi-override characters
@@ -43,6 +46,7 @@ def create_user(name: str, role: str, token: str | None = None) -> tuple[Item, s
         "id": user_id,
         "name": name,
         "role": role,
+        **{field: value for field, value in contact.items() if value is not None},
         "created_at": iso_timestamp(),
     }
     as_model(User, user).save(condition=User.token_hash.does_not_exist())

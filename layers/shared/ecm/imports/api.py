@@ -27,6 +27,7 @@ from ecm.imports.stages.work import records_key
 from ecm.imports.uploads import expire_if_due
 from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, get_kind
 from ecm.log import logger
+from ecm.plans import check_plan_option, inbox_plan
 from ecm.settings import get_settings
 from ecm.store import client, presigned_get
 from ecm.webhooks import validate_webhook_url
@@ -44,6 +45,7 @@ def check_import_request(kind: ImportKind, request: ImportSource) -> None:
         )
     if request.webhook_url is not None:
         validate_webhook_url(request.webhook_url, field=f"{kind.body_key}.webhook_url")
+    check_plan_option(request.plan, f"{kind.body_key}.plan", accepted=kind.takes_plan)
 
 
 def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
@@ -62,6 +64,7 @@ def _register(
     declared: str | None,
     user_id: Any,
     options: ImportSource | None = None,
+    plan: str | None = None,
 ) -> Item:
     record = create_import_file(
         kind.name,
@@ -73,6 +76,7 @@ def _register(
         dry_run=bool(options and options.dry_run),
         mode=options.mode if options else ALL_OR_NOTHING,
         webhook_url=options.webhook_url if options else None,
+        plan=options.plan if options else plan,
     )
     filename = generated_filename(
         kind.name, _provisional_type(received, declared), record["created_at"]
@@ -173,7 +177,8 @@ def start_inbox_import(kind_name: str, key: str) -> int:
     """A file dropped under the kind's inbox prefix: import it like a ``path`` source."""
     kind = get_kind(kind_name)
     received = ReceivedFile("inbox", PurePosixPath(key).name, s3_key=key)
-    record = _register(kind, received, None, "inbox")
+    plan = inbox_plan(key, get_settings().inbox_plans) if kind.takes_plan else None
+    record = _register(kind, received, None, "inbox", plan=plan)
     start_import(kind, int(record["id"]))
     logger.info("inbox import started", extra={"kind": kind.name, "file_id": record["id"]})
     return int(record["id"])
@@ -197,6 +202,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "filename": record.get("filename"),
         "file_type": record.get("file_type"),
         "source_type": record["source_type"],
+        "plan": record.get("plan"),
         "records_imported": int(record.get("records_imported") or 0),
         "records_updated": int(record.get("records_updated") or 0),
         "created_count": int(record.get("created_count") or 0),

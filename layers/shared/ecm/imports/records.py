@@ -6,7 +6,6 @@ BatchGetItem of known ids and ``total_count`` is the counter: no scan, whatever 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
@@ -14,7 +13,7 @@ import orjson
 from ecm.clock import iso_timestamp, utc_now
 from ecm.files.readers import HeaderAt
 from ecm.models import ImportFile
-from ecm.models.access import as_model, batch_read, get
+from ecm.models.access import as_model, get, newest_first_page, next_record_id
 from ecm.settings import get_settings
 from ecm.store import client
 
@@ -79,9 +78,7 @@ def get_lines(key: str) -> list[bytes]:
 
 
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:
-    counter = ImportFile(kind, 0)
-    counter.update(actions=[ImportFile.last_id.add(1)])
-    file_id = int(counter.last_id or 0)
+    file_id = next_record_id(ImportFile, kind)
     now = iso_timestamp()
     record: Item = {
         "kind": kind,
@@ -160,19 +157,7 @@ def mark_failed(kind: str, file_id: int, errors: list[str], **fields: Any) -> No
 
 
 def list_import_files(kind: str, page: int, per_page: int) -> tuple[list[Item], dict[str, int]]:
-    counter = get(ImportFile, kind, 0)
-    total = int(counter.get("last_id") or 0) if counter else 0
-    newest = total - (page - 1) * per_page
-    ids = list(range(newest, max(newest - per_page, 0), -1)) if newest > 0 else []
-    items = batch_read(ImportFile, ((kind, i) for i in ids))
-    items.sort(key=lambda item: -int(item["id"]))
-    pagination = {
-        "current_page": page,
-        "total_pages": math.ceil(total / per_page) if total else 0,
-        "total_count": total,
-        "per_page": per_page,
-    }
-    return items, pagination
+    return newest_first_page(ImportFile, kind, page, per_page)
 
 
 def header_fields(header: list[HeaderAt]) -> Item:

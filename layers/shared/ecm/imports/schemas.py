@@ -16,6 +16,11 @@ from pydantic import BaseModel, Field, create_model
 from ecm.api.schemas import Envelope, ObjectBody, Pagination, RequestBody, ResponseBody
 from ecm.kinds.registry import ALL_OR_NOTHING, ImportKind, ImportMode, get_kind
 
+PLAN_DESCRIPTION = (
+    "MIF only: the health plan that sent the file, a short code (lowercase letters, digits, "
+    "'-', '_'); kept on each member's eligibility record, return files are made per plan"
+)
+
 FileStatus = Literal["pending", "processing", "completed", "failed", "waiting", "expired"]
 
 
@@ -29,6 +34,7 @@ class ImportSource(RequestBody):
     dry_run: bool = Field(False, description="Validate and plan only; nothing is written")
     mode: ImportMode = Field(ALL_OR_NOTHING, description="valid_rows imports the rows that pass")
     webhook_url: str | None = Field(None, description="https URL told when the import ends")
+    plan: str | None = Field(None, description=PLAN_DESCRIPTION)
 
 
 class UploadRequest(ObjectBody):
@@ -39,6 +45,7 @@ class UploadRequest(ObjectBody):
     dry_run: bool = False
     mode: ImportMode = ALL_OR_NOTHING
     webhook_url: str | None = None
+    plan: str | None = Field(None, description=PLAN_DESCRIPTION)
 
 
 class Upload(ResponseBody):
@@ -57,6 +64,7 @@ class FileSummary(ResponseBody):
     filename: str | None
     file_type: str | None
     source_type: str = Field(description="base64, url, path, inbox or upload")
+    plan: str | None = Field(description="The health plan the file came from (MIF)")
     records_imported: int
     records_updated: int
     created_count: int

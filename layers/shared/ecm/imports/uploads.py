@@ -23,6 +23,7 @@ from ecm.kinds.registry import get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
 from ecm.models.access import all_items, condition_failed
+from ecm.plans import check_plan_option
 from ecm.settings import get_settings
 from ecm.store import client
 from ecm.webhooks import validate_webhook_url
@@ -42,6 +43,7 @@ def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:
     kind = get_kind(kind_name)
     if request.webhook_url is not None:
         validate_webhook_url(request.webhook_url, field="webhook_url")
+    check_plan_option(request.plan, "plan", accepted=kind.takes_plan)
     declared = (request.file_type or "").lower() or None
     if declared and declared not in kind.file_types:
         raise ApiError(422, f"file_type must be one of: {', '.join(kind.file_types)}")
@@ -57,6 +59,7 @@ def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:
         dry_run=request.dry_run,
         mode=request.mode,
         webhook_url=request.webhook_url,
+        plan=request.plan,
         expires_at=iso_timestamp(expires),
     )
     file_id = int(record["id"])

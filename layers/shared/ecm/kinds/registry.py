@@ -45,7 +45,8 @@ class ImportKind:
     validate_row: Callable[[int, dict[str, Any], bool, date], tuple[Item, list[str]]]
     unique_field: str
     unique_label: str
-    make_planner: Callable[[int, PatientLookup, str], Planner]
+    #: builds the planner of one import from its file record
+    make_planner: Callable[[Item, PatientLookup, str], Planner]
     success_message: str
     id_field: str
     not_found: str
@@ -59,10 +60,13 @@ class ImportKind:
     #: the result file's column naming the record each row created or updated
     result_id_column: str
     format_error_prefix: str | None = None
+    #: whether a file names the health plan it came from (``plan``; MIFs do)
+    takes_plan: bool = False
 
 
-def _mif_planner(file_id: int, lookup: PatientLookup, now: str) -> Planner:
-    return MifPlanner(file_id, lookup, ProviderDirectory(list_providers()), now)
+def _mif_planner(record: Item, lookup: PatientLookup, now: str) -> Planner:
+    directory = ProviderDirectory(list_providers())
+    return MifPlanner(int(record["id"]), lookup, directory, now, plan=record.get("plan"))
 
 
 MIF = ImportKind(
@@ -84,11 +88,12 @@ MIF = ImportKind(
     inbox_prefix="inbox/mif/",
     imported_counts_created_only=False,
     result_id_column="patient_id",
+    takes_plan=True,
 )
 
 
-def _authorization_planner(file_id: int, lookup: PatientLookup, now: str) -> Planner:
-    return AuthorizationPlanner(file_id, lookup, now)
+def _authorization_planner(record: Item, lookup: PatientLookup, now: str) -> Planner:
+    return AuthorizationPlanner(int(record["id"]), lookup, now)
 
 
 AUTHORIZATION = ImportKind(

@@ -161,6 +161,20 @@ def normalize_phone(value: Any) -> str | None:
     return "+1" + raw
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+MAX_EMAIL = 254
+
+
+def normalize_email(value: Any) -> str | None:
+    """An email address as given (``name@host.domain``, at most 254 characters), or None."""
+    text = cell_text(value)
+    if not text:
+        return None
+    if len(text) > MAX_EMAIL or not _EMAIL.fullmatch(text) or not text.isprintable():
+        raise ValueError("must be an email address such as name@example.org")
+    return text
+
+
 def normalize_zip(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         # Excel drops a ZIP's leading zeros; a negative or fractional number is no ZIP.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ecm.models.authorizations import Authorization
 from ecm.models.base import MODELS, TableModel, create_tables, drop_connections
+from ecm.models.exports import ExportRecord
 from ecm.models.files import ImportFile
 from ecm.models.meta import IdempotencyRecord, MetaItem
 from ecm.models.patients import Patient, PatientKey
@@ -20,6 +21,7 @@ __all__ = [
     "Activity",
     "AuditEntry",
     "Authorization",
+    "ExportRecord",
     "IdempotencyRecord",
     "ImportFile",
     "MetaItem",

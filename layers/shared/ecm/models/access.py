@@ -8,6 +8,7 @@ side needs one spelling: a consistent get, capped batch reads, id counters, tran
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -101,6 +102,33 @@ def next_ids(counter: str, count: int = 1) -> tuple[int, int]:
     item.update(actions=[MetaItem.value.add(count)])
     after = int(item.value or 0)
     return after - count, after
+
+
+def next_record_id(model_class: type[M], partition: str) -> int:
+    """The next dense id of a partition whose item 0 counts them (``last_id``)."""
+    counter = model_class(partition, 0)
+    counter.update(actions=[model_class.last_id.add(1)])  # type: ignore[attr-defined]
+    return int(counter.last_id or 0)  # type: ignore[attr-defined]
+
+
+def newest_first_page(
+    model_class: type[M], partition: str, page: int, per_page: int
+) -> tuple[list[Item], dict[str, int]]:
+    """A page of a dense-id partition, newest first: the ids are known from the counter, so
+    a page is one batch read whatever its number, and ``total_count`` is the counter."""
+    counter = get(model_class, partition, 0)
+    total = int(counter.get("last_id") or 0) if counter else 0
+    newest = total - (page - 1) * per_page
+    ids = list(range(newest, max(newest - per_page, 0), -1)) if newest > 0 else []
+    items = batch_read(model_class, ((partition, i) for i in ids))
+    items.sort(key=lambda item: -int(item["id"]))
+    pagination = {
+        "current_page": page,
+        "total_pages": math.ceil(total / per_page) if total else 0,
+        "total_count": total,
+        "per_page": per_page,
+    }
+    return items, pagination
 
 
 def condition_failed(exc: Exception) -> bool:

@@ -47,6 +47,7 @@ class ImportFile(TableModel):
     dry_run = BooleanAttribute(null=True)
     mode = UnicodeAttribute(null=True)
     webhook_url = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute(null=True)  # the health plan a MIF came from (ecm.plans)
     expires_at = UnicodeAttribute(null=True)  # an upload URL's deadline
     execution_arn = UnicodeAttribute(null=True)
 

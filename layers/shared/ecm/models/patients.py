@@ -15,7 +15,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 
 from ecm.models.base import TableMeta, TableModel, register
 
@@ -41,6 +46,13 @@ class Eligibility(MapAttribute[str, object]):
     acuity_level = UnicodeAttribute(null=True)
     member_record_status = UnicodeAttribute(null=True)
     mif_file_id = NumberAttribute(null=True)
+    #: the health plan of the MIF that brought the member (ecm.plans)
+    plan = UnicodeAttribute(null=True)
+    # Set through the API (PUT /patients/{id}); the return files report them.
+    ecm_enrollment_start_date = UnicodeAttribute(null=True)
+    ecm_enrollment_end_date = UnicodeAttribute(null=True)
+    discontinuation_reason = UnicodeAttribute(null=True)
+    discontinuation_date = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
@@ -61,6 +73,7 @@ class StatusChange(MapAttribute[str, object]):
     status = UnicodeAttribute(null=True)
     changed_at = UnicodeAttribute(null=True)
     changed_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # a discontinuation reason, for terminated_member
 
 
 class LatestAuthorization(MapAttribute[str, object]):
@@ -136,6 +149,7 @@ class Patient(TableModel):
 
     # Top-level copies the indexes key on (sparse: absent when the value is).
     member_record_status = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute(null=True)
     provider_id = NumberAttribute(null=True)
     olcm_user_id = NumberAttribute(null=True)
     ilcm_user_id = NumberAttribute(null=True)
@@ -157,6 +171,13 @@ class Patient(TableModel):
     by_provider = _by_name("provider-index", "provider_id", NumberAttribute)
     by_olcm = _by_name("olcm-index", "olcm_user_id", NumberAttribute)
     by_ilcm = _by_name("ilcm-index", "ilcm_user_id", NumberAttribute)
+    #: a plan's members in id order, keys only: an export reads them in a stable order
+    by_plan = _index(
+        "plan-index",
+        KeysOnlyProjection(),
+        plan=UnicodeAttribute(hash_key=True),
+        id=NumberAttribute(range_key=True),
+    )
     search_by_name = _search("name")
     search_by_last = _search("last")
     search_by_member = _search("member")

@@ -32,6 +32,9 @@ class User(TableModel):
     id = NumberAttribute()
     name = UnicodeAttribute(null=True)
     role = UnicodeAttribute()
+    # A care manager's contact, as the return files give it for the lead care manager.
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
 
     by_id = UserById()

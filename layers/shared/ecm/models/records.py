@@ -3,9 +3,22 @@ and change of a patient (who, what, when)."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from ecm.models.base import TableMeta, TableModel, register
+
+
+class ActivityByType(GlobalSecondaryIndex["Activity"]):
+    """Every patient's activities of one type in time order: an outreach tracking file reads
+    a month's outreach in one query."""
+
+    class Meta:
+        index_name = "type-index"
+        projection = AllProjection()
+
+    type = UnicodeAttribute(hash_key=True)
+    activity_key = UnicodeAttribute(range_key=True)
 
 
 @register
@@ -26,9 +39,12 @@ class Activity(TableModel):
     method = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)
     minutes = NumberAttribute(null=True)
+    successful = BooleanAttribute(null=True)  # an outreach attempt reached the member
     note = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
+
+    by_type = ActivityByType()
 
 
 @register

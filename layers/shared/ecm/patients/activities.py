@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pynamodb.exceptions import PynamoDBException
 
 from ecm.api.params import page_window
@@ -107,6 +107,9 @@ class ActivityCreate(BaseModel):
     method: str | None = None
     outcome: str | None = None
     minutes: int | None = None
+    successful: bool | None = Field(
+        None, description="Outreach: whether the attempt reached the member (unknown if absent)"
+    )
     note: str | None = None
 
     @field_validator("type", mode="before")
@@ -142,6 +145,12 @@ class ActivityCreate(BaseModel):
     def _note(cls, value: Any) -> str | None:
         return _optional_text(value, MAX_NOTE)
 
+    @model_validator(mode="after")
+    def _successful_is_outreach(self) -> ActivityCreate:
+        if self.successful is not None and self.type != "outreach":
+            raise ValueError("successful is recorded for outreach activities only")
+        return self
+
     @field_validator("minutes", mode="before")
     @classmethod
     def _minutes(cls, value: Any) -> int | None:
@@ -161,6 +170,7 @@ def activity_body(item: Item) -> Item:
         "method": item.get("method"),
         "outcome": item.get("outcome"),
         "minutes": item.get("minutes"),
+        "successful": item.get("successful"),
         "note": item.get("note"),
         "created_by": item.get("created_by"),
         "created_at": item.get("created_at"),
@@ -215,6 +225,7 @@ def create_activity(raw_patient_id: str, request: ActivityCreate, user: Item) ->
         "method": request.method,
         "outcome": request.outcome,
         "minutes": request.minutes,
+        "successful": request.successful,
         "note": request.note,
         "created_by": user.get("name") or f"user {user.get('user_id')}",
         "created_at": iso_timestamp(),

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from pydantic import Field
+from pynamodb.expressions.update import Action
+
 from ecm.api.auth import create_user
+from ecm.api.params import parse_id
 from ecm.api.schemas import RequestBody
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError
+from ecm.kinds.values import normalize_email, normalize_phone, person_name
+from ecm.log import logger
 from ecm.models import Patient, Provider, User
 from ecm.models.access import all_items, get, put_versioned
 from ecm.patients.audit import record_audit
@@ -25,6 +31,8 @@ from ecm.patients.reading import load_patient, parse_patient_id, patient_change
 
 Item = dict[str, Any]
 CARE_MANAGER_ROLES = ("olcm", "ilcm")
+CARE_MANAGER_FIELDS = ["id", "name", "role", "phone", "email"]
+CARE_MANAGER_NOT_FOUND = "Care manager not found"
 
 
 class ProviderBody(RequestBody):
@@ -32,9 +40,28 @@ class ProviderBody(RequestBody):
     npi: str | None = None
 
 
+def _contact(field: str, value: str | None) -> str | None:
+    """A care manager's phone (stored +1 and 10 digits) or email, checked; None clears."""
+    normalise = normalize_phone if field == "phone" else normalize_email
+    try:
+        return normalise(value) if value is not None else None
+    except ValueError as exc:
+        raise ApiError(422, f"care_manager.{field} {exc}") from None
+
+
 class CareManagerBody(RequestBody):
     name: str
     role: str
+    phone: str | None = Field(None, description="10 digits; the return files' lead care manager")
+    email: str | None = None
+
+
+class CareManagerUpdate(RequestBody):
+    """The fields to change; a null phone or email clears it."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
 
 
 class CaseLoadBody(RequestBody):
@@ -61,22 +88,60 @@ def add_care_manager(request: CareManagerBody) -> Item:
     """A care manager is a user with the olcm or ilcm role; the token is shown once."""
     if request.role not in CARE_MANAGER_ROLES:
         raise ApiError(422, "care_manager.role must be one of olcm, ilcm")
+    contact = {f: _contact(f, getattr(request, f)) for f in ("phone", "email")}
     try:
-        user, token = create_user(request.name, request.role)
+        user, token = create_user(request.name, request.role, **contact)
     except ValueError as exc:
         raise ApiError(422, f"care_manager.{exc}") from None
-    return {
-        "care_manager": {"id": user["id"], "name": user["name"], "role": user["role"]},
-        "token": token,
-    }
+    return {"care_manager": care_manager_body(user), "token": token}
+
+
+def care_manager_body(user: Item) -> Item:
+    return {k: user.get(k) for k in CARE_MANAGER_FIELDS}
+
+
+def care_manager_users() -> list[Item]:
+    """Every care manager, in id order (a scan: there are few users)."""
+    found = User.scan(User.role.is_in(*CARE_MANAGER_ROLES), attributes_to_get=CARE_MANAGER_FIELDS)
+    return sorted(all_items(found), key=lambda u: int(u["id"]))
 
 
 def care_managers() -> Item:
-    found = User.scan(
-        User.role.is_in(*CARE_MANAGER_ROLES), attributes_to_get=["id", "name", "role"]
-    )
-    users = [{k: u[k] for k in ("id", "name", "role") if k in u} for u in all_items(found)]
-    return {"care_managers": sorted(users, key=lambda u: int(u["id"]))}
+    return {"care_managers": [care_manager_body(u) for u in care_manager_users()]}
+
+
+def update_care_manager(raw_id: str, request: CareManagerUpdate) -> Item:
+    """PUT /care_managers/{id}: the name, phone or email given (null clears phone or email).
+    A patient's case load keeps the name it was assigned with until it is assigned again."""
+    found = _user(parse_id(raw_id, CARE_MANAGER_NOT_FOUND))
+    if found is None or found.get("role") not in CARE_MANAGER_ROLES:
+        raise ApiError(404, CARE_MANAGER_NOT_FOUND)
+    user = get(User, found["token_hash"])
+    if user is None:
+        raise ApiError(404, CARE_MANAGER_NOT_FOUND)
+    given = request.model_fields_set
+    actions: list[Action] = []
+    if "name" in given:
+        try:
+            name = person_name(request.name or "")
+        except ValueError as exc:
+            raise ApiError(422, f"care_manager.name {exc}") from None
+        if not name:
+            raise ApiError(422, "care_manager.name can't be blank")
+        user["name"] = name
+        actions.append(User.name.set(name))
+    for field in ("phone", "email"):
+        if field in given:
+            value = _contact(field, getattr(request, field))
+            user[field] = value
+            attribute = User.phone if field == "phone" else User.email
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+    if actions:
+        User(user["token_hash"]).update(
+            actions=actions, condition=User.token_hash.exists() & (User.id == user["id"])
+        )
+        logger.info("care manager updated", extra={"user_id": user["id"], "fields": sorted(given)})
+    return {"care_manager": care_manager_body(user)}
 
 
 def _user(user_id: int) -> Item | None:

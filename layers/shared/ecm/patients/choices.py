@@ -1,4 +1,5 @@
-"""The closed value sets request bodies are checked against (statuses, acuity levels)."""
+"""The closed value sets request bodies are checked against (statuses, acuity levels,
+discontinuation reasons)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,20 @@ def _one_of(choices: tuple[str, ...] | list[str]) -> AfterValidator:
 MemberStatusField = Annotated[str | None, _one_of(MEMBER_STATUSES)]
 AcuityField = Annotated[str | None, _one_of(ACUITY_LEVELS)]
 AuthorizationStatusField = Annotated[str | None, _one_of([s.value for s in AuthorizationStatus])]
+
+#: Why a member's ECM ended, as the API records it (the reasons DHCS's Health Homes and ECM
+#: reporting use); ``ecm.exports.codes`` maps them to the return files' codes.
+DISCONTINUATION_REASONS = {
+    "goals_met": "Member met care plan goals or no longer needs ECM",
+    "declined": "Member declined or no longer wishes to receive ECM",
+    "unable_to_reach": "Unable to reach or engage the member",
+    "unsafe_environment": "Unsafe behavior or environment",
+    "deceased": "Member is deceased",
+    "not_enrolled": "Member is no longer enrolled in the plan",
+    "eligibility_on_hold": "Member's Medi-Cal eligibility is on hold or ended",
+    "no_capacity": "Provider has no capacity for the member",
+    "incorrect_information": "Member information is incorrect",
+    "other_program": "Member moved to a duplicative or other program",
+    "other": "Other",
+}
+DiscontinuationReasonField = Annotated[str | None, _one_of(tuple(DISCONTINUATION_REASONS))]

@@ -55,6 +55,10 @@ def patient_detail_body(patient: Item) -> Item:
             "ecm_eligibility_information": {
                 **eligibility_summary(patient),
                 "ecm_npi": eligibility.get("ecm_npi"),
+                "ecm_enrollment_start_date": eligibility.get("ecm_enrollment_start_date"),
+                "ecm_enrollment_end_date": eligibility.get("ecm_enrollment_end_date"),
+                "discontinuation_reason": eligibility.get("discontinuation_reason"),
+                "discontinuation_date": eligibility.get("discontinuation_date"),
                 "created_at": eligibility.get("created_at"),
                 "updated_at": eligibility.get("updated_at"),
             },

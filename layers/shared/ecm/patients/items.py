@@ -47,13 +47,16 @@ def build_patient(
     provider: Item | None,
     import_tag: str,
     now: str,
+    plan: str | None = None,
 ) -> Item:
-    """The patient item after this MIF row: new values win, blanks keep what was known."""
+    """The patient item after this MIF row: new values win, blanks keep what was known
+    (a file that names no plan keeps the plan a member came from)."""
     old = prior or {}
     old_address = old.get("address") or {}
     old_elig = old.get("eligibility") or {}
     first, last = record["first_name"], record["last_name"]
     eligibility = {
+        **old_elig,  # what the API keeps there (enrollment dates, discontinuation)
         "id": eligibility_id,
         "member_id": record["member_id"],
         "cin": _pick(record.get("cin"), old_elig.get("cin")),
@@ -73,6 +76,7 @@ def build_patient(
         "acuity_level": _pick(record.get("acuity_level"), old_elig.get("acuity_level")),
         "member_record_status": old_elig.get("member_record_status") or "new_member",
         "mif_file_id": file_id,
+        "plan": _pick(plan, old_elig.get("plan")),
         "created_at": old_elig.get("created_at") or now,
         "updated_at": now,
     }
@@ -215,6 +219,7 @@ def with_index_fields(patient: Item) -> Item:
     search = _search_fields(patient, first, last)
     for field, value in (
         ("member_record_status", eligibility.get("member_record_status")),
+        ("plan", eligibility.get("plan")),
         ("provider_id", case_load.get("provider_id")),
         ("olcm_user_id", case_load.get("olcm_user_id")),
         ("ilcm_user_id", case_load.get("ilcm_user_id")),

@@ -30,6 +30,7 @@ def eligibility_summary(patient: Item) -> Item:
         "ecm_benefit_auth_end_date": elig.get("ecm_benefit_auth_end_date"),
         "acuity_level": elig.get("acuity_level"),
         "member_record_status": elig.get("member_record_status"),
+        "plan": elig.get("plan"),
     }
 
 

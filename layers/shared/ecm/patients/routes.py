@@ -22,6 +22,7 @@ from ecm.patients.caseload import (
     assign_case_load,
     care_managers,
     providers,
+    update_care_manager,
 )
 from ecm.patients.detail import patient_detail
 from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
@@ -33,6 +34,8 @@ from ecm.patients.schemas import (
     CareManagerCreated,
     CareManagerList,
     CareManagerRequest,
+    CareManagerUpdated,
+    CareManagerUpdateRequest,
     CaseLoadRequest,
     PatientDetail,
     PatientList,
@@ -169,6 +172,17 @@ def caseload_routes() -> Router:
     )
     def get_care_managers() -> Response[CareManagerList]:
         return json_response(200, care_managers())
+
+    @router.put(
+        BASE + "/care_managers/<care_manager_id>",
+        summary="Change a care manager's name, phone or email",
+        responses=responses({200: CareManagerUpdated}, 404, 415),
+        tags=CASELOAD_TAGS,
+    )
+    def put_care_manager(
+        care_manager_id: str, body: Annotated[CareManagerUpdateRequest, Body()]
+    ) -> Response[CareManagerUpdated]:
+        return json_response(200, update_care_manager(care_manager_id, body.care_manager))
 
     return router
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ecm.api.schemas import Envelope, Pagination, ResponseBody
 from ecm.patients.activities import ActivityCreate
-from ecm.patients.caseload import CareManagerBody, CaseLoadBody, ProviderBody
+from ecm.patients.caseload import CareManagerBody, CareManagerUpdate, CaseLoadBody, ProviderBody
 from ecm.patients.update import PatientUpdate
 
 
@@ -22,6 +22,7 @@ class EligibilitySummary(ResponseBody):
     ecm_benefit_auth_end_date: str | None
     acuity_level: str | None
     member_record_status: str | None
+    plan: str | None = Field(description="The health plan of the MIF that brought the member")
 
 
 class CaseLoadSummary(ResponseBody):
@@ -55,6 +56,10 @@ class Address(ResponseBody):
 
 class EligibilityDetail(EligibilitySummary):
     ecm_npi: str | None
+    ecm_enrollment_start_date: str | None = Field(description="YYYY-MM-DD")
+    ecm_enrollment_end_date: str | None = Field(description="YYYY-MM-DD")
+    discontinuation_reason: str | None = Field(description="While terminated_member")
+    discontinuation_date: str | None = Field(description="YYYY-MM-DD, while terminated_member")
     created_at: str | None
     updated_at: str | None
 
@@ -78,6 +83,7 @@ class StatusChange(ResponseBody):
     status: str
     changed_at: str
     changed_by: str
+    reason: str | None = Field(None, description="The discontinuation reason it was given")
 
 
 class PatientRecord(ResponseBody):
@@ -124,6 +130,7 @@ class ActivityBody(ResponseBody):
     method: str | None
     outcome: str | None
     minutes: int | None
+    successful: bool | None = Field(None, description="Outreach: the attempt reached the member")
     note: str | None
     created_by: str | None
     created_at: str
@@ -157,6 +164,8 @@ class CareManager(ResponseBody):
     id: int
     name: str
     role: str
+    phone: str | None = Field(None, description="+1 and 10 digits")
+    email: str | None = None
 
 
 class CareManagerCreated(ResponseBody):
@@ -190,6 +199,16 @@ class CareManagerRequest(Envelope):
     """Add an OLCM or ILCM user."""
 
     care_manager: CareManagerBody
+
+
+class CareManagerUpdateRequest(Envelope):
+    """Change a care manager's name, phone or email."""
+
+    care_manager: CareManagerUpdate
+
+
+class CareManagerUpdated(ResponseBody):
+    care_manager: CareManager
 
 
 class ActivityRequest(Envelope):

@@ -6,25 +6,61 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pynamodb.transactions import TransactWrite
 
 from ecm.api.schemas import RequestBody
 from ecm.clock import iso_timestamp
+from ecm.errors import ApiError
+from ecm.kinds.authorization.member_status import DISCONTINUATION_FIELDS, TERMINATED, change_status
 from ecm.kinds.values import person_name
 from ecm.models import Patient, PatientKey
 from ecm.models.access import as_model, get, next_ids, put_versioned
 from ecm.patients.audit import record_audit
-from ecm.patients.choices import AcuityField, MemberStatusField
+from ecm.patients.choices import AcuityField, DiscontinuationReasonField, MemberStatusField
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
 from ecm.patients.items import name_key, patient_name_key, with_index_fields
 from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
 
+ELIGIBILITY = "patient.ecm_eligibility_information"
+#: The eligibility fields a PUT may change (the seed's two, and what return files report).
+ELIGIBILITY_FIELDS = (
+    "acuity_level",
+    "member_record_status",
+    "ecm_enrollment_start_date",
+    "ecm_enrollment_end_date",
+    *DISCONTINUATION_FIELDS,
+)
+
+
+def _iso_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date in YYYY-MM-DD format") from None
+    if len(value) != 10 or parsed.year < 1900:
+        raise ValueError("must be a date in YYYY-MM-DD format")
+    return value
+
 
 class EligibilityUpdate(RequestBody):
     acuity_level: AcuityField = None
     member_record_status: MemberStatusField = None
+    ecm_enrollment_start_date: str | None = Field(None, description="YYYY-MM-DD")
+    ecm_enrollment_end_date: str | None = Field(None, description="YYYY-MM-DD")
+    discontinuation_reason: DiscontinuationReasonField = Field(
+        None, description="Why ECM ended; only with member_record_status terminated_member"
+    )
+    discontinuation_date: str | None = Field(
+        None, description="YYYY-MM-DD; defaults to the day the member becomes terminated_member"
+    )
+
+    _dates = field_validator(
+        "ecm_enrollment_start_date", "ecm_enrollment_end_date", "discontinuation_date"
+    )(_iso_date)
 
 
 class PatientUpdate(RequestBody):
@@ -84,7 +120,58 @@ def _unchanged(prior: Item, patient: Item) -> bool:
     before, after = prior.get("eligibility") or {}, patient.get("eligibility") or {}
     return all(
         prior.get(f) == patient.get(f) for f in ("first_name", "last_name", "date_of_birth")
-    ) and all(before.get(f) == after.get(f) for f in ("acuity_level", "member_record_status"))
+    ) and all(before.get(f) == after.get(f) for f in ELIGIBILITY_FIELDS)
+
+
+def _change_eligibility(
+    eligibility: Item, update: EligibilityUpdate, now: str, by: str
+) -> Item | None:
+    """Apply the eligibility part of a PUT in place; answer the new history entry, if any.
+    A discontinuation reason or date belongs to a terminated member (422 otherwise), and
+    enrollment and discontinuation dates must keep their order."""
+    if update.acuity_level is not None:
+        eligibility["acuity_level"] = update.acuity_level
+    for field in ("ecm_enrollment_start_date", "ecm_enrollment_end_date"):
+        if getattr(update, field) is not None:
+            eligibility[field] = getattr(update, field)
+    discontinuation = {
+        field: getattr(update, field)
+        for field in DISCONTINUATION_FIELDS
+        if getattr(update, field) is not None
+    }
+    status = update.member_record_status or eligibility.get("member_record_status")
+    if discontinuation and status != TERMINATED:
+        raise ApiError(
+            422,
+            f"{ELIGIBILITY}.discontinuation_reason and discontinuation_date need "
+            f"member_record_status {TERMINATED}",
+        )
+    entry = None
+    if status != eligibility.get("member_record_status"):
+        entry = change_status(
+            eligibility,
+            str(status),
+            now=now,
+            by=by,
+            reason=update.discontinuation_reason,
+            day=update.discontinuation_date,
+        )
+    else:
+        eligibility.update(discontinuation)
+    start, end = (
+        eligibility.get("ecm_enrollment_start_date"),
+        eligibility.get("ecm_enrollment_end_date"),
+    )
+    if start and end and end < start:
+        raise ApiError(
+            422, f"{ELIGIBILITY}.ecm_enrollment_end_date can't be before ecm_enrollment_start_date"
+        )
+    stopped = eligibility.get("discontinuation_date")
+    if start and stopped and stopped < start:
+        raise ApiError(
+            422, f"{ELIGIBILITY}.discontinuation_date can't be before ecm_enrollment_start_date"
+        )
+    return entry
 
 
 def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
@@ -101,21 +188,11 @@ def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
     eligibility = patient["eligibility"]
     history = list(patient.get("ecm_status_history") or [])
     if change.ecm_eligibility_information is not None:
-        update = change.ecm_eligibility_information
-        if update.acuity_level is not None:
-            eligibility["acuity_level"] = update.acuity_level
-        status = update.member_record_status
-        if status is not None and status != eligibility.get("member_record_status"):
-            eligibility["member_record_status"] = status
-            _, history_id = next_ids("status_history")
-            history.append(
-                {
-                    "id": history_id,
-                    "status": status,
-                    "changed_at": now,
-                    "changed_by": user.get("name") or f"user {user.get('user_id')}",
-                }
-            )
+        by = user.get("name") or f"user {user.get('user_id')}"
+        entry = _change_eligibility(eligibility, change.ecm_eligibility_information, now, by)
+        if entry is not None:
+            _, entry["id"] = next_ids("status_history")
+            history.append(entry)
     if _unchanged(prior, patient):
         # Nothing to write (an empty body, or the values it already has): no version bump,
         # no history entry; the answer is still a read of the patient.

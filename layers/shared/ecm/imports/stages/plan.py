@@ -142,7 +142,7 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
         refresh_lock(lock_holder(kind_name, file_id))
     update_import_file(kind_name, file_id, stage="planning")
     lookup = DynamoLookup(kind_name, file_id, dry_run)
-    planner = kind.make_planner(file_id, lookup, iso_timestamp())
+    planner = kind.make_planner(record, lookup, iso_timestamp())
     keep_valid = record.get("mode") == VALID_ROWS
     chunk_rows = get_settings().chunk_rows
     written = 0

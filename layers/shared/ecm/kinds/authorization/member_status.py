@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ecm.clock import california_date
 from ecm.kinds.authorization.rows import AuthorizationStatus
 from ecm.patients.items import with_index_fields
 
@@ -22,6 +23,37 @@ MEMBER_STATUSES = (
     "inactive_member",
 )
 SYSTEM_IMPORT = "System Import"
+TERMINATED = "terminated_member"
+#: What the eligibility record says about a member's discontinuation, kept only while the
+#: member is terminated_member.
+DISCONTINUATION_FIELDS = ("discontinuation_reason", "discontinuation_date")
+
+
+def change_status(
+    eligibility: Item,
+    status: str,
+    *,
+    now: str,
+    by: str,
+    reason: str | None = None,
+    day: str | None = None,
+) -> Item:
+    """Set a member's status in place and answer its history entry (``id`` None: the caller
+    assigns one). Becoming terminated_member records the discontinuation's day (``day``, else
+    the California day of ``now``) and its reason when known; leaving it clears both."""
+    eligibility["member_record_status"] = status
+    eligibility["updated_at"] = now
+    entry: Item = {"id": None, "status": status, "changed_at": now, "changed_by": by}
+    if status == TERMINATED:
+        eligibility["discontinuation_date"] = day or california_date(now).isoformat()
+        if reason:
+            eligibility["discontinuation_reason"] = entry["reason"] = reason
+        else:
+            eligibility.pop("discontinuation_reason", None)
+    else:
+        for field in DISCONTINUATION_FIELDS:
+            eligibility.pop(field, None)
+    return entry
 
 
 @dataclass(frozen=True)
@@ -62,14 +94,14 @@ def apply_authorization_events(patient: Item, events: list[AuthorizationEvent], 
         elif event.status == AuthorizationStatus.PENDING:
             new_status = "pending_member"
         elif event.status == AuthorizationStatus.CANCEL:
-            new_status = "terminated_member"
+            new_status = TERMINATED
         else:
             new_status = None  # Denied or blank: no change
         if new_status and new_status != eligibility.get("member_record_status"):
-            eligibility["member_record_status"] = new_status
-            eligibility["updated_at"] = now
+            # A cancelled authorization ends services on its decision date.
+            day = event.decision_date if new_status == TERMINATED else None
             history.append(
-                {"id": None, "status": new_status, "changed_at": now, "changed_by": SYSTEM_IMPORT}
+                change_status(eligibility, new_status, now=now, by=SYSTEM_IMPORT, day=day)
             )
             added += 1
     patient["approved_auth_nos"] = approved

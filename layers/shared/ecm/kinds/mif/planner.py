@@ -61,6 +61,8 @@ class MifPlanner:
     lookup: PatientLookup
     providers: ProviderDirectory
     now: str
+    #: the health plan the file came from, if it names one (kept on each eligibility record)
+    plan: str | None = None
     created: int = 0
     updated: int = 0
     errors: list[str] = field(default_factory=list)
@@ -167,6 +169,7 @@ class MifPlanner:
                 provider,
                 self.tag,
                 self.now,
+                plan=self.plan,
             )
             built.append((row_number, prior, patient))
             key_item = members.get(mk)

@@ -1,0 +1,197 @@
+"""Return files at scale (issue #12): an RTF and an OTF of 100,000 members, each made by the
+export engine in a fresh process, as the export function runs it.
+
+Run with ``.venv/bin/python benchmarks/exports.py`` (100,000 members, one outreach attempt
+each in the month, ~10 min) or ``--members 10000``. The members and activities are written
+straight to a store process (``benchmarks/store.py``, loopback only) in DynamoDB's form,
+as an import leaves them. Prints, per kind and format: rows written and skipped, wall and
+CPU seconds, peak RSS of the process (target <= 250 MB) and the file's size; a second run of
+the same export checks the file is byte-for-byte the same. A MISS never fails the run; a
+measurement that breaks makes the exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from patients import point_at_store
+from run import ROOT, _stop, _wait_http, free_ports, log, peak_rss_mb, store_command
+
+PLAN = "bench-plan"
+PERIOD = "2026-11"
+PRODUCED = "2026-12-05"
+MAX_RSS_MB = 250.0
+#: What Lambda allows a function (the export function's timeout is this).
+LAMBDA_SECONDS = 900
+
+
+def seed(members: int) -> None:
+    """``members`` patients of the plan (one in 50 without an enrollment start date, so
+    skipped rows are exercised) and one outreach attempt each in the month."""
+    from fixtures_builders import sample_mif_row  # type: ignore[import-not-found]
+
+    from ecm.clock import iso_timestamp
+    from ecm.models import Activity, Patient, create_tables
+    from ecm.patients.items import build_patient
+    from ecm.settings import get_settings
+    from ecm.store import batch_write, client, to_item
+
+    create_tables()
+    client("s3").create_bucket(Bucket=get_settings().files_bucket)
+    now = iso_timestamp()
+    patients: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    methods = ("phone", "email", "in_person", "video", "text")
+    for i in range(1, members + 1):
+        row = sample_mif_row(i)
+        record = {
+            "member_id": row["MEMBER_ID"],
+            "cin": row["CIN"],
+            "first_name": row["FIRST_NAME"],
+            "last_name": row["LAST_NAME"],
+            "date_of_birth": "1970-01-01",
+            "address": row["ADDRESS"],
+            "city": "Los Angeles",
+            "state": "CA",
+            "zip": "90001",
+            "phone": "+16175550100",
+            "ecm_benefit_auth_eff_date": "2026-01-01",
+        }
+        patient = build_patient(None, record, i, i, 1, None, "bench", now, plan=PLAN)
+        patient["eligibility"]["member_record_status"] = "continuing_member"
+        if i % 50:
+            patient["eligibility"]["ecm_enrollment_start_date"] = "2026-02-01"
+        patients.append({"PutRequest": {"Item": to_item(patient)}})
+        occurred = f"2026-11-{i % 28 + 1:02d}T18:{i % 60:02d}:00.000Z"
+        activity = {
+            "patient_id": i,
+            "activity_key": f"{occurred}#{i:012d}",
+            "id": i,
+            "type": "outreach",
+            "occurred_at": occurred,
+            "method": methods[i % len(methods)],
+            "minutes": 10 + i % 20,
+            "successful": bool(i % 3),
+            "created_at": now,
+        }
+        activities.append({"PutRequest": {"Item": to_item(activity)}})
+        if len(patients) == 5000:
+            batch_write(Patient.Meta.table_name, patients)
+            batch_write(Activity.Meta.table_name, activities)
+            patients, activities = [], []
+    batch_write(Patient.Meta.table_name, patients)
+    batch_write(Activity.Meta.table_name, activities)
+
+
+def child(kind: str, file_format: str) -> int:
+    """Make one export in this fresh process; print what it made and its peak RSS."""
+    from ecm.exports.engine import run_export
+    from ecm.exports.records import create_export_record, get_export_record
+
+    record = create_export_record(
+        kind=kind, plan=PLAN, period=PERIOD, format=file_format, production_date=PRODUCED
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    run_export(int(record["id"]))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    made = get_export_record(int(record["id"])) or {}
+    print(
+        json.dumps(
+            {
+                "status": made.get("status"),
+                "rows": made.get("row_count"),
+                "skipped": made.get("skipped_count"),
+                "bytes": made.get("file_bytes"),
+                "sha256": made.get("sha256"),
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+    return 0
+
+
+def run_child(store: str, kind: str, file_format: str) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: PLW1510 - checked below
+        [sys.executable, __file__, "--child", kind, file_format, "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=LAMBDA_SECONDS * 2,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"export {kind} {file_format} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"))
+    parser.add_argument("--store")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "tests"))
+    if args.child:
+        point_at_store(args.store)
+        return child(*args.child)
+
+    from devstack.environment import use_local_environment
+
+    use_local_environment()
+    (port,) = free_ports(1)
+    store_url = f"http://127.0.0.1:{port}"
+    store_log = ROOT / ".bench" / "exports-store.log"
+    store_log.parent.mkdir(exist_ok=True)
+    store = subprocess.Popen(
+        store_command(port), cwd=ROOT, stdout=store_log.open("wb"), stderr=subprocess.STDOUT
+    )
+    failed = False
+    try:
+        _wait_http(requests.Session(), f"{store_url}/moto-api/", store, store_log, 60)
+        point_at_store(store_url)
+        log(f"seeding {args.members:,} members and as many outreach attempts")
+        started = time.perf_counter()
+        seed(args.members)
+        log(f"seeded in {time.perf_counter() - started:.1f} s")
+        print()
+        print(
+            f"{'export':<10} {'rows':>8} {'skipped':>8} {'wall s':>8} {'CPU s':>8} "
+            f"{'peak RSS MB':>12} {'MB':>7}  same bytes twice"
+        )
+        for kind, file_format in (("rtf", "csv"), ("rtf", "xlsx"), ("otf", "csv")):
+            first = run_child(store_url, kind, file_format)
+            second = run_child(store_url, kind, file_format)
+            same = first["sha256"] == second["sha256"]
+            print(
+                f"{kind + ' ' + file_format:<10} {first['rows']:>8,} {first['skipped']:>8,} "
+                f"{first['seconds']:>8.1f} {first['cpu_seconds']:>8.1f} "
+                f"{max(first['rss_mb'], second['rss_mb']):>12.1f} "
+                f"{first['bytes'] / 1e6:>7.1f}  {'yes' if same else 'NO'}"
+            )
+            verdict = first["rss_mb"] <= MAX_RSS_MB and first["seconds"] < LAMBDA_SECONDS
+            print(
+                f"  target peak RSS <= {MAX_RSS_MB:.0f} MB, < {LAMBDA_SECONDS} s: "
+                f"{'PASS' if verdict and same else 'MISS'}"
+            )
+    except Exception as exc:  # a broken measurement, not a miss
+        failed = True
+        print(f"ERRORS\n{exc}", file=sys.stderr)
+    finally:
+        _stop(store)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

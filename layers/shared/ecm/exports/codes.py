@@ -1,0 +1,56 @@
+"""Our values → the return files' codes, in one table per code set (docs/return-files.md).
+
+DHCS's own code lists were not found in public sources; each table says how sure it is.
+A value with no code here (or in the plan's layout, which may add or change codes) is not
+guessed: the row that needs it is left out of the file and listed with why, so the
+provider can record the value or map it in the plan's layout.
+"""
+
+from __future__ import annotations
+
+#: Member ECM status ("Status of Member Engagement"): 1 Pending Outreach, 2 Currently in
+#: Outreach, 3 Currently Delivering Service, 4 Services Discontinued (a Community Supports
+#: RTF manual; not re-confirmed). inactive_member (temporarily inactive) has no code.
+ECM_STATUS = {
+    "pending_member": "1",
+    "new_member": "3",
+    "continuing_member": "3",
+    "terminated_member": "4",
+}
+
+#: Outreach Attempt Method: 1 In-Person, 2 Telephonic, 3 Electronic (email, text, other
+#: electronic), as DHCS's FAQ lists what counts as an attempt. Mail and "other" have none.
+OUTREACH_METHOD = {
+    "in_person": "1",
+    "phone": "2",
+    "video": "2",
+    "text": "3",
+    "email": "3",
+}
+
+#: Discontinuation Reason Code (numeric): 1, 3, 8 and 15 are the likely DHCS meanings seen in
+#: plan-side reporting code; 4 and 7 less sure. Deceased, unsafe environment, eligibility on
+#: hold, no capacity and incorrect information have no confirmed code.
+DISCONTINUATION_REASON = {
+    "goals_met": "1",
+    "declined": "3",
+    "unable_to_reach": "4",
+    "other_program": "7",
+    "not_enrolled": "8",
+    "other": "15",
+}
+
+#: Yes/no indicators: 1 / 0, blank when unknown.
+YES_NO = {"yes": "1", "no": "0"}
+
+#: Acuity as the MIF gives it; plans that want codes map them in their layout.
+ACUITY = {"low": "Low", "medium": "Medium", "high": "High"}
+
+#: The code sets a layout's ``codes`` may extend or change, by name.
+CODE_SETS: dict[str, dict[str, str]] = {
+    "ecm_status": ECM_STATUS,
+    "outreach_method": OUTREACH_METHOD,
+    "discontinuation_reason": DISCONTINUATION_REASON,
+    "yes_no": YES_NO,
+    "acuity": ACUITY,
+}

@@ -1,0 +1,33 @@
+"""Fixtures of the unit tests that need AWS: moto in this process, the template's tables
+and the files bucket created, clients and settings fresh on both sides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ecm.models import create_tables
+from ecm.settings import get_settings
+from ecm.store import reset_clients
+
+
+@pytest.fixture
+def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    get_settings.cache_clear()
+    with mock_aws():
+        reset_clients()
+        create_tables()
+        boto3.client("s3").create_bucket(Bucket=get_settings().files_bucket)
+        yield
+    get_settings.cache_clear()
+    reset_clients()
