@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup browser screenshots lock test-latest run test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
+.PHONY: setup browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -27,6 +27,11 @@ setup: $(VENV)/.installed
 
 run: setup
 	PORT=$(PORT) AWS_PORT=$(AWS_PORT) $(PY) -m devstack
+
+# Delete the local stack's data (ECM_DATA_DIR, default .devstack/): the next `make run`
+# starts empty. Stop `make run` first.
+reset:
+	rm -rf -- "$${ECM_DATA_DIR-.devstack}"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,9 @@ import sys
 import threading
 from typing import TextIO
 
+#: How long a stop may take with data to save before the process ends anyway.
+STOP_SECONDS = 300
+
 
 class WholeLines:
     """stdout for many threads: each line is written in one call, so a log line and a metrics
@@ -37,12 +40,17 @@ class WholeLines:
 
 def main() -> int:
     sys.stdout = WholeLines(sys.stdout)  # type: ignore[assignment]
+    from devstack.persistence import StateError
     from devstack.stack import LocalStack
 
     port = int(os.environ.get("PORT", "3000"))
     aws_port = int(os.environ.get("AWS_PORT", "4566"))
     stack = LocalStack(port, aws_port)
-    info = stack.start()
+    try:
+        info = stack.start()
+    except StateError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        return 2
     print("ECM Imports local stack is running", flush=True)
     print(f"  API:          {info.api_url}   (try: curl {info.api_url}/v1/health)", flush=True)
     print(f"  Console:      {info.api_url}/console/   (sign in with the admin token)", flush=True)
@@ -54,14 +62,25 @@ def main() -> int:
         print(f"  Staff token:  {info.staff_token}", flush=True)
     if info.webhook_secret:
         print(f"  Webhook secret: {info.webhook_secret}   (verifies webhook-signature)", flush=True)
+    if info.data_dir:
+        kept = "loaded from the last run" if info.restored else "new"
+        print(f"  Data:         {info.data_dir} ({kept}; `make reset` deletes it)", flush=True)
+        if info.rolled_back:
+            print(f"  Rolled back:  {info.rolled_back} import(s) the last stop interrupted")
+    else:
+        print("  Data:         in memory only (ECM_DATA_DIR is empty)", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
+    if info.data_dir:
+        print("Saving local data...", flush=True)
     stopper = threading.Thread(target=stack.stop, daemon=True)
     stopper.start()
-    stopper.join(timeout=5)  # never outlive a stop request, whatever a server thread does
+    # Never outlive a stop request, whatever a server thread does; the last save may take a
+    # while with a big caseload (100,000 patients: seconds).
+    stopper.join(timeout=STOP_SECONDS if info.data_dir else 5)
     os._exit(0)
 
 

@@ -26,6 +26,8 @@ import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval
 from moto.core.models import botocore_stubber
 from moto.server import ThreadedMotoServer
 
+from devstack.keeping import LocalData, data_dir_setting, end_interrupted_imports
+from devstack.persistence import ChangeTracker
 from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, SqsSource, load_template
 
 ROLE_NAME = "ecm-local-lambda"
@@ -256,6 +258,35 @@ class StackInfo:
     admin_token: str
     staff_token: str | None
     webhook_secret: str | None = None
+    data_dir: str | None = None
+    restored: bool = False
+    rolled_back: int = 0
+
+
+class TrackedMotoServer(ThreadedMotoServer):
+    """moto's threaded server, with a note of every request that changes the data."""
+
+    def __init__(self, tracker_wanted: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tracker: ChangeTracker | None = None
+        self.tracker_wanted = tracker_wanted
+
+    def _server_entry(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if self.tracker_wanted:
+            app = self.tracker = ChangeTracker(app)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class LocalStack:
@@ -272,6 +303,8 @@ class LocalStack:
         self.functions = self.template.functions()
         self.handlers: dict[str, Handler] = {}
         self.threads: list[threading.Thread] = []
+        path = data_dir_setting()
+        self.data = LocalData(path, _DYNAMODB_LOCK) if path else None
 
     # --- environment ----------------------------------------------------------------------
     def _environment(self) -> None:
@@ -367,12 +400,18 @@ class LocalStack:
             values[name] = str(value or "")
         return values
 
-    def _create_buckets(self) -> str:
+    def _create_buckets(self) -> list[str]:
         s3 = self._client("s3")
-        name = ""
+        names = []
+        for logical in self.template.of_type("AWS::S3::Bucket"):
+            names.append(self.template.physical_name(logical))
+            s3.create_bucket(Bucket=names[-1])
+        return names
+
+    def _notify_queues(self) -> None:
+        """Each bucket's event notifications to its queues (after restored objects are in)."""
+        s3 = self._client("s3")
         for logical, resource in self.template.of_type("AWS::S3::Bucket").items():
-            name = self.template.physical_name(logical)
-            s3.create_bucket(Bucket=name)
             notification = resource["Properties"].get("NotificationConfiguration", {})
             queues = []
             for config in notification.get("QueueConfigurations", []):
@@ -386,9 +425,9 @@ class LocalStack:
                 )
             if queues:
                 s3.put_bucket_notification_configuration(
-                    Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+                    Bucket=self.template.physical_name(logical),
+                    NotificationConfiguration={"QueueConfigurations": queues},
                 )
-        return name
 
     def _create_functions(self) -> None:
         iam = self._client("iam")
@@ -490,16 +529,28 @@ class LocalStack:
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> StackInfo:
+        """Start everything; a saved state that cannot be used stops it before anything
+        starts (persistence.StateError)."""
+        snapshot = self.data.load() if self.data else None
         self._environment()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         serialise_dynamodb()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self.moto = TrackedMotoServer(
+            self.data is not None, ip_address="127.0.0.1", port=self.aws_port, verbose=False
+        )
         self.moto.start()
         self._enable_step_functions()  # before creating state machines (moto keeps two backends)
         self._create_tables()
         self._create_queues()
         secrets = self._create_secrets()
-        bucket = self._create_buckets()
+        buckets = self._create_buckets()
+        if self.data:
+            self.data.tracker = self.moto.tracker
+            self.data.clients = {s: self._client(s) for s in ("s3", "sqs", "secretsmanager")}
+            if snapshot:
+                self.data.restore(snapshot, buckets)
+                secrets.update(snapshot.secrets)
+        self._notify_queues()
         self._create_functions()
         self._create_state_machines()
 
@@ -508,7 +559,16 @@ class LocalStack:
 
         get_settings.cache_clear()
         reset_clients()
-        admin_token, staff_token = self._seed_users()
+        admin_token, staff_token = self._seed_users(snapshot.admin_token if snapshot else None)
+        rolled_back = 0
+        if snapshot:
+            rolled_back = end_interrupted_imports(
+                lambda event: invoke(self.handlers, "RollbackFunction", event)
+            )
+        if self.data:
+            self.data.admin_token = admin_token
+            self.data.save()  # what was restored and rolled back, and the admin token
+            self.data.keep_saving()
 
         for function, source in self._sqs_sources():
             poller = threading.Thread(
@@ -526,26 +586,35 @@ class LocalStack:
         return StackInfo(
             api_url=f"http://127.0.0.1:{self.port}",
             aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
-            bucket=bucket,
+            bucket=buckets[0],
             admin_token=admin_token,
             staff_token=staff_token,
             webhook_secret=_webhook_secret(secrets),
+            data_dir=str(self.data.path) if self.data else None,
+            restored=snapshot is not None,
+            rolled_back=rolled_back,
         )
 
-    def _seed_users(self) -> tuple[str, str | None]:
-        from ecm.api.auth import create_user
+    def _seed_users(self, saved_admin_token: str | None) -> tuple[str, str | None]:
+        """The local admin (ECM_ADMIN_TOKEN, else the one a save kept, else a new one) and
+        the staff user of ECM_STAFF_TOKEN; a user a save brought back is not made twice."""
+        from ecm.api.auth import create_user, find_user
 
-        admin_token = os.environ.get("ECM_ADMIN_TOKEN") or None
-        _, admin_token = create_user("Local Admin", "admin", admin_token)
+        admin_token = os.environ.get("ECM_ADMIN_TOKEN") or saved_admin_token
+        if not (admin_token and find_user(admin_token)):
+            _, admin_token = create_user("Local Admin", "admin", admin_token)
         staff_token = os.environ.get("ECM_STAFF_TOKEN") or None
-        if staff_token:
+        if staff_token and not find_user(staff_token):
             create_user("Local Staff", "staff", staff_token)
         return admin_token, staff_token
 
     def stop(self) -> None:
+        """Stop taking work, save the data (if kept), stop the store."""
         self.stop_event.set()
         if getattr(self, "api_server", None):
             self.api_server.shutdown()
         for thread in self.threads:  # pollers (daemon threads) may be in a long poll
             thread.join(timeout=0.2)
+        if self.data and getattr(self, "moto", None):
+            self.data.stop()
         self.moto.stop()

@@ -4,6 +4,7 @@ exactly as ``make run`` does, and give tests its URLs, tokens and AWS clients.""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import subprocess
@@ -76,7 +77,10 @@ class RunningStack:
 
 
 def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
-    port, aws_port = free_port(), free_port()
+    """``extra_env`` may give PORT and AWS_PORT (a restart on the same ports)."""
+    extra_env = extra_env or {}
+    port = int(extra_env.get("PORT") or free_port())
+    aws_port = int(extra_env.get("AWS_PORT") or free_port())
     env = {
         **os.environ,
         "PORT": str(port),
@@ -84,8 +88,9 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningSt
         "ECM_ADMIN_TOKEN": ADMIN_TOKEN,
         "ECM_STAFF_TOKEN": STAFF_TOKEN,
         "ECM_ENABLE_FAULT_HOOKS": "1",
+        "ECM_DATA_DIR": "",  # in memory, unless a test keeps data (extra_env)
         "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
+        **extra_env,
     }
     log_path = tmp / f"stack-{port}.log"
     log = log_path.open("wb")
@@ -111,10 +116,10 @@ def start_stack(tmp: Path, extra_env: dict[str, str] | None = None) -> RunningSt
     )
 
 
-def stop_stack(stack: RunningStack) -> None:
+def stop_stack(stack: RunningStack, timeout: float = 10) -> None:
     stack.process.terminate()
     try:
-        stack.process.wait(timeout=10)
+        stack.process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         stack.process.kill()
 
@@ -162,7 +167,8 @@ DATA_TABLES = (
 def snapshot(stack: RunningStack) -> dict[str, list[dict[str, Any]]]:
     """Every data table, sorted, for byte-for-byte comparisons around a failed import."""
     return {
-        table: sorted(scan(stack, table), key=lambda i: repr(sorted(i.items())))
+        # Sorted by canonical JSON: a map's keys may come back in another order.
+        table: sorted(scan(stack, table), key=lambda i: json.dumps(i, sort_keys=True, default=str))
         for table in DATA_TABLES
     }
 

@@ -22,8 +22,16 @@ ADMIN = "readme-admin-token-0123456789"
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     port, aws_port = free_port(), free_port()
-    log = (tmp_path_factory.mktemp("make-run") / "run.log").open("wb")
-    env = {**os.environ, "PORT": str(port), "AWS_PORT": str(aws_port), "ECM_ADMIN_TOKEN": ADMIN}
+    folder = tmp_path_factory.mktemp("make-run")
+    log = (folder / "run.log").open("wb")
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "AWS_PORT": str(aws_port),
+        "ECM_ADMIN_TOKEN": ADMIN,
+        # The README's `make run` keeps its data; this one keeps it away from the checkout.
+        "ECM_DATA_DIR": str(folder / "data"),
+    }
     process = subprocess.Popen(
         ["make", "run"],
         cwd=ROOT,

@@ -19,7 +19,8 @@ class MetaItem(TableModel):
       for the lock, so a waiting import can show its place in line;
     - ``unique#provider-name#<folded name>``, ``unique#provider-npi#<npi>``: claimed by a
       provider (``value`` is its id) in the transaction that creates it;
-    - ``fault#apply``: tests only, ``after_chunk`` fails an apply (ECM_ENABLE_FAULT_HOOKS).
+    - ``fault#apply``: tests only, ``after_chunk`` fails an apply, or stalls it
+      ``hold_seconds`` (ECM_ENABLE_FAULT_HOOKS).
     """
 
     resource = "MetaTable"
@@ -33,6 +34,7 @@ class MetaItem(TableModel):
     holder = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     after_chunk = NumberAttribute(null=True)
+    hold_seconds = NumberAttribute(null=True)
     waiting = UnicodeSetAttribute(null=True)
 
 

@@ -3,6 +3,7 @@ version planned, so a concurrent change is detected, never overwritten."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
@@ -25,11 +26,15 @@ from ecm.store import delete_item, get_raw, put_item, send_batch_write, to_attr,
 
 
 def _check_fault(kind: str, file_id: int, chunk: int) -> None:
-    """Test-only: fail after writing chunk N when the meta table holds a fault item."""
+    """Test-only: after writing chunk N, when the meta table holds a fault item, fail, or
+    stall ``hold_seconds`` (an import caught mid-write when the stack stops)."""
     if not get_settings().fault_hooks_enabled:
         return
     fault = get(MetaItem, "fault#apply")
     if fault and int(fault.get("after_chunk", -1)) == chunk:
+        if fault.get("hold_seconds"):
+            time.sleep(float(fault["hold_seconds"]))
+            return
         raise InjectedFault(f"injected fault after chunk {chunk} of {kind}#{file_id}")
 
 
