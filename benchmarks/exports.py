@@ -5,9 +5,9 @@ Run with ``.venv/bin/python benchmarks/exports.py`` (100,000 members, one outrea
 each in the month, ~10 min) or ``--members 10000``. The members and activities are written
 straight to a store process (``benchmarks/store.py``, loopback only) in DynamoDB's form,
 as an import leaves them. Prints, per kind and format: rows written and skipped, wall and
-CPU seconds, peak RSS of the process (target <= 250 MB) and the file's size; a second run of
-the same export checks the file is byte-for-byte the same. A MISS never fails the run; a
-measurement that breaks makes the exit code 1.
+CPU seconds, peak RSS of the process (target <= 250 MB, under 900 s) and the file's size;
+with ``--repeat 2`` (the default) a second run of each export checks the bytes are the same.
+A MISS never fails the run; a measurement that breaks makes the exit code 1.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def run_child(store: str, kind: str, file_format: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each export")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FORMAT"))
     parser.add_argument("--store")
     args = parser.parse_args(argv)
@@ -168,23 +169,23 @@ def main(argv: list[str]) -> int:
         print()
         print(
             f"{'export':<10} {'rows':>8} {'skipped':>8} {'wall s':>8} {'CPU s':>8} "
-            f"{'peak RSS MB':>12} {'MB':>7}  same bytes twice"
+            f"{'peak RSS MB':>12} {'MB':>7}  sha256"
         )
         for kind, file_format in (("rtf", "csv"), ("rtf", "xlsx"), ("otf", "csv")):
-            first = run_child(store_url, kind, file_format)
-            second = run_child(store_url, kind, file_format)
-            same = first["sha256"] == second["sha256"]
-            print(
-                f"{kind + ' ' + file_format:<10} {first['rows']:>8,} {first['skipped']:>8,} "
-                f"{first['seconds']:>8.1f} {first['cpu_seconds']:>8.1f} "
-                f"{max(first['rss_mb'], second['rss_mb']):>12.1f} "
-                f"{first['bytes'] / 1e6:>7.1f}  {'yes' if same else 'NO'}"
-            )
-            verdict = first["rss_mb"] <= MAX_RSS_MB and first["seconds"] < LAMBDA_SECONDS
-            print(
-                f"  target peak RSS <= {MAX_RSS_MB:.0f} MB, < {LAMBDA_SECONDS} s: "
-                f"{'PASS' if verdict and same else 'MISS'}"
-            )
+            digests = set()
+            for _ in range(args.repeat):
+                made = run_child(store_url, kind, file_format)
+                digests.add(made["sha256"])
+                verdict = made["rss_mb"] <= MAX_RSS_MB and made["seconds"] < LAMBDA_SECONDS
+                print(
+                    f"{kind + ' ' + file_format:<10} {made['rows']:>8,} {made['skipped']:>8,} "
+                    f"{made['seconds']:>8.1f} {made['cpu_seconds']:>8.1f} "
+                    f"{made['rss_mb']:>12.1f} {made['bytes'] / 1e6:>7.1f}  "
+                    f"{made['sha256'][:12]}  {'PASS' if verdict else 'MISS'}",
+                    flush=True,
+                )
+            if args.repeat > 1:
+                print(f"  same bytes every run: {'yes' if len(digests) == 1 else 'NO'}")
     except Exception as exc:  # a broken measurement, not a miss
         failed = True
         print(f"ERRORS\n{exc}", file=sys.stderr)

@@ -177,5 +177,78 @@ def test_a_value_of_another_json_type_than_documented_is_refused(
     assert [e.split(" ", 1)[0] for e in _errors(response)] == [message]
 
 
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_key_given_twice_is_a_422(stack: RunningStack, method: str, path: str) -> None:
+    response = _send(stack, method, path, data='{"a": 1, "a": 2}')
+    assert response.status_code == 422
+    assert _errors(response) == ["Request body has the key 'a' more than once"]
+    nested = _send(stack, method, path, data='{"patient": {"first_name": "A", "first_name": "B"}}')
+    assert _errors(nested) == ["Request body has the key 'first_name' more than once"]
+
+
+LONG = "x" * 10_000
+EMOJI = "🩺😀👩🏽‍⚕️" * 3
+NUL = "Ana\x00Lopez"
+#: Bodies no form sends, for every write route: the longest strings, emoji, NUL bytes.
+ODD_BODIES: list[tuple[str, str, dict[str, Any]]] = [
+    (method, path, body)
+    for value in (LONG, EMOJI, NUL)
+    for method, path, body in [
+        ("POST", f"{BASE}/mifs", {"mif": {"file": value, "file_type": "csv"}}),
+        ("POST", f"{BASE}/mifs", {"mif": {"path": value}}),
+        ("POST", f"{BASE}/mifs", {"mif": {"url": value}}),
+        ("POST", f"{BASE}/mifs", {"mif": {"file": "eA==", "plan": value}}),
+        ("POST", f"{BASE}/mifs/uploads", {"filename": value}),
+        ("POST", f"{BASE}/authorizations", {"authorization": {"path": value}}),
+        ("PUT", f"{BASE}/patients/1", {"patient": {"first_name": value}}),
+        ("PUT", f"{BASE}/patients/1", {"patient": {"date_of_birth": value}}),
+        ("POST", f"{BASE}/patients/filter", {"search": value}),
+        ("POST", f"{BASE}/patients/filter", {"sort_by": value, "filters": {"status": value}}),
+        ("PUT", f"{BASE}/patients/1/case_load", {"case_load": {"provider_id": None}}),
+        (
+            "POST",
+            f"{BASE}/patients/1/activities",
+            {"activity": {"type": "outreach", "occurred_at": value, "note": value}},
+        ),
+        (
+            "POST",
+            f"{BASE}/patients/1/activities",
+            {
+                "activity": {
+                    "type": "other",
+                    "occurred_at": "2026-11-01T10:00:00Z",
+                    "outcome": value,
+                    "note": value,
+                }
+            },
+        ),
+        ("POST", f"{BASE}/providers", {"provider": {"name": value, "npi": value}}),
+        ("POST", f"{BASE}/care_managers", {"care_manager": {"name": value, "role": "olcm"}}),
+        (
+            "POST",
+            f"{BASE}/care_managers",
+            {"care_manager": {"name": "Rosa", "role": "olcm", "email": value, "phone": value}},
+        ),
+        ("PUT", f"{BASE}/care_managers/1", {"care_manager": {"name": value}}),
+        ("POST", f"{BASE}/exports", {"export": {"kind": "rtf", "plan": value, "period": value}}),
+    ]
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ODD_BODIES)
+def test_long_strings_emoji_and_nul_bytes_never_break_a_route(
+    stack: RunningStack, method: str, path: str, body: dict[str, Any]
+) -> None:
+    response = _send(stack, method, path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        errors = _errors(response)
+        assert errors and all(len(e) < 2_000 for e in errors)  # no echo of 10,000 characters
+
+
+def test_no_traceback_reached_the_log(stack: RunningStack) -> None:
+    assert "Traceback" not in stack.log_text()
+
+
 def test_the_stack_answers_health_after_all_that(stack: RunningStack) -> None:
     assert requests.get(f"{stack.api}/v1/health", timeout=30).json() == {"status": "ok"}

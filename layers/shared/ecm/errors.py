@@ -9,13 +9,24 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
+#: The longest message answered: one that quotes a 10,000-character value is cut (the
+#: client sent the value; the answer only needs to say which one was wrong).
+MAX_MESSAGE = 500
+
+
+def bounded_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[: MAX_MESSAGE - 40]}... ({len(message) - MAX_MESSAGE + 40:,} characters more)"
+
+
 class ApiError(Exception):
     """An HTTP error answered as ``{"errors": [...]}`` with ``status``."""
 
     def __init__(self, status: int, *messages: str) -> None:
         super().__init__(messages[0] if messages else str(status))
         self.status = status
-        self.messages = list(messages)
+        self.messages = [bounded_message(m) for m in messages]
 
 
 #: Where Powertools says a request error is; the message names the field, not the place.

@@ -79,11 +79,28 @@ def page_window(
     return page, per_page
 
 
+class DuplicateKey(ValueError):
+    """An object names one key twice: which value was meant is anyone's guess."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def parse_json_text(text: str) -> Any:
-    """The request's JSON document (the resolver's body deserializer)."""
+    """The request's JSON document (the resolver's body deserializer). An object with a key
+    twice is refused: JSON parsers disagree on which value wins."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ApiError(422, "Request body is nested too deeply") from None
+    except DuplicateKey as exc:
+        name = str(exc)[:50]
+        raise ApiError(422, f"Request body has the key '{name}' more than once") from None
     except ValueError:
         raise ApiError(422, "Request body is not valid JSON") from None

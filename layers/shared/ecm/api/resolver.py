@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecm.api.auth import require_admin
 from ecm.api.params import parse_json_text
-from ecm.errors import ApiError, field_messages
+from ecm.errors import ApiError, bounded_message, field_messages
 from ecm.log import logger
 from ecm.settings import get_settings
 
@@ -41,7 +41,7 @@ def error_response(status: int, *messages: str) -> Response[str]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"errors": list(messages)}),
+        body=json.dumps({"errors": [bounded_message(m) for m in messages]}),
     )
 
 
