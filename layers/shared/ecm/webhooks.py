@@ -23,6 +23,7 @@ from standardwebhooks import Webhook
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, UrlRefused
+from ecm.faults import fault_point
 from ecm.files.netguard import is_allowlisted, is_public_address, post_bytes
 from ecm.log import logger
 from ecm.settings import get_settings, webhook_signing_secret
@@ -160,6 +161,7 @@ def publish_import_event(kind: str, record: Item, event_type: str) -> None:
         url = validate_webhook_url(str(url))
         if not settings.webhook_queue_url:
             raise RuntimeError("WEBHOOK_QUEUE_URL is not set")
+        fault_point("webhook_enqueue", "start")
         message_id = webhook_id(kind, record, event_type)
         body = json.dumps(event_payload(kind, record, event_type), separators=(",", ":"))
         client("sqs").send_message(

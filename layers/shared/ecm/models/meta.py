@@ -19,8 +19,7 @@ class MetaItem(TableModel):
       for the lock, so a waiting import can show its place in line;
     - ``unique#provider-name#<folded name>``, ``unique#provider-npi#<npi>``: claimed by a
       provider (``value`` is its id) in the transaction that creates it;
-    - ``fault#apply``: tests only, ``after_chunk`` fails an apply, or stalls it
-      ``hold_seconds`` (ECM_ENABLE_FAULT_HOOKS).
+    - ``fault#<stage>``: tests only (ECM_ENABLE_FAULT_HOOKS): ``ecm.imports.stages.faults``.
     """
 
     resource = "MetaTable"
@@ -35,6 +34,9 @@ class MetaItem(TableModel):
     expires_at = NumberAttribute(null=True)
     after_chunk = NumberAttribute(null=True)
     hold_seconds = NumberAttribute(null=True)
+    mode = UnicodeAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    times = NumberAttribute(null=True)
     waiting = UnicodeSetAttribute(null=True)
 
 

@@ -3,12 +3,11 @@ version planned, so a concurrent change is detected, never overwritten."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
-from ecm.errors import ConcurrentModification, InjectedFault
+from ecm.errors import ConcurrentModification
 from ecm.imports.records import add_rows_processed, get_json, get_lines
 from ecm.imports.stages.lock import refresh_lock
 from ecm.imports.stages.work import (
@@ -19,23 +18,8 @@ from ecm.imports.stages.work import (
     plan_key,
     planned_table,
 )
-from ecm.models import MetaItem
-from ecm.models.access import condition_failed, get
-from ecm.settings import get_settings
+from ecm.models.access import condition_failed
 from ecm.store import delete_item, get_raw, put_item, send_batch_write, to_attr, to_item
-
-
-def _check_fault(kind: str, file_id: int, chunk: int) -> None:
-    """Test-only: after writing chunk N, when the meta table holds a fault item, fail, or
-    stall ``hold_seconds`` (an import caught mid-write when the stack stops)."""
-    if not get_settings().fault_hooks_enabled:
-        return
-    fault = get(MetaItem, "fault#apply")
-    if fault and int(fault.get("after_chunk", -1)) == chunk:
-        if fault.get("hold_seconds"):
-            time.sleep(float(fault["hold_seconds"]))
-            return
-        raise InjectedFault(f"injected fault after chunk {chunk} of {kind}#{file_id}")
 
 
 def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
@@ -91,5 +75,4 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     rows = sum(_patients_written(e) for e in entries if e["t"] == "patients")
     if rows:
         add_rows_processed(kind_name, file_id, rows)
-    _check_fault(kind_name, file_id, chunk)
     return {"chunk": chunk, "entries": len(entries)}

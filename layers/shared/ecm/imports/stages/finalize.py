@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.faults import fault_point
 from ecm.imports.records import get_json, summarize_errors, update_import_file
 from ecm.imports.results import load_failures, load_outcomes
 from ecm.imports.stages.lock import release_lock
@@ -70,6 +71,8 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
     write_results(
         kind, file_id, failures, lambda: load_outcomes(kind_name, file_id), "", NOT_IMPORTED
     )
+    fault_point("finalize", "counted")
+    # The commit point: once the file says completed, the import stands (rollback_stage).
     update_import_file(
         kind_name,
         file_id,

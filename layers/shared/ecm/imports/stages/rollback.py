@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.faults import fault_point
 from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
 from ecm.imports.results import load_failures
 from ecm.imports.stages.finalize import apply_counts
@@ -96,6 +97,12 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     record = load_file(kind_name, file_id)
     if record["status"] == "failed" and record.get("stage") == "rolled_back":
         return {"status": "failed"}
+    if record["status"] == "completed":
+        # Finalize committed before the failure (its function died after writing
+        # "completed"): the import stands; only the lock it may still hold is let go.
+        release_lock(holder)
+        logger.warning("rollback after completion", extra={"kind": kind_name, "file_id": file_id})
+        return {"status": "completed"}
     if record.get("dry_run"):
         # A dry run wrote nothing (and held no lock): its plan must not be "undone".
         _rollback_results(kind_name, file_id, error)
@@ -129,6 +136,7 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
                 restored, skipped = restored + done, skipped + (not done)
         for logical, requests in deletes.items():
             batch_write(planned_table(logical), requests)
+        fault_point("rollback", "chunk", chunk)
     _restore_counters(record)
     try:
         apply_counts(kind_name, file_id, get_json(manifest_key(kind_name, file_id)), undo=True)

@@ -23,10 +23,13 @@ from ecm.errors import (
     LockHeld,
     StageFailed,
 )
+from ecm.faults import LambdaCrashed, LambdaTimedOut, fault_point
 from ecm.imports.stages.work import Item
 from ecm.log import emit_metric, logger, tracer
 
 SAFE_ERRORS = (
+    LambdaCrashed,
+    LambdaTimedOut,
     BatchIncomplete,
     ConcurrentModification,
     FileFormatError,
@@ -76,9 +79,13 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
     @functools.wraps(stage)
     def run(event: Item, context: Any) -> Item:
         started, cpu_started = time.perf_counter(), time.thread_time()
+        chunk = event.get("chunk") if isinstance(event, dict) else None
         try:
             with cycle_collection_paused():
-                return stage(event, context)
+                fault_point(stage.__name__, "start", chunk)
+                answer = stage(event, context)
+                fault_point(stage.__name__, "end", chunk)
+                return answer
         except SAFE_ERRORS:
             raise
         except ClientError as exc:
