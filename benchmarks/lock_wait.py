@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +31,9 @@ from run import BENCH_DIR, BUCKET, ensure_range_file, log
 ROWS_PER_IMPORT = 2
 MAX_RATIO = 2.0
 MIF_URL = "/v1/admin/clinic/ecm/mifs"
+#: How often each client asks how its import stands. 50 clients asking every 0.25 s made 200
+#: requests a second, which cost the local stack more than the imports did.
+POLL_SECONDS = 2.0
 
 
 class Run:
@@ -67,14 +71,17 @@ class Run:
             if record["status"] == "completed":
                 if int(record["records_imported"]) != ROWS_PER_IMPORT:
                     raise RuntimeError(f"import {file_id} imported {record['records_imported']}")
+                # When the import ended by the stack's clock, not when this poll saw it: the
+                # polls (every POLL_SECONDS, as a client would) do not blur the figure.
+                ended = datetime.fromisoformat(record["updated_at"]).timestamp()
                 with self.lock:
-                    self.finished.append(time.perf_counter())
+                    self.finished.append(ended)
                 return
             if record["status"] == "failed":
                 raise RuntimeError(f"import {file_id} failed: {record.get('import_errors')}")
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"import {file_id} not done by its deadline ({record['stage']})")
-            time.sleep(0.25)
+            time.sleep(POLL_SECONDS)
 
     def patient_total(self) -> int:
         response = self.stack.session.get(
@@ -101,8 +108,8 @@ def measure(count: int, concurrent: bool) -> tuple[float, list[float], int]:
     try:
         run = Run(stack)
         keys = [run.upload(i) for i in range(count)]
-        started = time.perf_counter()
-        deadline = started + 60 * count
+        started = time.time()
+        deadline = time.perf_counter() + 60 * count
         if concurrent:
             with ThreadPoolExecutor(max_workers=count) as pool:
                 for future in [pool.submit(run.import_one, key, deadline) for key in keys]:
@@ -110,7 +117,7 @@ def measure(count: int, concurrent: bool) -> tuple[float, list[float], int]:
         else:
             for key in keys:
                 run.import_one(key, deadline)
-        total = time.perf_counter() - started
+        total = max(run.finished) - started
         listed, stored = run.patient_total(), run.patients_stored()
         if (listed, stored) != (count * ROWS_PER_IMPORT,) * 2:
             raise RuntimeError(
