@@ -32,6 +32,14 @@ def _optional(env: str, default: Any) -> Any:
     return Field(default=default, validation_alias=env)
 
 
+def _plan_code(variable: str, plan: str) -> None:
+    """A plan code a variable names, checked (the message names the variable)."""
+    try:
+        check_plan(plan)
+    except ValueError as exc:
+        raise ValueError(f"{variable}: plan '{plan}' {exc}") from None
+
+
 class Settings(BaseSettings):
     """Every setting, from the environment the template (or the local stack) gives a
     function. The tables and the bucket have no default: a function wired without one fails
@@ -102,10 +110,7 @@ class Settings(BaseSettings):
             return value
         plans = tuple(p.strip() for p in value.split(",") if p.strip())
         for plan in plans:
-            try:
-                check_plan(plan)
-            except ValueError as exc:
-                raise ValueError(f"ECM_EXPORT_SCHEDULE_PLANS: plan '{plan}' {exc}") from None
+            _plan_code("ECM_EXPORT_SCHEDULE_PLANS", plan)
         return plans
 
     @field_validator("inbox_plans", mode="before")
@@ -122,10 +127,7 @@ class Settings(BaseSettings):
         for prefix, plan in plans.items():
             if not prefix.startswith("inbox/") or not isinstance(plan, str):
                 raise ValueError("ECM_INBOX_PLANS maps inbox/ prefixes to plan codes")
-            try:
-                check_plan(plan)
-            except ValueError as exc:
-                raise ValueError(f"ECM_INBOX_PLANS: plan '{plan}' {exc}") from None
+            _plan_code("ECM_INBOX_PLANS", plan)
         return plans
 
     @field_validator("default_webhook_url", mode="before")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ecm.clock import iso_timestamp
 from ecm.models import ExportRecord
-from ecm.models.access import as_model, get, newest_first_page, next_record_id
+from ecm.models.access import as_model, get, newest_first_page, next_record_id, set_attributes
 from ecm.models.exports import EXPORTS
 
 Item = dict[str, Any]
@@ -39,14 +39,7 @@ def get_export_record(export_id: int) -> Item | None:
 
 def update_export_record(export_id: int, **fields: Any) -> None:
     """Set the given attributes (None removes one)."""
-    fields["updated_at"] = iso_timestamp()
-    attributes = ExportRecord.get_attributes()
-    ExportRecord(EXPORTS, export_id).update(
-        actions=[
-            attributes[name].remove() if value is None else attributes[name].set(value)
-            for name, value in fields.items()
-        ]
-    )
+    set_attributes(ExportRecord(EXPORTS, export_id), **{**fields, "updated_at": iso_timestamp()})
 
 
 def list_export_records(page: int, per_page: int) -> tuple[list[Item], dict[str, int]]:

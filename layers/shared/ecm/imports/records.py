@@ -13,7 +13,7 @@ import orjson
 from ecm.clock import iso_timestamp, utc_now
 from ecm.files.readers import HeaderAt
 from ecm.models import ImportFile
-from ecm.models.access import as_model, get, newest_first_page, next_record_id
+from ecm.models.access import as_model, get, newest_first_page, next_record_id, set_attributes
 from ecm.settings import get_settings
 from ecm.store import client
 
@@ -117,14 +117,7 @@ def get_import_file(kind: str, file_id: int) -> Item | None:
 
 def update_import_file(kind: str, file_id: int, **fields: Any) -> None:
     """Set the given attributes (None removes one); each stage sets only its own."""
-    fields["updated_at"] = iso_timestamp()
-    attributes = ImportFile.get_attributes()
-    ImportFile(kind, file_id).update(
-        actions=[
-            attributes[name].remove() if value is None else attributes[name].set(value)
-            for name, value in fields.items()
-        ]
-    )
+    set_attributes(ImportFile(kind, file_id), **{**fields, "updated_at": iso_timestamp()})
 
 
 def add_rows_processed(kind: str, file_id: int, rows: int) -> None:

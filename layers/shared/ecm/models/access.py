@@ -131,6 +131,18 @@ def newest_first_page(
     return items, pagination
 
 
+def set_attributes(item: TableModel, **fields: Any) -> None:
+    """Set the given attributes of a stored item in one UpdateItem (None removes one):
+    records written by several stages at once change only what each owns."""
+    attributes = type(item).get_attributes()
+    item.update(
+        actions=[
+            attributes[name].remove() if value is None else attributes[name].set(value)
+            for name, value in fields.items()
+        ]
+    )
+
+
 def condition_failed(exc: Exception) -> bool:
     """Did a write fail only because its condition did not hold (a version changed)?"""
     if isinstance(exc, PynamoDBException):

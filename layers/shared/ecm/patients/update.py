@@ -34,15 +34,23 @@ ELIGIBILITY_FIELDS = (
 )
 
 
-def _iso_date(value: str | None) -> str | None:
-    if value is None:
-        return None
+DATE_FORMAT = "must be a date in YYYY-MM-DD format"
+
+
+def _parse_iso(value: str) -> date:
+    """A date written exactly YYYY-MM-DD (``fromisoformat`` also takes 20240115)."""
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be a date in YYYY-MM-DD format") from None
-    if len(value) != 10 or parsed.year < 1900:
-        raise ValueError("must be a date in YYYY-MM-DD format")
+        raise ValueError(DATE_FORMAT) from None
+    if len(value) != 10:
+        raise ValueError(DATE_FORMAT)
+    return parsed
+
+
+def _iso_date(value: str | None) -> str | None:
+    if value is not None and _parse_iso(value).year < 1900:
+        raise ValueError(DATE_FORMAT)
     return value
 
 
@@ -79,15 +87,7 @@ class PatientUpdate(RequestBody):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a date in YYYY-MM-DD format") from None
-        if len(value) != 10:
-            raise ValueError("must be a date in YYYY-MM-DD format")
-        if parsed > date.today():
+        if value is not None and _parse_iso(value) > date.today():
             raise ValueError("can't be in the future")
         return value
 
