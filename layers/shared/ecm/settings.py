@@ -151,6 +151,15 @@ def get_settings() -> Settings:
         raise
 
 
+@lru_cache(maxsize=1)
+def idempotency_store() -> Any:
+    """Powertools' idempotency records, in the template's idempotency table (the inbox
+    trigger and the export schedule: an event delivered twice acts once)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
+
+
 #: How long a read of the webhook signing secret is reused (a rotation is seen within this).
 SECRET_CACHE_SECONDS = 300
 

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from ecm.api.params import parse_id
-from ecm.clock import california_date
+from ecm.clock import california_date, parse_iso_date, wait_for_final
 from ecm.errors import ApiError
 from ecm.exports.kinds import get_export_kind
 from ecm.exports.layouts import LayoutError, load_layout
@@ -44,11 +44,9 @@ def _production_date(text: str | None, period: Period, today: date) -> date:
     if text is None:
         return today
     try:
-        produced = date.fromisoformat(text)
-    except ValueError:
-        produced = None
-    if produced is None or len(text) != 10:
-        raise ApiError(422, "export.production_date must be a date in YYYY-MM-DD format")
+        produced = parse_iso_date(text)
+    except ValueError as exc:
+        raise ApiError(422, f"export.production_date {exc}") from None
     if produced < period.first or produced > today:
         raise ApiError(
             422, "export.production_date must be in or after the period, and not in the future"
@@ -95,12 +93,10 @@ def create_export(request: ExportCreate, user_id: Any) -> tuple[int, Item]:
     started = time.monotonic()
     record = start_export(request, str(user_id))
     export_id = int(record["id"])
-    deadline = started + get_settings().sync_wait_seconds
-    delay = 0.05
-    while record["status"] not in FINAL and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-        record = get_export_record(export_id) or record
+    remaining = get_settings().sync_wait_seconds - (time.monotonic() - started)
+    record = wait_for_final(
+        lambda: get_export_record(export_id) or record, FINAL, max(remaining, 0.0)
+    )
     if record["status"] in FINAL:
         return 201, {"export_id": export_id, "status": record["status"]}
     return 202, {"export_id": export_id, "status": "processing"}

@@ -13,8 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -122,12 +120,6 @@ def _upload(path: Path, key: str, content_type: str) -> None:
     )
 
 
-@contextmanager
-def _workdir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
-        yield Path(tmp)
-
-
 def write_export(
     kind: ExportKind, context: ExportContext, file_format: str, workdir: Path, export_id: int
 ) -> tuple[Path, SkippedRows, int]:
@@ -174,7 +166,8 @@ def run_export(export_id: int, last_attempt: bool = True) -> None:
     produced = date.fromisoformat(record["production_date"])
     context = ExportContext(record["plan"], period, produced, layout)
     try:
-        with _workdir() as workdir:
+        with tempfile.TemporaryDirectory(prefix="export-") as folder:
+            workdir = Path(folder)
             path, skipped, written = write_export(
                 kind, context, record["format"], workdir, export_id
             )

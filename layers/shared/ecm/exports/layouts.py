@@ -9,7 +9,6 @@ wrong document is refused with every problem named, never half-applied.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -20,9 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ecm.exports.codes import CODE_SETS
+from ecm.imports.records import get_json
 from ecm.plans import check_plan
-from ecm.settings import get_settings
-from ecm.store import client
 
 LAYOUTS = Path(__file__).parent / "layouts"
 PLAN_PREFIX = "config/plans/"
@@ -159,13 +157,11 @@ def plan_document_key(plan: str) -> str:
 def read_plan_document(plan: str) -> PlanDocument | None:
     """The plan's document from the bucket, checked; None when the plan has none."""
     key = plan_document_key(plan)
-    s3 = client("s3")
     try:
-        body = s3.get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    try:
-        document = PlanDocument.model_validate(json.loads(body))
+        body = get_json(key, None)
+        if body is None:
+            return None
+        document = PlanDocument.model_validate(body)
     except ValueError as exc:
         problems = _problems(exc) if isinstance(exc, ValidationError) else ["is not JSON"]
         raise LayoutError(key, problems) from None

@@ -8,11 +8,9 @@ export (Powertools idempotency, in the table the inbox uses).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
@@ -22,7 +20,7 @@ from ecm.errors import ApiError
 from ecm.exports.api import start_export
 from ecm.exports.schemas import ExportCreate
 from ecm.log import logger
-from ecm.settings import get_settings
+from ecm.settings import get_settings, idempotency_store
 
 SCHEDULE_USER = "schedule"
 IDEMPOTENCY_DAYS = 40
@@ -34,18 +32,13 @@ config = IdempotencyConfig(
 )
 
 
-@lru_cache(maxsize=1)
-def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
-
-
 def previous_month(today: date) -> str:
     return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
 
 
 def _start_once(job: dict[str, str]) -> int:
     @idempotent_function(
-        data_keyword_argument="job", persistence_store=_persistence(), config=config
+        data_keyword_argument="job", persistence_store=idempotency_store(), config=config
     )
     def start(job: dict[str, str]) -> int:
         request = ExportCreate.model_validate(

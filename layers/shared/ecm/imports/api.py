@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ecm.api.params import parse_id
+from ecm.clock import wait_for_final
 from ecm.errors import ApiError
 from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.files.sources import ReceivedFile, receive, store_original
@@ -105,15 +106,12 @@ def start_import(kind: ImportKind, file_id: int) -> None:
 
 
 def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
-    deadline = time.monotonic() + seconds
-    delay = 0.05
-    while True:
+    def read() -> Item:
         record = get_import_file(kind.name, file_id)
         assert record is not None
-        if record["status"] in FINAL or time.monotonic() >= deadline:
-            return record
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+        return record
+
+    return wait_for_final(read, FINAL, seconds)
 
 
 def _skipped(record: Item) -> Item:

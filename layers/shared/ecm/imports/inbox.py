@@ -7,12 +7,10 @@ bucket/key/eTag/sequencer is the idempotency key, so one upload imports once.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
@@ -23,7 +21,7 @@ from ecm.imports.api import start_import, start_inbox_import
 from ecm.imports.uploads import claim_upload, uploaded_file
 from ecm.kinds.registry import KINDS, get_kind
 from ecm.log import logger
-from ecm.settings import get_settings
+from ecm.settings import get_settings, idempotency_store
 
 INBOX_KINDS = {kind.inbox_prefix: kind.name for kind in KINDS.values()}
 IDEMPOTENCY_DAYS = 30
@@ -35,11 +33,6 @@ config = IdempotencyConfig(
 )
 
 
-@lru_cache(maxsize=1)
-def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
-
-
 def inbox_kind(key: str) -> str | None:
     for prefix, kind in INBOX_KINDS.items():
         if key.startswith(prefix) and not key.endswith("/"):
@@ -49,7 +42,7 @@ def inbox_kind(key: str) -> str | None:
 
 def _start_once(s3_object: dict[str, Any]) -> int:
     @idempotent_function(
-        data_keyword_argument="s3_object", persistence_store=_persistence(), config=config
+        data_keyword_argument="s3_object", persistence_store=idempotency_store(), config=config
     )
     def start(s3_object: dict[str, Any]) -> int:
         return start_inbox_import(s3_object["kind"], s3_object["key"])

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from pynamodb.transactions import TransactWrite
 
 from ecm.api.schemas import RequestBody
-from ecm.clock import iso_timestamp
+from ecm.clock import DATE_FORMAT, iso_timestamp, parse_iso_date
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import DISCONTINUATION_FIELDS, TERMINATED, change_status
 from ecm.kinds.values import person_name
@@ -34,22 +34,8 @@ ELIGIBILITY_FIELDS = (
 )
 
 
-DATE_FORMAT = "must be a date in YYYY-MM-DD format"
-
-
-def _parse_iso(value: str) -> date:
-    """A date written exactly YYYY-MM-DD (``fromisoformat`` also takes 20240115)."""
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(DATE_FORMAT) from None
-    if len(value) != 10:
-        raise ValueError(DATE_FORMAT)
-    return parsed
-
-
 def _iso_date(value: str | None) -> str | None:
-    if value is not None and _parse_iso(value).year < 1900:
+    if value is not None and parse_iso_date(value).year < 1900:
         raise ValueError(DATE_FORMAT)
     return value
 
@@ -87,7 +73,7 @@ class PatientUpdate(RequestBody):
     @field_validator("date_of_birth")
     @classmethod
     def _dob(cls, value: str | None) -> str | None:
-        if value is not None and _parse_iso(value) > date.today():
+        if value is not None and parse_iso_date(value) > date.today():
             raise ValueError("can't be in the future")
         return value
 
