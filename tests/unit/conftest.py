@@ -15,7 +15,9 @@ from ecm.store import reset_clients
 
 
 @pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Credentials for moto in this process and no endpoint of a running stack; settings and
+    clients read afresh before and after (a test's fixture adds its own variables)."""
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -24,10 +26,16 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     get_settings.cache_clear()
+    reset_clients()
+    yield
+    get_settings.cache_clear()
+    reset_clients()
+
+
+@pytest.fixture
+def tables(fake_aws: None) -> Iterator[None]:
     with mock_aws():
         reset_clients()
         create_tables()
         boto3.client("s3").create_bucket(Bucket=get_settings().files_bucket)
         yield
-    get_settings.cache_clear()
-    reset_clients()

@@ -17,17 +17,9 @@ from ecm.store import reset_clients
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "FILES_BUCKET": "unit-bucket",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(monkeypatch: pytest.MonkeyPatch, fake_aws: None) -> Iterator[None]:
+    monkeypatch.setenv("FILES_BUCKET", "unit-bucket")
     get_settings.cache_clear()
-    reset_clients()
     with mock_aws():
         ddb = boto3.client("dynamodb")
         for table, key in (("UsersTable", "token_hash"), ("MetaTable", "pk")):

@@ -35,25 +35,18 @@ def functions() -> dict[str, Function]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, functions: dict[str, Function]) -> Iterator[None]:
+def aws(
+    monkeypatch: pytest.MonkeyPatch, fake_aws: None, functions: dict[str, Function]
+) -> Iterator[None]:
     environment = {k: str(v) for k, v in functions["MifsApiFunction"].environment.items()}
-    for name, value in {
-        **environment,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "FILES_BUCKET": BUCKET,
-    }.items():
+    for name, value in {**environment, "FILES_BUCKET": BUCKET}.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     get_settings.cache_clear()
     with mock_aws():
         reset_clients()
         create_tables()
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
-    get_settings.cache_clear()
-    reset_clients()
 
 
 def _call(functions: dict[str, Function], logical: str, event: dict[str, Any]) -> Any:

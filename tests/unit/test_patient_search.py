@@ -211,16 +211,7 @@ class Reads:
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    reset_clients()
+def table(fake_aws: None) -> Iterator[Reads]:
     props = load_template()["Resources"]["PatientsTable"]["Properties"]
     with mock_aws():
         boto3.client("dynamodb").create_table(

@@ -97,17 +97,9 @@ PATIENT = {
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def dynamodb(fake_aws: None) -> Iterator[Any]:
     from moto import mock_aws
 
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    store.reset_clients()
     with mock_aws():
         ddb = store.client("dynamodb")
         ddb.create_table(

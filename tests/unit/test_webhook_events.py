@@ -117,19 +117,15 @@ def allow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch, fake_aws: None) -> Iterator[Aws]:
     for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
         "FILES_BUCKET": "unit-bucket",
         "WEBHOOK_SECRET_ID": "WebhookSigningSecret",
         "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
         "ECM_URL_ALLOWLIST": "",
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "ECM_DEFAULT_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("ECM_DEFAULT_WEBHOOK_URL", raising=False)
     parameters.clear_caches()
     parameters_base.DEFAULT_PROVIDERS.clear()
     reset_clients()
