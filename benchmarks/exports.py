@@ -40,11 +40,12 @@ def seed(members: int) -> None:
     skipped rows are exercised) and one outreach attempt each in the month."""
     from fixtures_builders import sample_mif_row  # type: ignore[import-not-found]
 
+    from ecm.clients import client
     from ecm.clock import iso_timestamp
     from ecm.models import Activity, Patient, create_tables
     from ecm.patients.items import build_patient
     from ecm.settings import get_settings
-    from ecm.store import batch_write, client, to_item
+    from ecm.store import batch_write, to_item
 
     create_tables()
     client("s3").create_bucket(Bucket=get_settings().files_bucket)

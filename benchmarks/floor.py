@@ -67,8 +67,9 @@ def planned_bodies(directory: Path) -> list[bytes]:
 def store_floor_seconds(bodies: list[bytes]) -> float:
     """Send ``bodies`` to a fresh store process; the seconds it took."""
     from ecm.models import create_tables
+    from ecm.models.access import reset_clients
     from ecm.settings import get_settings
-    from ecm.store import reset_clients, send_batch_write
+    from ecm.store import send_batch_write
 
     (port,) = free_ports(1)
     logs = Path(tempfile.mkdtemp(prefix="floor-", dir=BENCH_DIR))

@@ -302,8 +302,8 @@ def point_at_store(store_url: str) -> None:
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL_") or name.lower().endswith("_proxy"):
             os.environ.pop(name)
+    from ecm.models.access import reset_clients
     from ecm.settings import get_settings
-    from ecm.store import reset_clients
 
     get_settings.cache_clear()
     reset_clients()
@@ -654,8 +654,8 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
         stack.start()
         stack.create_provider()
         point_at_store(stack.store_url)
+        from ecm.clients import client
         from ecm.models import Patient
-        from ecm.store import client
 
         counter = ReadCounter()
         # Queries go through the Patient model's client, batch reads through ecm.store's.

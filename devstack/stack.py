@@ -344,8 +344,8 @@ class LocalStack:
         """Every table, from its model (tests/unit/test_models.py holds each model equal to
         its table in the template)."""
         from ecm.models import create_tables
+        from ecm.models.access import reset_clients
         from ecm.settings import get_settings
-        from ecm.store import reset_clients
 
         get_settings.cache_clear()
         reset_clients()
@@ -554,8 +554,8 @@ class LocalStack:
         self._create_functions()
         self._create_state_machines()
 
+        from ecm.models.access import reset_clients
         from ecm.settings import get_settings
-        from ecm.store import reset_clients
 
         get_settings.cache_clear()
         reset_clients()

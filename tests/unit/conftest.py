@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 
 from ecm.models import create_tables
+from ecm.models.access import reset_clients
 from ecm.settings import get_settings
-from ecm.store import reset_clients
 
 
 @pytest.fixture

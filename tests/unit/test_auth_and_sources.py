@@ -12,8 +12,8 @@ from moto import mock_aws
 from ecm.api import auth
 from ecm.errors import ApiError
 from ecm.files.sources import decode_inline, inbox_key
+from ecm.models.access import reset_clients
 from ecm.settings import get_settings
-from ecm.store import reset_clients
 
 
 @pytest.fixture

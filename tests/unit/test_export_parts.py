@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ecm.clients import client
 from ecm.errors import ApiError
 from ecm.exports.codes import CODE_SETS
 from ecm.exports.engine import run_export
@@ -31,7 +32,6 @@ from ecm.exports.worker import ATTEMPTS, handle_export_message
 from ecm.exports.writer import CsvSink, XlsxSink, safe_cell
 from ecm.patients.choices import DISCONTINUATION_REASONS
 from ecm.settings import get_settings
-from ecm.store import client
 
 
 @pytest.mark.parametrize("kind", sorted(EXPORT_KINDS))

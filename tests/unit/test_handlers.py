@@ -18,8 +18,8 @@ from devstack.stack import LambdaContext, load_handler
 from devstack.template import ROOT, Function, LocalTemplate, load_template
 from ecm.api.auth import create_user
 from ecm.models import create_tables
+from ecm.models.access import reset_clients
 from ecm.settings import get_settings
-from ecm.store import reset_clients
 
 EVENTS = ROOT / "events"
 BUCKET = "ecm-imports-files-123456789012"

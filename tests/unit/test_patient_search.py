@@ -14,7 +14,9 @@ import pytest
 from moto import mock_aws
 
 from devstack.template import load_template
+from ecm.clients import client
 from ecm.models import Patient
+from ecm.models.access import reset_clients
 from ecm.patients.items import (
     SEARCH_BUCKETS,
     SEARCH_INDEXES,
@@ -25,7 +27,7 @@ from ecm.patients.items import (
     with_index_fields,
 )
 from ecm.settings import get_settings
-from ecm.store import client, reset_clients, to_item
+from ecm.store import to_item
 
 Item = dict[str, Any]
 #: Characters around every bucket boundary: end/space/punctuation, digits, ":" .. "`", "{",

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from ecm import store
 from ecm.errors import BatchIncomplete
+from ecm.models.access import reset_clients
 
 ITEM = {"PutRequest": {"Item": {"key": {"S": "member#M1"}}}}
 KEY = {"key": {"S": "member#M1"}}
@@ -109,7 +110,7 @@ def dynamodb(fake_aws: None) -> Iterator[Any]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield ddb
-    store.reset_clients()
+    reset_clients()
 
 
 def test_a_prebuilt_body_is_what_botocore_would_serialise() -> None:

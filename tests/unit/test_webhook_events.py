@@ -32,8 +32,8 @@ from standardwebhooks import Webhook
 from devstack.stack import LambdaContext, load_handler
 from devstack.template import LocalTemplate, load_template
 from ecm.errors import ApiError
+from ecm.models.access import reset_clients
 from ecm.settings import get_settings
-from ecm.store import reset_clients
 from ecm.webhooks import (
     WebhookDeliveryError,
     backoff_seconds,

@@ -14,10 +14,10 @@ import sys
 import boto3
 
 from ecm.api.auth import ROLES, create_user
+from ecm.models.access import reset_clients
 from ecm.patients.providers import create_provider, list_providers
 from ecm.patients.reindex import reindex_patients
 from ecm.settings import get_settings
-from ecm.store import reset_clients
 
 
 def use_stack(stack: str) -> None:

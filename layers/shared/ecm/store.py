@@ -1,11 +1,11 @@
-"""S3 access, and the import stages' bulk DynamoDB path: clients, items in attribute-value
-form, batches.
+"""S3 links, and the import stages' bulk DynamoDB path: items in attribute-value form,
+batches.
 
 The API side goes through the pynamodb models (ecm.models); the import stages write hundreds
 of thousands of items, kept here as plain ``{"S": ...}`` attribute values (the models'
 serialisation costs ~160 µs an item; tests/unit/test_models.py proves the two equal).
-Every call goes through boto3's low-level client, configured once here (botocore's standard
-retry mode); batch calls also retry what DynamoDB leaves unprocessed, a bounded number of
+Every call goes through boto3's low-level client (ecm.clients: botocore's standard retry
+mode); batch calls also retry what DynamoDB leaves unprocessed, a bounded number of
 times, backing off with jitter.
 """
 
@@ -14,83 +14,22 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
 from typing import Any
 
-import boto3
 import orjson
-from botocore.config import Config
 
+from ecm.clients import PREBUILT_BODY, client
 from ecm.errors import BatchIncomplete
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
 AttrItem = dict[str, dict[str, Any]]
 
-#: botocore's attempts per call (standard mode: throttling and 5xx, with jittered backoff).
-CALL_ATTEMPTS = 6
 #: Batch calls sent per batch while DynamoDB answers with unprocessed items, before the
 #: stage fails (and the import rolls back) instead of spinning until Lambda's timeout.
 BATCH_ATTEMPTS = 8
 _BACKOFF_SECONDS = 0.05
 _MAX_BACKOFF_SECONDS = 2.0
-
-_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": CALL_ATTEMPTS},
-    parameter_validation=False,
-    max_pool_connections=32,
-    # No CRC32 over every request and response body unless the API requires it: imports
-    # move hundreds of MB through S3 and DynamoDB, and TLS already protects them in transit.
-    request_checksum_calculation="when_required",
-    response_checksum_validation="when_required",
-)
-
-
-_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-
-
-#: A bulk call's request, already in DynamoDB's JSON (see ``_take_prebuilt_body``).
-PREBUILT_BODY = "EcmPrebuiltBody"
-
-
-def _take_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
-    """botocore's serializer walks every attribute of every item against the service model:
-    ~0.3 ms per patient item, most of an import's apply CPU. Bulk calls already hold their
-    request as the JSON DynamoDB reads (the plan stage wrote it; ``test_store`` proves it
-    equal to botocore's own serialisation), so they pass it beside a minimal parameter set:
-    this handler (botocore's ``before-parameter-build`` event) keeps it aside, and
-    ``_use_prebuilt_body`` (``before-call``) puts it in the request botocore built, before
-    botocore signs, sends, retries and parses it as for any other call."""
-    body = params.pop(PREBUILT_BODY, None)
-    if body is not None:
-        context[PREBUILT_BODY] = body
-
-
-def _use_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
-    body = context.get(PREBUILT_BODY)
-    if body is not None:
-        params["body"] = body
-
-
-@cache
-def client(service: str) -> Any:
-    config = _S3_CONFIG if service == "s3" else _CONFIG
-    made = boto3.client(service, config=config)  # type: ignore[call-overload]
-    if service == "dynamodb":
-        made.meta.events.register("before-parameter-build.dynamodb", _take_prebuilt_body)
-        made.meta.events.register("before-call.dynamodb", _use_prebuilt_body)
-    return made
-
-
-def reset_clients() -> None:
-    """Drop cached clients and the models' connections (tests change the endpoint and the
-    table names between stacks)."""
-    from ecm.models import drop_connections
-    from ecm.models.access import reset_connection
-
-    client.cache_clear()
-    drop_connections()
-    reset_connection()
 
 
 #: Presigned download links expire after 30 minutes (seed 000).

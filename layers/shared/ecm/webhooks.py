@@ -21,13 +21,14 @@ from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 
+from ecm.clients import client
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, UrlRefused
 from ecm.faults import fault_point
 from ecm.files.netguard import is_allowlisted, is_public_address, post_bytes
 from ecm.log import logger
 from ecm.settings import get_settings, webhook_signing_secret
-from ecm.store import client, presigned_get
+from ecm.store import presigned_get
 
 Item = dict[str, Any]
 EVENT_TYPES = ("import.processing", "import.completed", "import.failed")

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from ecm.api.params import parse_id
+from ecm.clients import client
 from ecm.clock import california_date, parse_iso_date, wait_for_final
 from ecm.errors import ApiError
 from ecm.exports.kinds import get_export_kind
@@ -23,7 +24,7 @@ from ecm.exports.rows import Period
 from ecm.exports.schemas import ExportCreate
 from ecm.log import logger
 from ecm.settings import get_settings
-from ecm.store import client, presigned_get
+from ecm.store import presigned_get
 
 Item = dict[str, Any]
 NOT_FOUND = "Export not found"

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ecm.clients import client
 from ecm.exports.kinds import EXPORT_KINDS, ExportKind
 from ecm.exports.layouts import Layout, LayoutError, load_layout
 from ecm.exports.records import get_export_record, update_export_record
@@ -25,7 +26,6 @@ from ecm.exports.writer import CONTENT_TYPES, open_sink
 from ecm.imports.records import summarize_errors
 from ecm.log import logger
 from ecm.settings import get_settings
-from ecm.store import client
 
 Item = dict[str, Any]
 SKIPPED_SHOWN = 100

@@ -14,10 +14,10 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
+from ecm.clients import client
 from ecm.errors import ApiError, UrlRefused
 from ecm.files.netguard import fetch_url_to_file
 from ecm.settings import get_settings
-from ecm.store import client
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w.+-]+=[^;,]*)*);base64,", re.I)
 #: What the system writes to the bucket (stage files, originals, result files, exports): a

@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ecm.api.params import parse_id
+from ecm.clients import client
 from ecm.clock import wait_for_final
 from ecm.errors import ApiError
 from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
@@ -30,7 +31,7 @@ from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, get_kind
 from ecm.log import logger
 from ecm.plans import check_plan_option, inbox_plan
 from ecm.settings import get_settings
-from ecm.store import client, presigned_get
+from ecm.store import presigned_get
 from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]

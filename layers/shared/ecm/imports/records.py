@@ -10,12 +10,12 @@ from typing import Any
 
 import orjson
 
+from ecm.clients import client
 from ecm.clock import iso_timestamp, utc_now
 from ecm.files.readers import HeaderAt
 from ecm.models import ImportFile
 from ecm.models.access import as_model, get, newest_first_page, next_record_id, set_attributes
 from ecm.settings import get_settings
-from ecm.store import client
 
 Item = dict[str, Any]
 MAX_ERRORS_SHOWN = 100

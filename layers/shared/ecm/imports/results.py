@@ -18,11 +18,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ecm.clients import client
 from ecm.files.fields import FieldMap
 from ecm.files.readers import HeaderAt, read_records
 from ecm.imports.records import get_json, header_at, put_json, update_import_file, work_prefix
 from ecm.settings import get_settings
-from ecm.store import client
 
 Item = dict[str, Any]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.clients import client
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError
 from ecm.files.readers.detect import EXTENSION_TYPES
@@ -25,7 +26,6 @@ from ecm.models import ImportFile
 from ecm.models.access import all_items, condition_failed
 from ecm.plans import check_plan_option
 from ecm.settings import get_settings
-from ecm.store import client
 from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]

@@ -23,7 +23,8 @@ from pynamodb.indexes import Index
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
-from ecm.models.base import TableMeta, TableModel
+from ecm.clients import drop_clients, instrument
+from ecm.models.base import TableMeta, TableModel, drop_connections
 from ecm.models.meta import MetaItem
 from ecm.store import batch_get, from_item, to_item
 
@@ -153,15 +154,26 @@ def condition_failed(exc: Exception) -> bool:
 
 
 @cache
-def _connection() -> Connection:
+def _made_connection() -> Connection:
     return Connection(
         max_retry_attempts=TableMeta.max_retry_attempts,
         max_pool_connections=TableMeta.max_pool_connections,
     )
 
 
-def reset_connection() -> None:
-    _connection.cache_clear()
+def _connection() -> Connection:
+    """The connection transactions go through, its client with the product's hooks."""
+    connection = _made_connection()
+    instrument(connection.client)
+    return connection
+
+
+def reset_clients() -> None:
+    """Drop every client and connection made so far: the next call connects anew (tests
+    and the local stack change the endpoint and the table names between stacks)."""
+    drop_clients()
+    drop_connections()
+    _made_connection.cache_clear()
 
 
 def put_versioned(writes: TransactWrite, model_class: type[M], item: Item) -> None:

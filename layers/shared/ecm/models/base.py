@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from pynamodb.models import Model
 
+from ecm.clients import CALL_ATTEMPTS, instrument
 from ecm.settings import get_settings
-from ecm.store import CALL_ATTEMPTS
 
 
 class _TableName:
@@ -47,6 +47,13 @@ class TableModel(Model):
 
     class Meta(TableMeta):
         abstract = True
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        """pynamodb's connection, its client with the product's hooks (ecm.clients)."""
+        connection = super()._get_connection()
+        instrument(connection.connection.client)
+        return connection
 
 
 #: Every model, filled by ``register`` as the model modules load.

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.clients import client
 from ecm.faults import fault_point
 from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
 from ecm.imports.results import load_failures
@@ -33,7 +34,7 @@ from ecm.log import count_metric, logger
 from ecm.models import MetaItem
 from ecm.models.access import condition_failed
 from ecm.settings import get_settings
-from ecm.store import batch_write, client, put_item, to_attr, to_item
+from ecm.store import batch_write, put_item, to_attr, to_item
 
 
 def _restore(entry: Item, tag: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from ecm.clients import client
 from ecm.errors import FileFormatError, ImportRejected
 from ecm.files.readers import HeaderAt, detect_file_type, read_records
 from ecm.imports.records import (
@@ -23,7 +24,6 @@ from ecm.imports.stages.work import NOT_IMPORTED, Item, announce, load_file, row
 from ecm.kinds.registry import VALID_ROWS, ImportKind, get_kind
 from ecm.log import count_metric, logger
 from ecm.settings import get_settings
-from ecm.store import client
 
 TYPED_CELL_TYPES = ("xlsx", "xlsm", "xls")
 

@@ -1,0 +1,102 @@
+"""Every AWS client the product makes, configured once, and the hooks each one gets.
+
+boto3's clients (S3, SQS, Step Functions, the import stages' bulk DynamoDB calls) come from
+``client``; pynamodb makes its own DynamoDB clients, and the models pass each through
+``instrument`` (ecm.models.base). A hook registered with ``add_client_hook`` is applied to
+every client either way: the local AWS faults (ecm.aws_faults) and the capacity benchmark's
+recorder see exactly the calls the product makes, with the product's own retry settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+Item = dict[str, Any]
+
+#: botocore's attempts per call (standard mode: throttling and 5xx, with jittered backoff).
+CALL_ATTEMPTS = 6
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": CALL_ATTEMPTS},
+    parameter_validation=False,
+    max_pool_connections=32,
+    # No CRC32 over every request and response body unless the API requires it: imports
+    # move hundreds of MB through S3 and DynamoDB, and TLS already protects them in transit.
+    request_checksum_calculation="when_required",
+    response_checksum_validation="when_required",
+)
+
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+#: A bulk call's request, already in DynamoDB's JSON (see ``_take_prebuilt_body``).
+PREBUILT_BODY = "EcmPrebuiltBody"
+
+ClientHook = Callable[[Any], None]
+_HOOKS: list[ClientHook] = []
+_HOOKS_LOCK = threading.Lock()
+
+
+def add_client_hook(hook: ClientHook) -> None:
+    """Apply ``hook`` to every client: those made from now on, and those made before,
+    the next time they are asked for (``instrument``). A hook stays for the process's life."""
+    with _HOOKS_LOCK:
+        if hook not in _HOOKS:
+            _HOOKS.append(hook)
+
+
+def instrument(made: Any) -> Any:
+    """Apply to one client the hooks it has not had yet. pynamodb's connections pass their
+    client here on every call, so a hook added later still reaches them."""
+    applied: list[ClientHook] = made.__dict__.setdefault("_ecm_hooks", [])
+    if len(applied) != len(_HOOKS):
+        with _HOOKS_LOCK:
+            for hook in _HOOKS:
+                if hook not in applied:
+                    hook(made)
+                    applied.append(hook)
+    return made
+
+
+def _take_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
+    """botocore's serializer walks every attribute of every item against the service model:
+    ~0.3 ms per patient item, most of an import's apply CPU. Bulk calls already hold their
+    request as the JSON DynamoDB reads (the plan stage wrote it; ``test_store`` proves it
+    equal to botocore's own serialisation), so they pass it beside a minimal parameter set:
+    this handler (botocore's ``before-parameter-build`` event) keeps it aside, and
+    ``_use_prebuilt_body`` (``before-call``) puts it in the request botocore built, before
+    botocore signs, sends, retries and parses it as for any other call."""
+    body = params.pop(PREBUILT_BODY, None)
+    if body is not None:
+        context[PREBUILT_BODY] = body
+
+
+def _use_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
+    body = context.get(PREBUILT_BODY)
+    if body is not None:
+        params["body"] = body
+
+
+def client(service: str) -> Any:
+    """The product's client of one AWS service (thread-safe; one per process)."""
+    return instrument(_client(service))
+
+
+@cache
+def _client(service: str) -> Any:
+    config = _S3_CONFIG if service == "s3" else _CONFIG
+    made = boto3.client(service, config=config)  # type: ignore[call-overload]
+    if service == "dynamodb":
+        made.meta.events.register("before-parameter-build.dynamodb", _take_prebuilt_body)
+        made.meta.events.register("before-call.dynamodb", _use_prebuilt_body)
+    return made
+
+
+def drop_clients() -> None:
+    """Forget the boto3 clients made so far (tests change the endpoint between stacks)."""
+    _client.cache_clear()
