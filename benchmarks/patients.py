@@ -217,10 +217,11 @@ class ReadCounter:
 
     ``items``: full patient (or counter) items: ScannedCount of a Query/Scan of a table or
     an ALL-projected index, 1 per GetItem that found one, each item of a BatchGetItem.
-    ``entries``: index entries of the keys-only search indexes (``search-*``), the ones a
-    Select=COUNT query counts included. ``rcu``: estimated read capacity: 4 KB units of the
-    bytes each request read (eventually consistent unless ConsistentRead), search entries
-    sized by ``entry_sizes`` (mean projected entry, measured by ``calibrate``). moto's own
+    ``entries``: entries of the indexes that project keys only (the sharded lists and the
+    search indexes: ``entry_sizes`` names them), the ones a Select=COUNT query counts
+    included. ``rcu``: estimated read capacity: 4 KB units of the bytes each request read
+    (eventually consistent unless ConsistentRead), index entries sized by ``entry_sizes``
+    (mean projected entry, measured by ``calibrate``). moto's own
     ConsumedCapacity is a constant, so it is not used. Thread-safe: a search's queries run
     on a thread pool.
     """
@@ -251,7 +252,7 @@ class ReadCounter:
         if name in ("Query", "Scan"):
             scanned = int(parsed.get("ScannedCount", parsed.get("Count", 0)))
             index = str(params.get("IndexName") or "")
-            if index.startswith("search-"):
+            if index in self.entry_sizes:
                 entries = scanned
                 size = scanned * self.entry_sizes.get(index, 100.0)
             else:
@@ -274,17 +275,20 @@ class ReadCounter:
 
 
 def calibrate(counter: ReadCounter, ddb: Any) -> None:
-    """Mean size of a search index entry (all its projected attributes), from up to 1,000
-    entries of each index, read with a client the counter does not count."""
-    from ecm.patients.items import SEARCH_INDEXES
+    """Mean entry size (all its projected attributes) of each index of the patients table
+    that does not project whole items, from up to 1,000 entries of each, read with a client
+    the counter does not count."""
+    from devstack.template import LocalTemplate, load_template
     from ecm.settings import get_settings
 
-    for name in SEARCH_INDEXES:
-        index = f"search-{name}-index"
+    table = LocalTemplate(load_template(), {}, 4566).table_properties("PatientsTable")
+    for spec in table["GlobalSecondaryIndexes"]:
+        if spec["Projection"]["ProjectionType"] == "ALL":
+            continue
+        index = spec["IndexName"]
         found = ddb.scan(TableName=get_settings().patients_table, IndexName=index, Limit=1000)
         sizes = [item_size(i) for i in found["Items"]]
-        if sizes:
-            counter.entry_sizes[index] = sum(sizes) / len(sizes)
+        counter.entry_sizes[index] = sum(sizes) / len(sizes) if sizes else 100.0
 
 
 def point_at_store(store_url: str) -> None:
@@ -322,7 +326,22 @@ class Request:
 def requests_to_measure(smallest: int) -> list[Request]:
     from fixtures_builders import sample_mif_row
 
-    from ecm.patients.listing import filter_patients, list_patients
+    from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+
+    def listed(query: dict[str, str]) -> Any:
+        """GET /patients as its route calls the domain: the query's parameters, or None."""
+        page, per_page = query.get("page"), query.get("per_page")
+        return list_patients(
+            query.get("search"),
+            query.get("status"),
+            int(query["provider_id"]) if "provider_id" in query else None,
+            int(page) if page else None,
+            int(per_page) if per_page else None,
+        )
+
+    def filtered(body: dict[str, Any]) -> Any:
+        """POST /patients/filter as its route calls the domain."""
+        return filter_patients(PatientFilterRequest.model_validate(body))
 
     name_prefix = sample_mif_row(1234)["LAST_NAME"][:-1]
     broad_prefix = sample_mif_row(1234)["LAST_NAME"][:-3]
@@ -332,74 +351,74 @@ def requests_to_measure(smallest: int) -> list[Request]:
     member_prefix = sample_mif_row(4321 if smallest >= 4329 else 1234)["MEMBER_ID"][:-1]
     provider = str(PROVIDER_ID)
     return [
-        Request("list all, page 1", lambda: list_patients({}), growth=True),
+        Request("list all, page 1", lambda: listed({}), growth=True),
         Request(
             "status=new_member, page 1",
-            lambda: list_patients({"status": "new_member"}),
+            lambda: listed({"status": "new_member"}),
             limit=True,
             growth=True,
         ),
         Request(
             f"provider_id={provider}, page 1",
-            lambda: list_patients({"provider_id": provider}),
+            lambda: listed({"provider_id": provider}),
             limit=True,
             growth=True,
         ),
         Request(  # its matches grow with the table (see README): not judged on growth
             f"search name prefix '{name_prefix}'",
-            lambda: list_patients({"search": name_prefix}),
+            lambda: listed({"search": name_prefix}),
             limit=True,
             search=True,
         ),
         Request(
             f"search member id prefix '{member_prefix}'",
-            lambda: list_patients({"search": member_prefix}),
+            lambda: listed({"search": member_prefix}),
             growth=True,
             search=True,
         ),
         Request(
             f"search broad prefix '{broad_prefix}', page 1",
-            lambda: list_patients({"search": broad_prefix}),
+            lambda: listed({"search": broad_prefix}),
             limit=True,
             growth=True,
             search=True,
         ),
         Request(
             f"search broad prefix '{broad_prefix}', page 2",
-            lambda: list_patients({"search": broad_prefix, "page": "2"}),
+            lambda: listed({"search": broad_prefix, "page": "2"}),
             growth=True,
             search=True,
         ),
         Request(
             f"search broad prefix '{broad_prefix}', page 5",
-            lambda: list_patients({"search": broad_prefix, "page": "5"}),
+            lambda: listed({"search": broad_prefix, "page": "5"}),
             growth=True,
             search=True,
         ),
         Request(
             f"search one character '{one_character}', page 1",
-            lambda: list_patients({"search": one_character}),
+            lambda: listed({"search": one_character}),
             limit=True,
             growth=True,
             search=True,
         ),
         Request(
             f"search '{broad_prefix}' + status (info)",
-            lambda: list_patients({"search": broad_prefix, "status": "new_member"}),
+            lambda: listed({"search": broad_prefix, "status": "new_member"}),
         ),
         Request(
             "status=new_member, page 4",
-            lambda: list_patients({"status": "new_member", "page": "4", "per_page": "25"}),
+            lambda: listed({"status": "new_member", "page": "4", "per_page": "25"}),
             growth=True,
         ),
         Request(
             "filter status+acuity=high (info)",
-            lambda: filter_patients({"filters": {"status": "new_member", "acuity_level": "high"}}),
+            lambda: filtered({"filters": {"status": "new_member", "acuity_level": "high"}}),
             full_read=True,
         ),
         Request(
             "filter sort_by=date_of_birth (info)",
-            lambda: filter_patients({"sort_by": "date_of_birth"}),
+            lambda: filtered({"sort_by": "date_of_birth"}),
             full_read=True,
         ),
     ]
@@ -673,7 +692,7 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
                 log(f"imported {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
             from ecm.patients.listing import list_patients
 
-            total = int(list_patients({})["pagination"]["total_count"])
+            total = int(list_patients(None, None, None, 1, 1)["pagination"]["total_count"])
             if total != size:
                 report.notes.append(f"patient counter reads {total:,}, expected {size:,}")
             calibrate(counter, stack._aws("dynamodb"))

@@ -44,6 +44,9 @@ for _short, _full in {
     "If": "Fn::If",
     "Equals": "Fn::Equals",
     "Not": "Fn::Not",
+    "Or": "Fn::Or",
+    "And": "Fn::And",
+    "Condition": "Condition",
     "Select": "Fn::Select",
     "Split": "Fn::Split",
     "ImportValue": "Fn::ImportValue",
@@ -75,6 +78,10 @@ class Function:
     environment: dict[str, Any]
     routes: list[tuple[str, str, bool]] = field(default_factory=list)  # method, path, auth
     queues: list[SqsSource] = field(default_factory=list)
+
+
+#: What ``Ref: AWS::NoValue`` resolves to: the item or property is left out.
+_NO_VALUE = object()
 
 
 @dataclass
@@ -137,13 +144,38 @@ class LocalTemplate:
             return name
         raise KeyError(f"{logical}.{attribute}")
 
+    def condition(self, name: str) -> bool:
+        """A condition of the template's Conditions, with the parameters given (or defaults)."""
+        return self._holds(self.raw.get("Conditions", {})[name])
+
+    def _holds(self, expression: Any) -> bool:
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            return bool(str(self.resolve(arg[0])) == str(self.resolve(arg[1])))
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::Or":
+            return any(self._holds(a) for a in arg)
+        if key == "Fn::And":
+            return all(self._holds(a) for a in arg)
+        raise ValueError(f"not a condition function: {key}")
+
     def resolve(self, value: Any) -> Any:
+        """A value with its intrinsic functions resolved; ``Fn::If`` by its condition, a
+        list item that resolves to ``AWS::NoValue`` left out, as CloudFormation does."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            items = (self.resolve(v) for v in value)
+            return [item for item in items if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -163,7 +195,12 @@ class LocalTemplate:
                 return re.sub(r"\$\{([^}!]+)\}", sub, text)
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def table_properties(self, logical: str) -> dict[str, Any]:
+        """A table's properties as CloudFormation creates it with these parameters."""
+        return dict(self.resolve(self.resources[logical]["Properties"]))
 
     # --- what the local stack builds ----------------------------------------------------
     def functions(self) -> dict[str, Function]:

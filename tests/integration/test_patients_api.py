@@ -246,9 +246,11 @@ def test_counts_match_the_data_after_imports_updates_and_rollbacks(stack: Runnin
     statuses: dict[str, int] = {}
     providers: dict[int, int] = {}
     for p in patients:
-        statuses[p["member_record_status"]] = statuses.get(p["member_record_status"], 0) + 1
-        if p.get("provider_id") is not None:
-            providers[p["provider_id"]] = providers.get(p["provider_id"], 0) + 1
+        status = p["eligibility"]["member_record_status"]
+        statuses[status] = statuses.get(status, 0) + 1
+        provider = (p.get("case_load") or {}).get("provider_id")
+        if provider is not None:
+            providers[provider] = providers.get(provider, 0) + 1
     for status, count in statuses.items():
         assert counters[f"count#status#{status}"] == count, status
     for provider, count in providers.items():
@@ -317,7 +319,9 @@ def test_filter_sorts_and_combines_filters(stack: RunningStack) -> None:
     assert response.status_code == 201, response.text
     base = {"filters": {"provider_id": PROVIDER_ID}, "per_page": 100}
     stored = {
-        p["id"]: p for p in scan(stack, "PatientsTable") if p.get("provider_id") == PROVIDER_ID
+        p["id"]: p
+        for p in scan(stack, "PatientsTable")
+        if (p.get("case_load") or {}).get("provider_id") == PROVIDER_ID
     }
     for sort_by, key in (
         ("date_of_birth", lambda p: p["date_of_birth"]),
@@ -390,14 +394,16 @@ def test_filter_rejects_unknown_sorts_and_fields(stack: RunningStack) -> None:
 def test_every_whitelisted_sort(stack: RunningStack) -> None:
     seed_provider_patients(stack, 308_000, 4)
     stored = {
-        p["id"]: p for p in scan(stack, "PatientsTable") if p.get("provider_id") == PROVIDER_ID
+        p["id"]: p
+        for p in scan(stack, "PatientsTable")
+        if (p.get("case_load") or {}).get("provider_id") == PROVIDER_ID
     }
     rank = {"low": 0, "medium": 1, "high": 2}
     keys = {
         "name": lambda p: p["sort_name"],
         "last_name": lambda p: p["last_name"].lower(),
         "acuity_level": lambda p: rank.get(p["eligibility"].get("acuity_level") or "", -1),
-        "member_record_status": lambda p: p["member_record_status"],
+        "member_record_status": lambda p: p["eligibility"]["member_record_status"],
         "updated_at": lambda p: p["updated_at"],
     }
     for sort_by, key in keys.items():
@@ -523,13 +529,21 @@ def test_reindex_rewrites_patients_written_under_the_old_index_layout(
     patient = patients_by_member(stack)[rows[0]["MEMBER_ID"]]
     ddb = stack.client("dynamodb")
     key = {"id": {"N": str(patient["id"])}}
-    # The layout before issue #4's search paging: one partition per first character, the
-    # bare text as range key, no count attribute.
+    # The layout before sharded keys: search partitions by the text's first characters,
+    # unsharded lists keyed on top-level copies (kind, status, provider, plan).
     ddb.update_item(
         TableName="PatientsTable",
         Key=key,
-        UpdateExpression="SET search_last_p = :p, search_last = :t REMOVE search_last_from",
-        ExpressionAttributeValues={":p": {"S": "q"}, ":t": {"S": "quarrington"}},
+        UpdateExpression=(
+            "SET search_last_p = :p, kind = :k, member_record_status = :s, provider_id = :v "
+            "REMOVE status_shard, all_shard"
+        ),
+        ExpressionAttributeValues={
+            ":p": {"S": "qu"},
+            ":k": {"S": "patient"},
+            ":s": {"S": "new_member"},
+            ":v": {"N": "1"},
+        },
     )
     assert _search(stack, "Quarrington")["pagination"]["total_count"] == 0
     counts = json.loads(stack.run_cli("reindex-patients"))
@@ -537,9 +551,13 @@ def test_reindex_rewrites_patients_written_under_the_old_index_layout(
     assert counts["changed_since"] == 0
     assert counts["unchanged"] >= 2
     item = ddb.get_item(TableName="PatientsTable", Key=key)["Item"]
-    assert item["search_last_p"] == {"S": "qu"}
+    assert item["search_last_p"] == {"S": str(patient["id"] % 16)}
     assert item["search_last"]["S"].startswith("quarrington\x1f")
+    assert item["status_shard"] == {"S": f"new_member#{patient['id'] % 16}"}
+    assert item["all_shard"] == {"S": f"patient#{patient['id'] % 16}"}
+    assert not {"kind", "member_record_status", "provider_id"} & set(item)
     assert item["version"] == {"N": str(patient["version"])}  # derived fields only
+    assert json.loads(stack.run_cli("reindex-patients"))["rewritten"] == 0
     found = _search(stack, "Quarrington")
     assert found["pagination"]["total_count"] == 1
     assert found["patients"][0]["id"] == patient["id"]

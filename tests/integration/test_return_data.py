@@ -47,7 +47,9 @@ def test_a_mif_names_its_plan_and_each_member_keeps_it(stack: RunningStack) -> N
     assert (record["status"], record["plan"]) == ("completed", "healthnet")
     patient = _patient(stack, 730_000)
     assert patient["ecm_eligibility_information"]["plan"] == "healthnet"
-    assert patients_by_member(stack)[sample_mif_row(730_000)["MEMBER_ID"]]["plan"] == "healthnet"
+    stored = patients_by_member(stack)[sample_mif_row(730_000)["MEMBER_ID"]]
+    assert stored["eligibility"]["plan"] == "healthnet"
+    assert stored["plan_shard"] == f"healthnet#{stored['id'] % 16}"  # the plan's list
     listed = call(stack, "GET", "/patients?search=" + sample_mif_row(730_001)["MEMBER_ID"])
     assert [p["ecm_eligibility_information"]["plan"] for p in listed.json()["patients"]] == [
         "healthnet"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
+from patients_table import Reads, create_patients_table
 
 from ecm.models import create_tables
 from ecm.models.access import reset_clients
@@ -39,3 +40,10 @@ def tables(fake_aws: None) -> Iterator[None]:
         create_tables()
         boto3.client("s3").create_bucket(Bucket=get_settings().files_bucket)
         yield
+
+
+@pytest.fixture
+def patients_table(fake_aws: None) -> Iterator[Reads]:
+    """The patients table alone (moto in this process), with a count of the reads made."""
+    with mock_aws():
+        yield create_patients_table()

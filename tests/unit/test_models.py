@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fixtures_builders import VALID_NPI, sample_auth_row, sample_mif_row
 
-from devstack.template import load_template
+from devstack.template import LocalTemplate, load_template
 from ecm.kinds.authorization.member_status import (
     AuthorizationEvent,
     apply_authorization_events,
@@ -26,9 +26,13 @@ TODAY = date(2026, 12, 4)
 NOW = "2026-12-04T10:00:00.000Z"
 
 
-def _tables() -> dict[str, dict[str, Any]]:
-    resources = load_template()["Resources"]
-    return {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+def _tables(parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Each table as CloudFormation creates it, with the template's defaults (or these)."""
+    template = LocalTemplate(load_template(), parameters or {}, 4566)
+    return {
+        logical: {"Properties": template.table_properties(logical)}
+        for logical in template.of_type("AWS::DynamoDB::Table")
+    }
 
 
 def _model(resource: str) -> type[TableModel]:
@@ -154,3 +158,28 @@ def test_a_projection_reads_as_the_attributes_it_holds() -> None:
 
     partial = User.from_raw_data({"id": {"N": "4"}, "name": {"S": "Jane"}, "role": {"S": "olcm"}})
     assert as_dict(partial) == {"id": 4, "name": "Jane", "role": "olcm"}
+
+
+def _index_names(properties: dict[str, Any]) -> set[str]:
+    return {g["IndexName"] for g in properties.get("GlobalSecondaryIndexes", [])}
+
+
+def test_a_stack_before_sharding_moves_one_index_per_deployment() -> None:
+    """PatientIndexMigration's steps: CloudFormation adds or removes one GSI of a table per
+    update, and DynamoDB refuses attribute definitions no key uses."""
+    steps = [str(n) for n in range(1, 12)] + ["done"]
+    layouts = [_tables({"PatientIndexMigration": s})["PatientsTable"]["Properties"] for s in steps]
+    search = {f"search-{f}-index" for f in ("name", "last", "member", "cin")}
+    legacy = {"name-index", "status-index", "provider-index", "olcm-index", "ilcm-index"}
+    before = search | legacy | {"plan-index"}  # what a stack deployed before sharding has
+    previous_names = [before, *map(_index_names, layouts)][:-1]
+    for step, (previous, layout) in enumerate(zip(previous_names, layouts, strict=True)):
+        assert len(previous ^ _index_names(layout)) == 1, steps[step]
+        keyed = {
+            k["AttributeName"] for g in layout["GlobalSecondaryIndexes"] for k in g["KeySchema"]
+        }
+        defined = {a["AttributeName"] for a in layout["AttributeDefinitions"]}
+        assert defined == keyed | {"id"}, steps[step]
+    assert _index_names(layouts[5]) >= before  # step 6: every old index still serves
+    assert _index_names(layouts[-1]) == _index_names(_tables()["PatientsTable"]["Properties"])
+    assert not _index_names(layouts[-1]) & (legacy | {"plan-index"})

@@ -5,29 +5,20 @@ in-process), checked against a brute-force search of the same patients."""
 from __future__ import annotations
 
 import random
-import threading
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from patients_table import Reads, put_patients
 
-from devstack.template import load_template
-from ecm.clients import client
-from ecm.models import Patient
-from ecm.models.access import reset_clients
-from ecm.patients.items import (
-    SEARCH_BUCKETS,
+from ecm.models.partitions import page_size_for
+from ecm.patients.index_fields import (
     SEARCH_INDEXES,
     SEARCH_SEP,
+    SHARDS,
     search_fields,
-    search_partition,
-    search_partitions,
+    search_shards,
     with_index_fields,
 )
-from ecm.settings import get_settings
-from ecm.store import to_item
 
 Item = dict[str, Any]
 #: Characters around every bucket boundary: end/space/punctuation, digits, ":" .. "`", "{",
@@ -99,19 +90,12 @@ def _expected(patients: list[Item], term: str) -> list[int]:
 # --- pure -----------------------------------------------------------------------------------
 
 
-def test_partitions_follow_text_order_and_hold_every_match() -> None:
-    assert list(SEARCH_BUCKETS) == sorted(SEARCH_BUCKETS)
-    texts = sorted({a + b + c for a in "ab" for b in ["", *ALPHABET] for c in ["", "x"]})
-    for a in texts:
-        for b in texts:
-            pa, pb = search_partition(a), search_partition(b)
-            if a[0] == b[0] and pa != pb:
-                assert (pa < pb) == (a < b), (a, b, pa, pb)
-        for n in range(1, len(a) + 1):
-            assert search_partition(a) in search_partitions(a[:n]), (a, n)
-    assert search_partitions("sm") == ["sm"]
-    assert search_partitions("s") == [f"s{b}" for b in SEARCH_BUCKETS]
-    assert len(search_partitions("s")) == 39
+def test_every_field_of_a_patient_is_in_its_ids_shard() -> None:
+    assert search_shards() == [str(shard) for shard in range(SHARDS)]
+    for patient_id in (1, 15, 16, 17, 12345):
+        patient = _patient(patient_id, "Ana", "Smith", "M1", "9123")
+        shard = str(patient_id % SHARDS)
+        assert [patient[f"search_{name}_p"] for name in SEARCH_INDEXES] == [shard] * 4
 
 
 def test_range_keys_sort_by_text_then_name_and_start_with_the_text() -> None:
@@ -124,7 +108,7 @@ def test_range_keys_sort_by_text_then_name_and_start_with_the_text() -> None:
     keys = sorted((p["search_last"], p["id"]) for p in patients)
     assert [patient_id for _, patient_id in keys] == [1, 4, 2, 3]  # smith (ana, ana, ben), smithe
     assert patients[0]["search_last"] == f"smith{SEARCH_SEP}smith ana#000000000001"
-    assert patients[0]["search_name_p"] == "an" and patients[0]["search_last_p"] == "sm"
+    assert patients[0]["search_name_p"] == "1" and patients[3]["search_last_p"] == "4"
     assert _fold(f"Smith{SEARCH_SEP}x") == "smith x"  # folding drops the separator
 
 
@@ -176,67 +160,10 @@ def test_blank_fields_leave_no_index_attributes() -> None:
         f"search_{n}{s}" for n in ("name", "last", "member") for s in ("_p", "", "_from")
     }
     patient["eligibility"]["cin"] = "9123"
-    assert with_index_fields(patient)["search_cin_p"] == "91"
+    assert with_index_fields(patient)["search_cin_p"] == "5"
 
 
 # --- against the table (moto in-process) ----------------------------------------------------
-
-
-class Reads:
-    """Full items and index entries read, per DynamoDB call (botocore hooks)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.local = threading.local()
-        self.full = 0
-        self.entries = 0
-        self.queries: list[str] = []
-
-    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.local.index = params.get("IndexName")
-
-    def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        with self.lock:
-            if model.name == "Query":
-                index = str(self.local.index)
-                self.queries.append(index)
-                if index.startswith("search-"):
-                    self.entries += int(parsed.get("ScannedCount", 0))
-                else:
-                    self.full += int(parsed.get("ScannedCount", 0))
-            elif model.name == "BatchGetItem":
-                self.full += sum(len(v) for v in parsed.get("Responses", {}).values())
-
-    def reset(self) -> None:
-        self.full = self.entries = 0
-        self.queries = []
-
-
-@pytest.fixture
-def table(fake_aws: None) -> Iterator[Reads]:
-    props = load_template()["Resources"]["PatientsTable"]["Properties"]
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=get_settings().patients_table,
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        reads = Reads()
-        # Queries go through the Patient model's client, batch reads through ecm.store's.
-        for ddb in (client("dynamodb"), Patient._get_connection().connection.client):
-            ddb.meta.events.register("before-parameter-build.dynamodb", reads.before)
-            ddb.meta.events.register("after-call.dynamodb", reads.after)
-        yield reads
-    get_settings.cache_clear()
-    reset_clients()
-
-
-def _put(patients: list[Item]) -> None:
-    ddb = client("dynamodb")
-    for p in patients:
-        ddb.put_item(TableName=get_settings().patients_table, Item=to_item(p))
 
 
 def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
@@ -246,11 +173,11 @@ def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
     return [p["id"] for p in body["patients"]], body["pagination"]
 
 
-def test_pages_and_total_count_match_a_brute_force_search(table: Reads) -> None:
+def test_pages_and_total_count_match_a_brute_force_search(patients_table: Reads) -> None:
     patients = _random_patients(11, 120)
-    _put(patients)
+    put_patients(patients)
     terms = sorted({t[:n] for p in patients for t in _texts(p) for n in (1, 2, 3)})
-    short = ["a", "1"]  # one character: each fans out to 39 partitions per index
+    short = ["a", "1"]  # one character
     longer = random.Random(3).sample([t for t in terms if len(t) > 1], 8)
     for term in [*short, *longer, "zz", "a b", " A  B"]:
         expected = _expected(patients, _fold(term))  # the API folds the term too
@@ -268,29 +195,33 @@ def test_pages_and_total_count_match_a_brute_force_search(table: Reads) -> None:
                 }, (term, page, per_page)
 
 
-def test_a_page_reads_only_its_own_full_items(table: Reads) -> None:
+def test_a_page_reads_only_its_own_full_items(patients_table: Reads) -> None:
     patients = [_patient(i, "Ana", f"Smith{i}", f"M{i:06d}", f"9{i:06d}A") for i in range(1, 301)]
     patients.append(_patient(301, "Smithy", "Smithson", "M999999", None))  # two fields match
-    _put(patients)
-    table.reset()
+    put_patients(patients)
+    patients_table.reset()
     got, pagination = _page("smith", 1, 25)
     assert pagination["total_count"] == 301
     assert got == _expected(patients, "smith")[:25]
-    assert table.full == 25  # the page's items, by BatchGetItem
-    assert table.queries and all(q.startswith("search-") for q in table.queries)
-    # the count reads every matching entry (keys only); the page at most 25 per index
-    assert 302 <= table.entries <= 302 + 4 * 25
-    table.reset()
+    assert patients_table.full == 25  # the page's items, by BatchGetItem
+    assert patients_table.queries and all(q.startswith("search-") for q in patients_table.queries)
+    # the count reads every matching entry (keys only), and the page at most one page of
+    # entries per shard of each index (in one round: one query per shard and index)
+    assert 302 <= patients_table.entries <= 302 + 4 * SHARDS * page_size_for(25, SHARDS)
+    assert len(patients_table.queries) <= 2 * 4 * SHARDS
+    patients_table.reset()
     got, pagination = _page("smith", 13, 25)
     assert got == _expected(patients, "smith")[300:]
     assert pagination["total_pages"] == 13
-    assert table.full == 1
-    table.reset()
+    assert patients_table.full == 1
+    patients_table.reset()
     assert _page("smith", 14, 25)[0] == []
-    assert table.full == 0  # beyond the end: counted, nothing else read
+    assert patients_table.full == 0  # beyond the end: counted, nothing else read
 
 
-def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Reads) -> None:
+def test_search_with_a_filter_or_another_sort_still_reads_every_match(
+    patients_table: Reads,
+) -> None:
     from ecm.patients.listing import PatientFilterRequest, filter_patients
 
     patients = [
@@ -299,7 +230,7 @@ def test_search_with_a_filter_or_another_sort_still_reads_every_match(table: Rea
         )
         for i in range(1, 41)
     ]
-    _put(patients)
+    put_patients(patients)
     body = filter_patients(
         PatientFilterRequest.model_validate(
             {"search": "kim", "filters": {"status": "inactive_member"}}

@@ -17,7 +17,9 @@ from typing import Any
 from ecm.clock import CALIFORNIA, iso_timestamp
 from ecm.exports.layouts import Layout
 from ecm.models import Patient
-from ecm.models.access import all_items, batch_read
+from ecm.models.access import batch_read
+from ecm.models.partitions import first_entries
+from ecm.patients.index_fields import shard_keys
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
@@ -133,8 +135,9 @@ def ten_digits(phone: str | None) -> str:
 
 
 def plan_member_ids(plan: str) -> list[int]:
-    """The plan's members, in id order (the plan index holds keys only)."""
-    return [int(item["id"]) for item in all_items(Patient.by_plan.query(plan))]
+    """The plan's members, in id order: the plan's list merged from its shards (keys only)."""
+    entries = first_entries(Patient.by_plan, shard_keys(plan), lambda e: int(e["id"]), None)
+    return [int(entry["id"]) for entry in entries]
 
 
 def batches(values: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:

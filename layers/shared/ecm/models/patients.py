@@ -1,9 +1,9 @@
 """The patients table and its lookup keys: what a patient item is, attribute by attribute.
 
 A patient is one item: demographics, its ECM eligibility record, its case load, its status
-history, and top-level copies of what the indexes sort and filter on (``sort_name``, the
-status, provider and care-manager ids, the search fields), which
-``ecm.patients.with_index_fields`` derives from the data on every write.
+history, and top-level attributes the indexes key on (``sort_name``, the sharded list keys,
+the search fields), which ``ecm.patients.index_fields.with_index_fields`` derives from the
+data on every write.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import (
-    AllProjection,
     GlobalSecondaryIndex,
     IncludeProjection,
     KeysOnlyProjection,
@@ -86,19 +85,21 @@ def _index(name: str, projection: object, **keys: object) -> GlobalSecondaryInde
     """One index of the patients table: its name, projection and key attributes.
 
     pynamodb reads an index's attributes from its class body, so each is built with
-    ``type`` (nine indexes, one shape).
+    ``type`` (ten indexes, one shape).
     """
     meta = type("Meta", (), {"index_name": name, "projection": projection})
     index = type(f"Index_{name}", (GlobalSecondaryIndex,), {"Meta": meta, **keys})
     return index()  # type: ignore[no-any-return]
 
 
-def _by_name(name: str, key: str, key_attribute: type) -> GlobalSecondaryIndex[Patient]:
-    """A patients list in name order (every index of the table but the search ones)."""
+def _list(name: str, key: str, range_key: str = "sort_name") -> GlobalSecondaryIndex[Patient]:
+    """A sharded patients list (ecm.patients.index_fields), keys only: a page merges the
+    shards' entries, then reads the page's items (ecm.patients.listing)."""
+    range_attribute = NumberAttribute if range_key == "id" else UnicodeAttribute
     return _index(
         name,
-        AllProjection(),
-        **{key: key_attribute(hash_key=True), "sort_name": UnicodeAttribute(range_key=True)},
+        KeysOnlyProjection(),
+        **{key: UnicodeAttribute(hash_key=True), range_key: range_attribute(range_key=True)},
     )
 
 
@@ -123,7 +124,6 @@ class Patient(TableModel):
         pass
 
     id = NumberAttribute(hash_key=True)
-    kind = UnicodeAttribute(null=True)
     sort_name = UnicodeAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
@@ -147,12 +147,13 @@ class Patient(TableModel):
     last_import = UnicodeAttribute(null=True)
     version = VersionAttribute(null=True)
 
-    # Top-level copies the indexes key on (sparse: absent when the value is).
-    member_record_status = UnicodeAttribute(null=True)
-    plan = UnicodeAttribute(null=True)
-    provider_id = NumberAttribute(null=True)
-    olcm_user_id = NumberAttribute(null=True)
-    ilcm_user_id = NumberAttribute(null=True)
+    # What the indexes key on (ecm.patients.index_fields; sparse: absent when the value is).
+    all_shard = UnicodeAttribute(null=True)
+    status_shard = UnicodeAttribute(null=True)
+    provider_shard = UnicodeAttribute(null=True)
+    olcm_shard = UnicodeAttribute(null=True)
+    ilcm_shard = UnicodeAttribute(null=True)
+    plan_shard = UnicodeAttribute(null=True)
     search_name_p = UnicodeAttribute(null=True)
     search_name = UnicodeAttribute(null=True)
     search_name_from = NumberAttribute(null=True)
@@ -166,18 +167,13 @@ class Patient(TableModel):
     search_cin = UnicodeAttribute(null=True)
     search_cin_from = NumberAttribute(null=True)
 
-    by_name = _by_name("name-index", "kind", UnicodeAttribute)
-    by_status = _by_name("status-index", "member_record_status", UnicodeAttribute)
-    by_provider = _by_name("provider-index", "provider_id", NumberAttribute)
-    by_olcm = _by_name("olcm-index", "olcm_user_id", NumberAttribute)
-    by_ilcm = _by_name("ilcm-index", "ilcm_user_id", NumberAttribute)
-    #: a plan's members in id order, keys only: an export reads them in a stable order
-    by_plan = _index(
-        "plan-index",
-        KeysOnlyProjection(),
-        plan=UnicodeAttribute(hash_key=True),
-        id=NumberAttribute(range_key=True),
-    )
+    by_all = _list("all-shard-index", "all_shard")
+    by_status = _list("status-shard-index", "status_shard")
+    by_provider = _list("provider-shard-index", "provider_shard")
+    by_olcm = _list("olcm-shard-index", "olcm_shard")
+    by_ilcm = _list("ilcm-shard-index", "ilcm_shard")
+    #: a plan's members in id order: an export reads them in a stable order
+    by_plan = _list("plan-shard-index", "plan_shard", range_key="id")
     search_by_name = _search("name")
     search_by_last = _search("last")
     search_by_member = _search("member")

@@ -33,7 +33,7 @@ from ecm.models.access import (
     transaction,
 )
 from ecm.patients.audit import record_audit
-from ecm.patients.items import with_index_fields
+from ecm.patients.index_fields import with_index_fields
 from ecm.patients.reading import load_patient, parse_patient_id
 
 Item = dict[str, Any]

@@ -25,7 +25,7 @@ from ecm.models.access import all_items, get, put_versioned
 from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
-from ecm.patients.items import with_index_fields
+from ecm.patients.index_fields import with_index_fields
 from ecm.patients.providers import ProviderExists, create_provider, list_providers
 from ecm.patients.reading import load_patient, parse_patient_id, patient_change
 

@@ -24,15 +24,17 @@ def count_keys(patient: Item | None) -> list[str]:
     if not patient:
         return []
     keys = ["count#patient"]
-    if patient.get("member_record_status"):
-        keys.append(f"count#status#{patient['member_record_status']}")
+    status = (patient.get("eligibility") or {}).get("member_record_status")
+    if status:
+        keys.append(f"count#status#{status}")
+    case_load = patient.get("case_load") or {}
     for field, name in (
         ("provider_id", "provider"),
         ("olcm_user_id", "olcm"),
         ("ilcm_user_id", "ilcm"),
     ):
-        if patient.get(field) is not None:
-            keys.append(f"count#{name}#{patient[field]}")
+        if case_load.get(field) is not None:
+            keys.append(f"count#{name}#{case_load[field]}")
     return keys
 
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecm.patients.index_fields import fold, with_index_fields
+
 Item = dict[str, Any]
 
 
 def member_key(member_id: str) -> str:
     return "member#" + member_id.strip().upper()
-
-
-def fold(text: str | None) -> str:
-    """Lowercase with runs of whitespace as one space: how names and ids are compared."""
-    return " ".join((text or "").lower().split())
 
 
 def name_key(first: str | None, last: str | None, dob: str | None) -> str | None:
@@ -113,127 +110,6 @@ def build_patient(
             "last_import": import_tag,
         }
     )
-
-
-PATIENT_KIND = "patient"
-#: Prefix-searchable fields, each with its index: full name, last name, member id, CIN.
-#: The order matters: a patient is counted by the first of its fields a term matches.
-SEARCH_INDEXES = ("name", "last", "member", "cin")
-#: Between a search field's folded text and its tie-break in the index's range key. Folding
-#: removes it (str.split() treats it as whitespace), and it sorts before every character a
-#: folded text holds, so "smith" + SEP + ... sorts before "smithe...", as "smith" does.
-SEARCH_SEP = "\x1f"
-#: The second-character buckets of a search partition, in text order: "!" for the end of
-#: the text and anything before "0" (space, "'", "-", "."), each digit, ":" for anything
-#: between "9" and "a", each letter, "~" for anything after "z" (accented letters, ...).
-SEARCH_BUCKETS = ("!", *"0123456789", ":", *"abcdefghijklmnopqrstuvwxyz", "~")
-#: Every attribute ``search_fields`` may set, so a field that lost its text loses them too.
-_SEARCH_ATTRIBUTES = tuple(
-    f"search_{name}{suffix}" for name in SEARCH_INDEXES for suffix in ("_p", "", "_from")
-)
-
-
-def _bucket(char: str) -> str:
-    if not char or char < "0":
-        return "!"
-    if char <= "9" or "a" <= char <= "z":
-        return char
-    return ":" if char < "a" else "~"
-
-
-def search_partition(text: str) -> str:
-    """A search index's partition for a folded text: its first character and the bucket of
-    its second. Monotonic: every text of partition "sm" sorts before every text of "sn"."""
-    return text[:1] + _bucket(text[1:2])
-
-
-def search_partitions(term: str) -> list[str]:
-    """The partitions a folded term's matches can live in, in text order: one for a term of
-    two characters or more; the first character's SEARCH_BUCKETS for a one-character term."""
-    if len(term) >= 2:
-        return [search_partition(term)]
-    return [term + bucket for bucket in SEARCH_BUCKETS]
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def search_fields(patient: Item) -> Item:
-    """The search indexes' attributes of a patient (``with_index_fields`` sets them).
-
-    Per field ``<f>`` with a text: ``search_<f>_p`` (partition, ``search_partition``),
-    ``search_<f>`` (range: the folded text, SEARCH_SEP, then ``sort_name`` as the tie-break,
-    so an index's order is the matched text's, then the name's, and unique), and
-    ``search_<f>_from``: the shortest term this entry counts for in ``total_count``. A term
-    that matches this field and an earlier one (SEARCH_INDEXES order) is at most as long as
-    their common prefix, so the entry counts only for terms longer than every such prefix:
-    summing the entries with ``from <= len(term)`` counts each matching patient once.
-    """
-    return _search_fields(patient, fold(patient.get("first_name")), fold(patient.get("last_name")))
-
-
-def _search_fields(patient: Item, first: str, last: str) -> Item:
-    """``search_fields`` with the first and last names already folded."""
-    eligibility = patient.get("eligibility") or {}
-    # fold(first + " " + last) is the folded parts joined: folding splits on whitespace.
-    texts = (
-        ("name", f"{first} {last}" if first and last else first or last),
-        ("last", last),
-        ("member", fold(eligibility.get("member_id"))),
-        ("cin", fold(eligibility.get("cin"))),
-    )
-    tie_break = SEARCH_SEP + patient["sort_name"]
-    fields: Item = {}
-    earlier: list[str] = []
-    for name, text in texts:
-        if not text:
-            continue
-        fields[f"search_{name}_p"] = search_partition(text)
-        fields[f"search_{name}"] = text + tie_break
-        shared = 0
-        for other in earlier:
-            if other[0] == text[0]:
-                shared = max(shared, _common_prefix(text, other))
-        fields[f"search_{name}_from"] = shared + 1
-        earlier.append(text)
-    return fields
-
-
-def with_index_fields(patient: Item) -> Item:
-    """Copy what the patients' indexes sort and filter on to top-level attributes.
-
-    DynamoDB indexes only top-level attributes; every writer of a patient item calls this,
-    so the copies never drift from the nested eligibility and case load.
-    """
-    eligibility = patient.get("eligibility") or {}
-    case_load = patient.get("case_load") or {}
-    first, last = fold(patient.get("first_name")), fold(patient.get("last_name"))
-    patient["kind"] = PATIENT_KIND
-    patient["sort_name"] = f"{last} {first}#{int(patient.get('id') or 0):012d}"
-    search = _search_fields(patient, first, last)
-    for field, value in (
-        ("member_record_status", eligibility.get("member_record_status")),
-        ("plan", eligibility.get("plan")),
-        ("provider_id", case_load.get("provider_id")),
-        ("olcm_user_id", case_load.get("olcm_user_id")),
-        ("ilcm_user_id", case_load.get("ilcm_user_id")),
-    ):
-        if value is None:
-            patient.pop(field, None)  # a sparse index skips items without the attribute
-        else:
-            patient[field] = value
-    if len(search) < len(_SEARCH_ATTRIBUTES):
-        for field in _SEARCH_ATTRIBUTES:
-            if field not in search:
-                patient.pop(field, None)
-    patient.update(search)
-    return patient
 
 
 def eligibility_snapshot(patient: Item) -> Item:

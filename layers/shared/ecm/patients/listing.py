@@ -1,8 +1,9 @@
 """Patients lists (seed 002): GET /patients and POST /patients/filter.
 
-Lists query an index in name order and read the items up to the requested page (the first
-page of 25 reads 25 items whatever the table's size); ``total_count`` is a counter kept with
-the data (ecm.patients.counts), not a scan."""
+A list is a sharded keys-only index in name order (ecm.patients.index_fields): a page merges
+the shards' entries up to it and reads the page's items only (25 items for a page of 25,
+whatever the table's size); ``total_count`` is a counter kept with the data
+(ecm.patients.counts), not a scan."""
 
 from __future__ import annotations
 
@@ -17,17 +18,18 @@ from ecm.api.schemas import ObjectBody
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.models import Patient
-from ecm.models.access import all_items
+from ecm.models.partitions import first_entries
 from ecm.patients.choices import AcuityField, AuthorizationStatusField, MemberStatusField
 from ecm.patients.counts import read_counts
-from ecm.patients.items import PATIENT_KIND
-from ecm.patients.reading import Item, caseload_summary, eligibility_summary
+from ecm.patients.index_fields import ALL_PATIENTS, shard_keys
+from ecm.patients.reading import Item, caseload_summary, eligibility_summary, patients_by_id
 from ecm.patients.search import search_matches, search_page
 
 
-def _query(index: Index[Patient], value: Any, wanted: int) -> list[Item]:
-    """The first ``wanted`` items of one index partition, in name order."""
-    return list(all_items(index.query(value, limit=wanted)))
+def _list_ids(index: Index[Patient], value: Any, wanted: int | None) -> list[int]:
+    """The first ``wanted`` (every, for None) patient ids of one list, in name order."""
+    entries = first_entries(index, shard_keys(value), lambda e: e["sort_name"], wanted)
+    return [int(entry["id"]) for entry in entries]
 
 
 def patient_summary(patient: Item) -> Item:
@@ -69,7 +71,7 @@ SORTS: dict[str, Any] = {
     "acuity_level": lambda p: {"low": 0, "medium": 1, "high": 2}.get(
         (p.get("eligibility") or {}).get("acuity_level") or ""
     ),
-    "member_record_status": lambda p: p.get("member_record_status"),
+    "member_record_status": lambda p: (p.get("eligibility") or {}).get("member_record_status"),
     "created_at": lambda p: p.get("created_at"),
     "updated_at": lambda p: p.get("updated_at"),
 }
@@ -129,11 +131,11 @@ def _matches(patient: Item, filters: PatientFilters) -> bool:
     case_load = patient.get("case_load") or {}
     eligibility = patient.get("eligibility") or {}
     return (
-        (filters.status is None or patient.get("member_record_status") == filters.status)
+        (filters.status is None or eligibility.get("member_record_status") == filters.status)
         and (
             filters.acuity_level is None or eligibility.get("acuity_level") == filters.acuity_level
         )
-        and (filters.provider_id is None or patient.get("provider_id") == filters.provider_id)
+        and (filters.provider_id is None or case_load.get("provider_id") == filters.provider_id)
         and (filters.olcm_user_id is None or case_load.get("olcm_user_id") == filters.olcm_user_id)
         and (filters.ilcm_user_id is None or case_load.get("ilcm_user_id") == filters.ilcm_user_id)
         and (
@@ -182,11 +184,11 @@ def _page_body(
 def _run_filter(request: PatientFilterRequest) -> Item:
     """One index drives the read; the rest of the filters and the sort run on its items.
 
-    Name order with only the driving index's own filter reads just the items up to the page
-    and takes total_count from its counter; a search in its own order with no filter reads
-    index entries up to the page, the page's items, and counts the matching entries
-    (``search_page``). Anything else reads the driving partition (or every search match)
-    whole: the cost the README's access-pattern table states.
+    Name order with only the driving index's own filter reads the list's entries up to the
+    page, then the page's items, and takes total_count from its counter; a search in its
+    own order with no filter reads index entries up to the page, the page's items, and
+    counts the matching entries (``search_page``). Anything else reads the driving list
+    (or every search match) whole: the cost the README's access-pattern table states.
     """
     filters = request.filters
     given = {k for k, v in filters.model_dump().items() if v is not None}
@@ -195,20 +197,20 @@ def _run_filter(request: PatientFilterRequest) -> Item:
     index, value, counter = (
         (driving[1], getattr(filters, driving[0]), f"count#{driving[2]}#")
         if driving
-        else (Patient.by_name, PATIENT_KIND, "count#patient")
+        else (Patient.by_all, ALL_PATIENTS, "count#patient")
     )
     if driving:
         counter += str(value)
     name_order = request.sort_by == "name" and request.sort_dir == "ASC"
     if not term and name_order and given <= ({driving[0]} if driving else set()):
-        wanted = request.page * request.per_page
-        items = _query(index, value, wanted)
+        start = (request.page - 1) * request.per_page
+        ids = _list_ids(index, value, start + request.per_page)[start:]
         total = read_counts([counter])[counter]
-        return _page_body(items, total, request.page, request.per_page)
+        return _page_body(patients_by_id(ids), total, request.page, request.per_page, window=True)
     if term and name_order and not given:
         items, total = search_page(term, request.page, request.per_page)
         return _page_body(items, total, request.page, request.per_page, window=True)
-    candidates = search_matches(term) if term else _query(index, value, 10**9)
+    candidates = search_matches(term) if term else patients_by_id(_list_ids(index, value, None))
     matched = [p for p in candidates if _matches(p, filters)]
     if term and name_order:
         ordered = matched  # search results keep their order: matched text, then name

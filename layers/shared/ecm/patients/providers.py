@@ -17,7 +17,7 @@ from ecm.models.access import (
     next_ids,
     transaction,
 )
-from ecm.patients.items import fold
+from ecm.patients.index_fields import fold
 
 Item = dict[str, Any]
 

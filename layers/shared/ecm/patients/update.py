@@ -20,7 +20,8 @@ from ecm.patients.audit import record_audit
 from ecm.patients.choices import AcuityField, DiscontinuationReasonField, MemberStatusField
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
-from ecm.patients.items import name_key, patient_name_key, with_index_fields
+from ecm.patients.index_fields import with_index_fields
+from ecm.patients.items import name_key, patient_name_key
 from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
 
 ELIGIBILITY = "patient.ecm_eligibility_information"

@@ -12,7 +12,7 @@ from typing import Any
 
 from ecm.clock import california_date
 from ecm.kinds.authorization.rows import AuthorizationStatus
-from ecm.patients.items import with_index_fields
+from ecm.patients.index_fields import with_index_fields
 
 Item = dict[str, Any]
 MEMBER_STATUSES = (
