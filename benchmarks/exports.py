@@ -43,6 +43,7 @@ def seed(members: int) -> None:
     from ecm.clients import client
     from ecm.clock import iso_timestamp
     from ecm.models import Activity, Patient, create_tables
+    from ecm.patients.index_fields import with_index_fields
     from ecm.patients.items import build_patient
     from ecm.settings import get_settings
     from ecm.store import batch_write, to_item
@@ -72,6 +73,7 @@ def seed(members: int) -> None:
         patient["eligibility"]["member_record_status"] = "continuing_member"
         if i % 50:
             patient["eligibility"]["ecm_enrollment_start_date"] = "2026-02-01"
+        with_index_fields(patient)  # the status changed: its list key too
         patients.append({"PutRequest": {"Item": to_item(patient)}})
         occurred = f"2026-11-{i % 28 + 1:02d}T18:{i % 60:02d}:00.000Z"
         activity = {

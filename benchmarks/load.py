@@ -192,7 +192,10 @@ def check_data(load: Load) -> list[str]:
     counted = listed["pagination"]["total_count"]
     if counted != len(patients):
         problems.append(f"the list counts {counted}, the table holds {len(patients)}")
-    by_status = Counter(p.get("member_record_status", {}).get("S") for p in patients)
+    by_status = Counter(
+        p.get("eligibility", {}).get("M", {}).get("member_record_status", {}).get("S")
+        for p in patients
+    )
     for status, count in by_status.items():
         if status is None:
             continue
