@@ -265,8 +265,10 @@ class ReadCounter:
         elif name == "BatchGetItem":
             found = [i for v in (parsed.get("Responses") or {}).values() for i in v]
             items = len(found)
-            # BatchGetItem rounds each item up to 4 KB; store.batch_get reads consistently
-            rcu = sum(read_units(item_size(i), True) for i in found)
+            # BatchGetItem rounds each item up to 4 KB; consistent as its request says
+            asked = (params.get("RequestItems") or {}).values()
+            strong = any(bool(spec.get("ConsistentRead")) for spec in asked)
+            rcu = sum(read_units(item_size(i), strong) for i in found)
         with self.lock:
             self.calls += 1
             self.items += items

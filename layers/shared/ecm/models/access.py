@@ -53,7 +53,7 @@ def get(model_class: type[M], hash_key: Any, range_key: Any = None) -> Item | No
         return None
 
 
-def batch_read(model_class: type[M], keys: Iterable[Any]) -> list[Item]:
+def batch_read(model_class: type[M], keys: Iterable[Any], consistent: bool = True) -> list[Item]:
     """Items by key (hash keys, or (hash, range) pairs), through the capped BatchGetItem of
     ``ecm.store`` (pynamodb's own loop over unprocessed keys has no cap)."""
     hash_attribute = model_class._hash_key_attribute()
@@ -66,7 +66,7 @@ def batch_read(model_class: type[M], keys: Iterable[Any]) -> list[Item]:
         if range_attribute:
             raw[range_attribute.attr_name] = {range_attribute.attr_type: range_raw}
         raw_keys.append(raw)
-    found = batch_get(model_class.Meta.table_name, raw_keys)
+    found = batch_get(model_class.Meta.table_name, raw_keys, consistent)
     return [as_dict(model_class.from_raw_data(item)) for item in found]
 
 
