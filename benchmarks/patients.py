@@ -309,8 +309,12 @@ def point_at_store(store_url: str) -> None:
         if name.startswith("AWS_ENDPOINT_URL_") or name.lower().endswith("_proxy"):
             os.environ.pop(name)
     from ecm.models.access import reset_clients
+    from ecm.models.base import TableMeta
     from ecm.settings import get_settings
 
+    # The store answers one DynamoDB request at a time, and a search sends 64 at once: the
+    # last waits for the others, longer than the product's 30 s at 100,000 patients.
+    TableMeta.read_timeout_seconds = 600
     get_settings.cache_clear()
     reset_clients()
 
