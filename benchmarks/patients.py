@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from capacity_rules import item_size
 from run import (
     ADMIN_TOKEN,
     BENCH_DIR,
@@ -181,29 +182,6 @@ def segments(first: int, last: int) -> list[tuple[int, int]]:
 
 
 # --- measuring in this process --------------------------------------------------------------
-
-
-def attr_size(value: dict[str, Any]) -> int:
-    """DynamoDB's size of one attribute value (the documented approximation)."""
-    kind, raw = next(iter(value.items()))
-    if kind == "S":
-        return len(raw.encode())
-    if kind == "N":
-        digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
-        return (len(digits) + 1) // 2 + 1
-    if kind == "B":
-        return len(raw) if isinstance(raw, bytes) else len(str(raw))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + attr_size(v) + 1 for k, v in raw.items())
-    if kind == "L":
-        return 3 + sum(attr_size(v) + 1 for v in raw)
-    return sum(attr_size({kind[0]: v}) for v in raw)  # SS, NS, BS
-
-
-def item_size(item: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + attr_size(value) for name, value in item.items())
 
 
 def read_units(size: int, consistent: bool) -> float:

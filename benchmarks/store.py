@@ -111,6 +111,26 @@ def index_gsi_partitions() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
+def answer_bodyless_expect_continue() -> None:
+    """Serve a request that has ``Expect: 100-continue`` and no body.
+
+    botocore sends that header on every S3 PUT; waitress 3.0.2 answers "100 Continue" to a
+    request with ``Content-Length: 0`` and then never dispatches it, so an empty object (an
+    import's write batches when a chunk creates nothing) hung until the client's read
+    timeout. A request without a body has nothing to continue with.
+    """
+    from waitress.parser import HTTPRequestParser
+
+    original = HTTPRequestParser.parse_header
+
+    def parse_header(self: Any, header_plus: bytes) -> None:
+        original(self, header_plus)
+        if self.body_rcv is None:
+            self.expect_continue = False
+
+    HTTPRequestParser.parse_header = parse_header
+
+
 def main(argv: list[str]) -> None:
     port = int(argv[0])
     server = argv[1] if len(argv) > 1 else SERVERS[0]
@@ -128,6 +148,7 @@ def main(argv: list[str]) -> None:
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    answer_bodyless_expect_continue()
     os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it (presigned URLs)
     app = DomainDispatcherApplication(create_backend_app)
     waitress.serve(
