@@ -58,7 +58,11 @@ def create_patients_table() -> Reads:
         TableName=get_settings().patients_table,
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
-        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        # Warm throughput is how fast AWS may write, nothing moto keeps: left out.
+        GlobalSecondaryIndexes=[
+            {k: v for k, v in index.items() if k != "WarmThroughput"}
+            for index in props["GlobalSecondaryIndexes"]
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     MetaItem.create_table(wait=True)  # the lists' counters

@@ -110,8 +110,11 @@ def test_template_yaml_indexes_are_read_not_written_down() -> None:
     patients = schemas["PatientsTable"]
     assert patients.keys == ("id",)
     names = {index.name: index for index in patients.indexes}
-    assert names["name-index"].keys == ("kind", "sort_name")
-    assert names["plan-index"].projection == "KEYS_ONLY"
+    assert names["all-shard-index"].keys == ("all_shard", "sort_name")
+    assert names["plan-shard-index"].projection == "KEYS_ONLY"
+    assert "name-index" not in names  # the template's default: a stack past the migration
+    assert names["search-cin-index"].throughput == 10_000  # ImportIndexWriteUnits
+    assert patients.throughput == 30_000  # ImportWriteUnits
     assert schemas["PatientKeysTable"].indexes == ()
 
 
