@@ -137,14 +137,18 @@ def test_an_import_a_crash_interrupted_is_rolled_back_at_the_next_start(tmp_path
                 break
             time.sleep(0.1)
         assert record["stage"] == "applying", record
-        # Wait for a save that holds the half-written import, then crash (no last save).
-        saved_at = (data / MANIFEST).stat().st_mtime
-        deadline = time.monotonic() + 30
-        while (data / MANIFEST).stat().st_mtime == saved_at and time.monotonic() < deadline:
-            time.sleep(0.1)
-        saved = DataDir(data).load()
-        assert saved is not None
-        stored = {json.dumps(i, sort_keys=True) for i in saved.tables["PatientsTable"]}
+        # Wait for a save that holds the half-written import, then crash (no last save). A
+        # save captured just before the apply wrote may land after the apply: read each new
+        # save until one holds rows of the import.
+        stored: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(stored) <= len(before["PatientsTable"]) and time.monotonic() < deadline:
+            saved_at = (data / MANIFEST).stat().st_mtime
+            while (data / MANIFEST).stat().st_mtime == saved_at and time.monotonic() < deadline:
+                time.sleep(0.1)
+            saved = DataDir(data).load()
+            assert saved is not None
+            stored = {json.dumps(i, sort_keys=True) for i in saved.tables["PatientsTable"]}
         assert len(stored) > len(before["PatientsTable"])  # some rows of the import are in
     finally:
         stack.process.kill()
