@@ -50,7 +50,9 @@ def _conditional_write(entry: Item, tag: str) -> None:
         else:
             put_item({"TableName": table, "Item": to_item(entry["put"]), **condition})
     except ClientError as exc:
-        if not condition_failed(exc) or not _already_applied(table, key, entry, tag):
+        if not condition_failed(exc):
+            raise  # throttling or 5xx past botocore's retries: the stage is retried
+        if not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
                 f"a {logical} record changed while the import was running"
             ) from exc

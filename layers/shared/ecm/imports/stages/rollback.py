@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.aws_errors import error_code
 from ecm.clients import client
 from ecm.faults import fault_point
 from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
@@ -116,8 +117,10 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     for chunk in range(manifest_chunks):
         try:
             entries = get_json(plan_key(kind_name, file_id, chunk))
-        except ClientError:
-            continue
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchKey":
+                raise  # S3 busy: the chunk may be applied; the rollback is retried
+            continue  # never planned, so never applied
         keep_lock(holder)
         deletes: dict[str, list[Item]] = {}
         changed: list[Item] = []
@@ -142,7 +145,7 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     try:
         apply_counts(kind_name, file_id, get_json(manifest_key(kind_name, file_id)), undo=True)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchKey":
+        if error_code(exc) != "NoSuchKey":
             raise  # no manifest: the plan never finished, no count was touched
     _rollback_results(kind_name, file_id, error)  # before the status, as in validate
     messages = _failure_messages(record, error)
