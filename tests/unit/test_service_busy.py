@@ -6,6 +6,8 @@ not read, and the API's 503 with Retry-After."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,16 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from botocore.exceptions import ClientError, EndpointConnectionError
 from pynamodb.exceptions import PutError, TransactWriteError
 
+from devstack.template import load_template
 from ecm.api.resolver import make_resolver
 from ecm.aws_errors import condition_failed, is_retryable
-from ecm.errors import ApiError, BatchIncomplete, ServiceBusy, StageFailed
-from ecm.imports.records import create_import_file, get_import_file
+from ecm.errors import ApiError, BatchIncomplete, ConcurrentModification, ServiceBusy, StageFailed
+from ecm.imports.records import create_import_file, get_import_file, update_import_file
 from ecm.imports.stages import apply, rollback
 from ecm.imports.stages.finalize import apply_counts
+from ecm.imports.stages.lock import lock_stage, release_lock
 from ecm.imports.stages.running import phi_safe
-from ecm.imports.stages.work import plan_key
+from ecm.imports.stages.work import APPLY_SECONDS, applying_key, lock_holder, plan_key
 from ecm.models import MetaItem
 from ecm.models.access import TRANSACTION_ATTEMPTS, get, transaction
 from ecm.settings import get_settings
@@ -221,6 +225,33 @@ def test_rollback_never_skips_a_plan_chunk_it_could_not_read(
         rollback.rollback_stage("mif", file_id, {"Error": "InjectedFault"})
     assert is_retryable(info.value)
     assert (get_import_file("mif", file_id) or {})["status"] != "failed"  # not "rolled back"
+
+
+def test_an_apply_chunk_that_starts_after_the_rollback_writes_nothing(endpoint: str) -> None:
+    file_id = int(create_import_file("mif", "base64", "f.csv")["id"])
+    lock_stage("mif", file_id)
+    update_import_file("mif", file_id, stage="rolling_back")
+    with pytest.raises(ConcurrentModification, match="rolled back"):
+        apply.apply_stage("mif", file_id, 0)  # before reading its plan: nothing written
+    assert get(MetaItem, applying_key("mif", file_id, 0)) is None
+    release_lock(lock_holder("mif", file_id))
+
+
+def test_the_rollback_waits_for_the_apply_chunks_still_running(endpoint: str) -> None:
+    now = int(time.time())
+    MetaItem(applying_key("mif", 7, 0), expires_at=now + APPLY_SECONDS).save()
+    MetaItem(applying_key("mif", 7, 1), expires_at=now - 1).save()  # one that died
+    ended = threading.Timer(1.5, MetaItem(applying_key("mif", 7, 0)).delete)
+    started = time.monotonic()
+    ended.start()
+    rollback.wait_for_apply("mif", 7, 3)
+    assert time.monotonic() - started >= 1.5
+    assert get(MetaItem, applying_key("mif", 7, 1)) is None  # its marker went too
+
+
+def test_apply_markers_last_as_long_as_the_apply_function_may() -> None:
+    properties = load_template()["Resources"]["ApplyFunction"]["Properties"]
+    assert properties["Timeout"] == APPLY_SECONDS
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -93,6 +93,11 @@ class BatchIncomplete(Exception):
     """DynamoDB kept answering a batch call with unprocessed items (throttling) past the cap."""
 
 
+class ApplyRunning(Exception):
+    """A rollback found an apply chunk of its import still running past its timeout; the
+    state machine retries the rollback."""
+
+
 class ServiceBusy(Exception):
     """AWS kept answering "try again" (throttling, 5xx, a transaction conflict) after every
     retry of one call. Nothing about the request is wrong: an import stage raises it for the

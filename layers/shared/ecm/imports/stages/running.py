@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ecm.aws_errors import error_name, is_retryable
 from ecm.errors import (
+    ApplyRunning,
     ConcurrentModification,
     FileFormatError,
     ImportRejected,
@@ -29,6 +30,7 @@ from ecm.imports.stages.work import Item
 from ecm.log import emit_metric, logger, tracer
 
 SAFE_ERRORS = (
+    ApplyRunning,
     LambdaCrashed,
     LambdaTimedOut,
     ConcurrentModification,
