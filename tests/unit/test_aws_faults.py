@@ -151,12 +151,15 @@ def test_unprocessed_keys_are_left_unread_and_handed_back_as_asked(endpoint: str
     assert read == set(keys[:25]) - unread
 
 
-def test_a_batch_with_every_item_left_out_is_throttled_instead(endpoint: str) -> None:
-    ddb = _faulty("dynamodb", FaultRates(unprocessed=1))
-    with pytest.raises(ClientError) as info:
-        ddb.batch_write_item(RequestItems={TABLE: [_put("all#1"), _put("all#2")]})
-    assert info.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
-    assert _stored(["all#1", "all#2"]) == set()
+def test_a_batch_always_processes_one_item_at_least(endpoint: str) -> None:
+    """A call that processes nothing is a throttle (the ``throttle`` fault), not this one."""
+    ddb = _faulty("dynamodb", FaultRates(unprocessed=1, seed=8))
+    keys = ["all#1", "all#2", "all#3"]
+    answer = ddb.batch_write_item(RequestItems={TABLE: [_put(k) for k in keys]})
+    left = {r["PutRequest"]["Item"]["key"]["S"] for r in answer["UnprocessedItems"][TABLE]}
+    assert len(left) == 2 and _stored(keys) == set(keys) - left
+    answer = ddb.batch_write_item(RequestItems={TABLE: [_put("one#1")]})
+    assert not answer.get("UnprocessedItems") and _stored(["one#1"]) == {"one#1"}
 
 
 def test_a_conflict_cancels_the_transaction_with_one_reason(endpoint: str) -> None:

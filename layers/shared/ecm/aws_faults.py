@@ -7,7 +7,8 @@ batch items unprocessed, never cancels a transaction for a conflict and never an
   ``TransactionCanceledException`` with a ``ThrottlingError`` reason), nothing written;
 - ``unprocessed``: BatchWriteItem and BatchGetItem leave each item (key), with this
   probability, unwritten (unread) and hand it back in ``UnprocessedItems``
-  (``UnprocessedKeys``); every item left out → ``ProvisionedThroughputExceededException``;
+  (``UnprocessedKeys``); one item at least is processed (a call that processes none is
+  AWS's ``ProvisionedThroughputExceededException``: the ``throttle`` fault);
 - ``conflict``: TransactWriteItems is cancelled, nothing written, with one item's reason
   ``TransactionConflict`` and ``None`` for the others;
 - ``s3``: GetObject, PutObject, HeadObject, CopyObject and the multipart calls answer
@@ -217,7 +218,7 @@ class FaultInjector:
     # --- unprocessed items ----------------------------------------------------------------
     def take_items(self, request: Any, operation: str) -> None:
         """``request-created`` of a batch call: leave items out of the request, keep them in
-        the call's context for ``after-call``; all of them → this attempt is throttled."""
+        the call's context for ``after-call`` (one item at least is processed)."""
         request.context[_DROPPED] = {}
         if not self.rates.unprocessed:
             return
@@ -236,9 +237,19 @@ class FaultInjector:
             else:
                 kept.update({table: {**wanted, "Keys": stay}} if stay else {})
                 dropped.update({table: {**wanted, "Keys": away}} if away else {})
-        if not kept:  # "none of the items can be processed": the whole call is throttled
-            self._local.throttle_next = True
-            return
+        if dropped and not kept:
+            # A call that processes nothing is AWS's ProvisionedThroughputExceededException,
+            # which the throttle fault stands for: this one processes one item.
+            table = self._rng().choice(sorted(dropped))
+            away = dropped[table] if operation == "BatchWriteItem" else dropped[table]["Keys"]
+            one = away.pop(self._rng().randrange(len(away)))
+            kept = (
+                {table: [one]}
+                if operation == "BatchWriteItem"
+                else {table: {**dropped[table], "Keys": [one]}}
+            )
+            if not away:
+                del dropped[table]
         if dropped:
             request.data = orjson.dumps({**document, "RequestItems": kept})
             if "Content-Length" in request.headers:
@@ -271,10 +282,8 @@ class FaultInjector:
     def dynamodb_answer(self, request: Any, operation: str) -> AWSResponse | None:
         if operation not in DYNAMODB_CALLS:
             return None
-        forced = getattr(self._local, "throttle_next", False)
-        self._local.throttle_next = False
         transaction = operation == "TransactWriteItems"
-        if forced or self.happens(self.rates.throttle):
+        if self.happens(self.rates.throttle):
             return self._throttled(request, transaction)
         if transaction and self.happens(self.rates.conflict):
             return self._transaction_cancelled(
