@@ -98,6 +98,16 @@ def count_query(
     return results.total_count, results.page_iter.total_scanned_count
 
 
+def index_keys(index: Index[Any]) -> list[str]:
+    """The attributes that place an entry of ``index``: its keys and the table's."""
+    names = [a.attr_name for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+    table = index._model
+    names += [table._hash_key_attribute().attr_name]
+    if table._range_key_attribute() is not None:
+        names.append(table._range_key_attribute().attr_name)
+    return list(dict.fromkeys(names))
+
+
 def next_ids(counter: str, count: int = 1) -> tuple[int, int]:
     """Reserve ``count`` ids from ``counter#<counter>``: (value before, value after)."""
     item = MetaItem(f"counter#{counter}")

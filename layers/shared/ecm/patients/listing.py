@@ -1,8 +1,8 @@
 """Patients lists (seed 002): GET /patients and POST /patients/filter.
 
-Lists query an index in name order and read the items up to the requested page (the first
-page of 25 reads 25 items whatever the table's size); ``total_count`` is a counter kept with
-the data (ecm.patients.counts), not a scan."""
+Lists query an index in name order: the entries before the requested page as keys, then
+the page's items (the first page of 25 reads 25 items whatever the table's size);
+``total_count`` is a counter kept with the data (ecm.patients.counts), not a scan."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ecm.api.schemas import ObjectBody
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.models import Patient
-from ecm.models.access import all_items
+from ecm.models.access import all_items, index_keys
 from ecm.patients.choices import AcuityField, AuthorizationStatusField, MemberStatusField
 from ecm.patients.counts import read_counts
 from ecm.patients.items import PATIENT_KIND
@@ -28,6 +28,20 @@ from ecm.patients.search import search_matches, search_page
 def _query(index: Index[Patient], value: Any, wanted: int) -> list[Item]:
     """The first ``wanted`` items of one index partition, in name order."""
     return list(all_items(index.query(value, limit=wanted)))
+
+
+def _page_of(index: Index[Patient], value: Any, page: int, per_page: int) -> list[Item]:
+    """One page of an index partition, in name order. The entries before it are read as
+    their keys only (DynamoDB reads them all the same): page 40 of 100 decodes 100 items,
+    not 4,000, and the local stack's moto serialises 100 (its 4,000 took minutes)."""
+    skip = (page - 1) * per_page
+    start = None
+    if skip:
+        before = index.query(value, limit=skip, attributes_to_get=index_keys(index))
+        if sum(1 for _ in before) < skip:
+            return []
+        start = before.last_evaluated_key
+    return list(all_items(index.query(value, limit=per_page, last_evaluated_key=start)))
 
 
 def patient_summary(patient: Item) -> Item:
@@ -201,10 +215,9 @@ def _run_filter(request: PatientFilterRequest) -> Item:
         counter += str(value)
     name_order = request.sort_by == "name" and request.sort_dir == "ASC"
     if not term and name_order and given <= ({driving[0]} if driving else set()):
-        wanted = request.page * request.per_page
-        items = _query(index, value, wanted)
+        items = _page_of(index, value, request.page, request.per_page)
         total = read_counts([counter])[counter]
-        return _page_body(items, total, request.page, request.per_page)
+        return _page_body(items, total, request.page, request.per_page, window=True)
     if term and name_order and not given:
         items, total = search_page(term, request.page, request.per_page)
         return _page_body(items, total, request.page, request.per_page, window=True)
