@@ -49,15 +49,18 @@ class RollbackFence:
         self.kind, self.file_id = kind, file_id
         self.lock = threading.Lock()
         self.read_at = -FENCE_SECONDS
+        self.stopped = False
 
     def check(self) -> None:
         with self.lock:
-            if time.monotonic() - self.read_at < FENCE_SECONDS:
-                return
-            record = get_import_file(self.kind, self.file_id) or {}
-            if record.get("stage") in ROLLING_BACK or record.get("status") == "failed":
+            if not self.stopped and time.monotonic() - self.read_at >= FENCE_SECONDS:
+                record = get_import_file(self.kind, self.file_id) or {}
+                self.stopped = (
+                    record.get("stage") in ROLLING_BACK or record.get("status") == "failed"
+                )
+                self.read_at = time.monotonic()
+            if self.stopped:  # every write still queued in the chunk's pool stops too
                 raise ConcurrentModification("the import is being rolled back")
-            self.read_at = time.monotonic()
 
 
 def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
