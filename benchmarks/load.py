@@ -2,14 +2,16 @@
 read and update patients; then the data is checked.
 
 Run with ``.venv/bin/python benchmarks/load.py`` (20 imports, 20 clients, 120 s) or
-``--clients 5 --seconds 30``. Loopback only; the stack runs as `make run` runs it (moto in
-its own process, data in memory). A caseload of 200 patients is imported first;
-then, at once, 10 MIF imports (5 new members each) and 10 authorization imports (3
+``--clients 5 --seconds 30``; ``--faults throttle=0.2,unprocessed=0.3,conflict=0.3,s3=0.1``
+(or ECM_AWS_FAULTS) makes the stack's clients meet AWS's failures (ecm.aws_faults), and
+the clients send a 503 again after its Retry-After. Loopback only; the stack runs as `make
+run` runs it (moto in its own process, data in memory). A caseload of 200 patients is
+imported first; then, at once, 10 MIF imports (5 new members each) and 10 authorization imports (3
 authorizations of existing members each) run while the clients loop over: a page of the
 list, a filtered search, a patient's detail, and a change of acuity or status (PUT). Prints
 requests per second, p50 / p99 latency per route and the answers by status, then checks:
 
-- no answer was a 5xx (409 is a client's retry signal, counted apart);
+- no answer was a 5xx but 503 (409 and 503 are a client's retry signals, counted apart);
 - every row of every file imported exactly once (each member id is one patient, each
   authorization one item) and every import completed;
 - the list's counters equal a recount of the table;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import random
 import statistics
 import sys
@@ -47,6 +50,8 @@ CASELOAD = 200
 MIF_IMPORTS, MIF_ROWS = 10, 5
 AUTH_IMPORTS, AUTH_ROWS = 10, 3
 STATUSES = ("new_member", "continuing_member", "pending_member", "inactive_member")
+#: Tries of one request the stack answers 503 (busy) before the client gives up.
+BUSY_TRIES = 30
 ACUITY = ("low", "medium", "high")
 
 
@@ -74,21 +79,27 @@ class Load:
         self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
 
     def call(self, route: str, method: str, path: str, body: Any = None) -> Any:
-        started = time.perf_counter()
+        """One request; a 503 (AWS busy past its retries) is sent again after its
+        Retry-After, as a client should, and each answer is counted."""
         session = getattr(self.sessions, "session", None)
         if session is None:
             session = self.sessions.session = requests.Session()
-        response = session.request(
-            method,
-            f"{self.stack.api}{ECM}{path}",
-            json=body,
-            headers=self.stack.headers,
-            timeout=120,
-        )
-        elapsed = time.perf_counter() - started
-        with self.lock:
-            self.latency[route].append(elapsed)
-            self.statuses[route][response.status_code] += 1
+        for _ in range(BUSY_TRIES):
+            started = time.perf_counter()
+            response = session.request(
+                method,
+                f"{self.stack.api}{ECM}{path}",
+                json=body,
+                headers=self.stack.headers,
+                timeout=120,
+            )
+            elapsed = time.perf_counter() - started
+            with self.lock:
+                self.latency[route].append(elapsed)
+                self.statuses[route][response.status_code] += 1
+            if response.status_code != 503:
+                break
+            time.sleep(float(response.headers.get("Retry-After") or 1))
         return response
 
     def client(self, seed: int, until: float, patient_ids: list[int]) -> None:
@@ -150,20 +161,26 @@ def import_all(load: Load) -> list[str]:
         response = load.call(f"POST /{kind}", "POST", f"/{kind}", {body_key: {"path": key}})
         if response.status_code not in (201, 202):
             return f"{key}: POST answered {response.status_code}"
-        file_id = response.json()[f"{body_key}_file_id"]
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            detail = load.call(f"GET /{kind}/{{id}}", "GET", f"/{kind}/{file_id}").json()
-            record = detail[f"{body_key}_file"]
-            if record["status"] == "completed":
-                return None
-            if record["status"] == "failed":
-                return f"{key}: failed ({record.get('import_errors')})"
-            time.sleep(2)
-        return f"{key}: not done in 10 minutes"
+        status = wait_for_import(load, kind, response.json()[f"{body_key}_file_id"])
+        return None if status == "completed" else f"{key}: {status}"
 
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         return [p for p in pool.map(run, jobs) if p]
+
+
+def wait_for_import(load: Load, kind: str, file_id: int) -> str:
+    """``completed``, ``failed (<errors>)`` or ``not done in 10 minutes``, polled every 2 s."""
+    body_key = "mif" if kind == "mifs" else "authorization"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        detail = load.call(f"GET /{kind}/{{id}}", "GET", f"/{kind}/{file_id}").json()
+        record = detail[f"{body_key}_file"]
+        if record["status"] == "completed":
+            return "completed"
+        if record["status"] == "failed":
+            return f"failed ({record.get('import_errors')})"
+        time.sleep(2)
+    return "not done in 10 minutes"
 
 
 def check_data(load: Load) -> list[str]:
@@ -224,12 +241,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("ECM_AWS_FAULTS", ""),
+        help="ECM_AWS_FAULTS for the stack, e.g. throttle=0.2,unprocessed=0.3,conflict=0.3,s3=0.1",
+    )
     args = parser.parse_args(argv)
     clients, seconds = max(1, min(args.clients, 50)), max(5.0, min(args.seconds, 600.0))
     BENCH_DIR.mkdir(exist_ok=True)
     folder = BENCH_DIR / "load"
     folder.mkdir(exist_ok=True)
-    running = start_stack(folder, {"ECM_SYNC_WAIT_SECONDS": "1"})
+    running = start_stack(folder, {"ECM_SYNC_WAIT_SECONDS": "1", "ECM_AWS_FAULTS": args.faults})
+    if args.faults:
+        log(f"AWS faults: {args.faults}")
     stack = Stack(running)
     problems: list[str] = []
     try:
@@ -239,8 +263,10 @@ def main(argv: list[str]) -> int:
         seeded = load.call(
             "POST /mifs", "POST", "/mifs", {"mif": {"path": "bench/load/caseload.csv"}}
         )
-        if seeded.status_code != 201:
+        if seeded.status_code not in (201, 202):
             raise RuntimeError(f"the caseload import answered {seeded.status_code}")
+        if wait_for_import(load, "mifs", seeded.json()["mif_file_id"]) != "completed":
+            raise RuntimeError("the caseload import did not complete")
         load = Load(stack)  # the measurement starts now
         ids = sorted(
             p["id"]
@@ -274,11 +300,17 @@ def main(argv: list[str]) -> int:
                 f"{route:<28} {len(values):>7} {statistics.median(values) * 1000:>8.0f} "
                 f"{p99 * 1000:>8.0f}  {answers}"
             )
-        errors = sum(n for c in load.statuses.values() for s, n in c.items() if s >= 500)
+        errors = sum(
+            n for c in load.statuses.values() for s, n in c.items() if s >= 500 and s != 503
+        )
+        busy = sum(c[503] for c in load.statuses.values())
         conflicts = sum(c[409] for c in load.statuses.values())
-        print(f"5xx answers: {errors}; 409 (changed meanwhile, retry): {conflicts}")
+        print(
+            f"5xx answers but 503: {errors}; 503 (busy, sent again after Retry-After): {busy}; "
+            f"409 (changed meanwhile, retry): {conflicts}"
+        )
         if errors:
-            problems.append(f"{errors} answers were 5xx")
+            problems.append(f"{errors} answers were 5xx other than 503")
         problems += check_data(load)
     except Exception as exc:  # a broken measurement
         problems.append(f"measurement broke: {exc!r}")

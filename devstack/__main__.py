@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import TextIO
 
+from ecm.aws_faults import VARIABLE, parse_faults
+
 #: How long a stop may take with data to save before the process ends anyway.
 STOP_SECONDS = 300
 
@@ -43,6 +45,11 @@ def main() -> int:
     from devstack.persistence import StateError
     from devstack.stack import LocalStack
 
+    try:  # a bad ECM_AWS_FAULTS stops the stack here, naming the entry
+        faults = parse_faults(os.environ.get(VARIABLE))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        return 2
     port = int(os.environ.get("PORT", "3000"))
     aws_port = int(os.environ.get("AWS_PORT", "4566"))
     stack = LocalStack(port, aws_port)
@@ -69,6 +76,8 @@ def main() -> int:
             print(f"  Rolled back:  {info.rolled_back} import(s) the last stop interrupted")
     else:
         print("  Data:         in memory only (ECM_DATA_DIR is empty)", flush=True)
+    if faults:
+        print(f"  AWS faults:   {os.environ[VARIABLE]} ({VARIABLE})", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -55,7 +55,10 @@ class Gateway:
 
     def gateway_response(self, name: str, fallback: tuple[int, str]) -> Response:
         status, body = self.stack.template.gateway_response(name) or fallback
-        return _json(status, body)
+        response = _json(status, body)
+        for key, value in self.stack.template.gateway_headers(name).items():
+            response.headers[key] = value
+        return response
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -116,8 +119,13 @@ class Gateway:
                     },
                     LambdaContext(self.authorizer, 10),
                 )
+            except PermissionError:
+                return unauthorized  # the authorizer's "Unauthorized"
             except Exception:
-                return unauthorized
+                # Any other error of the authorizer is API Gateway's AUTHORIZER_FAILURE.
+                return self.gateway_response(
+                    "AUTHORIZER_FAILURE", (500, '{"message":"Internal server error"}')
+                )
             statements = policy.get("policyDocument", {}).get("Statement", [])
             if not any(s.get("Effect") == "Allow" for s in statements):
                 return self.gateway_response("ACCESS_DENIED", (403, '{"message":"Forbidden"}'))

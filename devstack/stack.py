@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 from devstack.keeping import LocalData, data_dir_setting, end_interrupted_imports
 from devstack.persistence import ChangeTracker
 from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, SqsSource, load_template
+from ecm import aws_faults
 
 ROLE_NAME = "ecm-local-lambda"
 #: SQS long-poll wait of the event-source pollers. A message still arrives at once; an idle
@@ -540,35 +541,38 @@ class LocalStack:
         )
         self.moto.start()
         self._enable_step_functions()  # before creating state machines (moto keeps two backends)
-        self._create_tables()
-        self._create_queues()
-        secrets = self._create_secrets()
-        buckets = self._create_buckets()
-        if self.data:
-            self.data.tracker = self.moto.tracker
-            self.data.clients = {s: self._client(s) for s in ("s3", "sqs", "secretsmanager")}
+        # The stack's own setup goes through the models too: it meets no AWS fault
+        # (ECM_AWS_FAULTS), the functions meet them from the first request on.
+        with aws_faults.paused():
+            self._create_tables()
+            self._create_queues()
+            secrets = self._create_secrets()
+            buckets = self._create_buckets()
+            if self.data:
+                self.data.tracker = self.moto.tracker
+                self.data.clients = {s: self._client(s) for s in ("s3", "sqs", "secretsmanager")}
+                if snapshot:
+                    self.data.restore(snapshot, buckets)
+                    secrets.update(snapshot.secrets)
+            self._notify_queues()
+            self._create_functions()
+            self._create_state_machines()
+
+            from ecm.models.access import reset_clients
+            from ecm.settings import get_settings
+
+            get_settings.cache_clear()
+            reset_clients()
+            admin_token, staff_token = self._seed_users(snapshot.admin_token if snapshot else None)
+            rolled_back = 0
             if snapshot:
-                self.data.restore(snapshot, buckets)
-                secrets.update(snapshot.secrets)
-        self._notify_queues()
-        self._create_functions()
-        self._create_state_machines()
-
-        from ecm.models.access import reset_clients
-        from ecm.settings import get_settings
-
-        get_settings.cache_clear()
-        reset_clients()
-        admin_token, staff_token = self._seed_users(snapshot.admin_token if snapshot else None)
-        rolled_back = 0
-        if snapshot:
-            rolled_back = end_interrupted_imports(
-                lambda event: invoke(self.handlers, "RollbackFunction", event)
-            )
-        if self.data:
-            self.data.admin_token = admin_token
-            self.data.save()  # what was restored and rolled back, and the admin token
-            self.data.keep_saving()
+                rolled_back = end_interrupted_imports(
+                    lambda event: invoke(self.handlers, "RollbackFunction", event)
+                )
+            if self.data:
+                self.data.admin_token = admin_token
+                self.data.save()  # what was restored and rolled back, and the admin token
+                self.data.keep_saving()
 
         for function, source in self._sqs_sources():
             poller = threading.Thread(

@@ -247,3 +247,11 @@ class LocalTemplate:
                 body = spec.get("ResponseTemplates", {}).get("application/json", "")
                 return int(spec.get("StatusCode", 500)), body
         return None
+
+    def gateway_headers(self, name: str) -> dict[str, str]:
+        """A gateway response's static headers (``'2'`` in the template: a quoted literal)."""
+        for api in self.of_type("AWS::Serverless::Api").values():
+            spec = api["Properties"].get("GatewayResponses", {}).get(name, {})
+            headers = spec.get("ResponseParameters", {}).get("Headers", {})
+            return {key: str(value).strip("'") for key, value in headers.items()}
+        return {}

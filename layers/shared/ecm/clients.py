@@ -9,6 +9,7 @@ recorder see exactly the calls the product makes, with the product's own retry s
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from functools import cache
@@ -16,6 +17,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from ecm import aws_faults
+from ecm.settings import get_settings
 
 Item = dict[str, Any]
 
@@ -40,6 +44,8 @@ PREBUILT_BODY = "EcmPrebuiltBody"
 ClientHook = Callable[[Any], None]
 _HOOKS: list[ClientHook] = []
 _HOOKS_LOCK = threading.Lock()
+#: Set once ECM_AWS_FAULTS was read for the clients made since the last ``drop_clients``.
+_FAULTS_READ = threading.Event()
 
 
 def add_client_hook(hook: ClientHook) -> None:
@@ -50,9 +56,21 @@ def add_client_hook(hook: ClientHook) -> None:
             _HOOKS.append(hook)
 
 
+def _read_faults() -> None:
+    """Put the local AWS faults (ECM_AWS_FAULTS, ``ecm.aws_faults``) in force for every
+    client, or none. Without the variable nothing is registered: no cost on any call."""
+    rates = get_settings().aws_faults if os.environ.get(aws_faults.VARIABLE) else None
+    aws_faults.activate(rates)
+    if rates is not None:
+        add_client_hook(aws_faults.attach_active)
+    _FAULTS_READ.set()
+
+
 def instrument(made: Any) -> Any:
     """Apply to one client the hooks it has not had yet. pynamodb's connections pass their
     client here on every call, so a hook added later still reaches them."""
+    if not _FAULTS_READ.is_set():
+        _read_faults()
     applied: list[ClientHook] = made.__dict__.setdefault("_ecm_hooks", [])
     if len(applied) != len(_HOOKS):
         with _HOOKS_LOCK:
@@ -98,5 +116,7 @@ def _client(service: str) -> Any:
 
 
 def drop_clients() -> None:
-    """Forget the boto3 clients made so far (tests change the endpoint between stacks)."""
+    """Forget the boto3 clients made so far (tests change the endpoint between stacks); the
+    faults are read again with the next client."""
     _client.cache_clear()
+    _FAULTS_READ.clear()

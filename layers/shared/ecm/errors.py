@@ -93,6 +93,18 @@ class BatchIncomplete(Exception):
     """DynamoDB kept answering a batch call with unprocessed items (throttling) past the cap."""
 
 
+class ApplyRunning(Exception):
+    """A rollback found an apply chunk of its import still running past its timeout; the
+    state machine retries the rollback."""
+
+
+class ServiceBusy(Exception):
+    """AWS kept answering "try again" (throttling, 5xx, a transaction conflict) after every
+    retry of one call. Nothing about the request is wrong: an import stage raises it for the
+    state machine to retry the stage later (Step Functions matches the class name), and the
+    API answers it 503 with Retry-After. The message names error codes only, never values."""
+
+
 class InjectedFault(Exception):
     """Raised by the test-only fault hook (enabled only with ECM_ENABLE_FAULT_HOOKS=1)."""
 

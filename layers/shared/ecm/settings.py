@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ecm.aws_faults import VARIABLE as AWS_FAULTS_VARIABLE
+from ecm.aws_faults import FaultRates, parse_faults
 from ecm.plans import check_plan
 
 MB = 1024 * 1024
@@ -95,6 +97,9 @@ class Settings(BaseSettings):
         "ECM_EXPORT_SCHEDULE_PLANS", ()
     )
     export_schedule_format: str = _optional("ECM_EXPORT_SCHEDULE_FORMAT", "csv")
+    #: Local stack only: AWS's throttling, unprocessed items, transaction conflicts and S3
+    #: 5xx at the given rates (``ecm.aws_faults``); unset in every deployment.
+    aws_faults: Annotated[FaultRates | None, NoDecode] = _optional(AWS_FAULTS_VARIABLE, None)
 
     @field_validator("url_allowlist", mode="before")
     @classmethod
@@ -129,6 +134,11 @@ class Settings(BaseSettings):
                 raise ValueError("ECM_INBOX_PLANS maps inbox/ prefixes to plan codes")
             _plan_code("ECM_INBOX_PLANS", plan)
         return plans
+
+    @field_validator("aws_faults", mode="before")
+    @classmethod
+    def _aws_faults(cls, value: Any) -> Any:
+        return parse_faults(value) if isinstance(value, str) else value
 
     @field_validator("default_webhook_url", mode="before")
     @classmethod

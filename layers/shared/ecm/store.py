@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -30,6 +31,8 @@ AttrItem = dict[str, dict[str, Any]]
 BATCH_ATTEMPTS = 8
 _BACKOFF_SECONDS = 0.05
 _MAX_BACKOFF_SECONDS = 2.0
+#: Calls of one large batch write in flight at once (``batch_write``).
+BATCH_WRITERS = 8
 
 
 #: Presigned download links expire after 30 minutes (seed 000).
@@ -110,8 +113,15 @@ def batch_write_bodies(table: str, requests: Sequence[dict[str, Any]]) -> list[b
 
 
 def batch_write(table: str, requests: Sequence[dict[str, Any]]) -> None:
-    for group in _chunks(requests, 25):
-        write_batch({table: list(group)})
+    """Every request, 25 a call, ``BATCH_WRITERS`` calls in flight: a throttled batch waits
+    out its own backoff instead of holding up the rest (a rollback deletes thousands)."""
+    groups = [{table: list(group)} for group in _chunks(requests, 25)]
+    if len(groups) <= 1:
+        for group in groups:
+            write_batch(group)
+        return
+    with ThreadPoolExecutor(max_workers=min(BATCH_WRITERS, len(groups))) as pool:
+        list(pool.map(write_batch, groups))
 
 
 #: ``batch_write_bodies`` writes one table per body, its name first.
@@ -145,26 +155,35 @@ def write_batch(request_items: dict[str, Any], first_attempt: int = 0) -> None:
     raise BatchIncomplete(f"BatchWriteItem left items unprocessed after {BATCH_ATTEMPTS} attempts")
 
 
+#: Groups of one large batch read in flight at once: each waits out its own backoff (a
+#: throttled group used to hold up every group after it).
+BATCH_READERS = 8
+
+
 def batch_get(table: str, keys: Iterable[AttrItem], consistent: bool = True) -> list[AttrItem]:
     """BatchGetItem in groups of 100, following UnprocessedKeys; raw attribute items.
     Consistent unless asked otherwise (a page listed from an index, itself eventually
     consistent, reads its items at half the cost)."""
     unique = list({orjson.dumps(key, option=orjson.OPT_SORT_KEYS): key for key in keys}.values())
+    groups = [list(group) for group in _chunks(unique, 100)]
+    if len(groups) <= 1:
+        return [item for group in groups for item in _batch_get_group(table, group, consistent)]
+    with ThreadPoolExecutor(max_workers=min(BATCH_READERS, len(groups))) as pool:
+        found = pool.map(lambda group: _batch_get_group(table, group, consistent), groups)
+        return [item for items in found for item in items]
+
+
+def _batch_get_group(table: str, group: list[AttrItem], consistent: bool) -> list[AttrItem]:
     found: list[AttrItem] = []
-    for group in _chunks(unique, 100):
-        pending: dict[str, Any] = {table: {"Keys": list(group), "ConsistentRead": consistent}}
-        for attempt in range(BATCH_ATTEMPTS):
-            response = client("dynamodb").batch_get_item(RequestItems=pending)
-            found.extend(response["Responses"].get(table, []))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-            _backoff(attempt)
-        else:
-            raise BatchIncomplete(
-                f"BatchGetItem left keys unprocessed after {BATCH_ATTEMPTS} attempts"
-            )
-    return found
+    pending: dict[str, Any] = {table: {"Keys": group, "ConsistentRead": consistent}}
+    for attempt in range(BATCH_ATTEMPTS):
+        response = client("dynamodb").batch_get_item(RequestItems=pending)
+        found.extend(response["Responses"].get(table, []))
+        pending = response.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        _backoff(attempt)
+    raise BatchIncomplete(f"BatchGetItem left keys unprocessed after {BATCH_ATTEMPTS} attempts")
 
 
 def put_item(params: Item) -> None:

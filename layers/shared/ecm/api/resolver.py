@@ -1,8 +1,8 @@
 """One way to build the API handlers: a Powertools REST resolver per function, built from
 feature routers, that validates every body and query parameter against the route's declared
 models (``enable_validation``), lets admins only through (once, for every route), and answers
-every error as ``{"errors": [...]}``, never letting an exception (or its PHI) reach a
-response or log."""
+every error as ``{"errors": [...]}`` (AWS busy past its retries: 503 with Retry-After),
+never letting an exception (or its PHI) reach a response or log."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecm.api.auth import require_admin
 from ecm.api.params import parse_json_text
+from ecm.aws_errors import error_name, is_retryable
 from ecm.errors import ApiError, bounded_message, field_messages
 from ecm.log import logger
 from ecm.settings import get_settings
@@ -83,9 +84,28 @@ def admin_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> 
     return next_middleware(app)
 
 
+#: What a request whose AWS call ran out of retries is answered (503), and when to retry.
+BUSY_MESSAGE = "The service is busy; try again in a few seconds"
+RETRY_AFTER_SECONDS = 2
+
+
+def busy_response() -> Response[str]:
+    return Response(
+        status_code=503,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"errors": [BUSY_MESSAGE]}),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def unexpected(exc: Exception) -> Response[str]:
-    """A 500 for an error of ours; the log names its type only (a message or traceback may
-    quote a row value)."""
+    """Every exception no route answered: 503 with Retry-After when AWS was only busy
+    (throttling, 5xx, a transaction conflict past every retry: ``ecm.aws_errors``), else a
+    500 for an error of ours. The log names the error's code or type only (a message or
+    traceback may quote a row value)."""
+    if is_retryable(exc):
+        logger.warning("service busy", extra={"error_type": error_name(exc)})
+        return busy_response()
     logger.error("unhandled error", extra={"error_type": type(exc).__name__})
     return error_response(500, "Internal server error")
 

@@ -67,18 +67,24 @@ class Pagination(ResponseBody):
 
 def responses(ok: dict[int, type[BaseModel]], *errors: int) -> dict[int, OpenAPIResponse]:
     """The OpenAPI responses of a route: its success bodies and its error statuses (always
-    401, 403, 422 and 500; ``errors`` adds the others, 404 for a route with an id)."""
+    401, 403, 422, 500 and 503; ``errors`` adds the others, 404 for a route with an id)."""
     table: dict[int, OpenAPIResponse] = {}
     for status, model in ok.items():
         table[status] = {
             "description": DESCRIPTIONS.get(status, "OK"),
             "content": {"application/json": {"model": model}},
         }
-    for status in sorted({401, 403, 422, 500, *errors}):
+    for status in sorted({401, 403, 422, 500, 503, *errors}):
         table[status] = {
             "description": DESCRIPTIONS[status],
             "content": {"application/json": {"model": ErrorBody}},
         }
+    table[503]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the request again",
+            "schema": {"type": "integer"},
+        }
+    }
     return table
 
 
@@ -95,4 +101,5 @@ DESCRIPTIONS = {
     415: "The body is not sent as application/json",
     422: "The request is invalid; each message names the field",
     500: "An error of ours (logged by type only); nothing was half-written",
+    503: "AWS was busy (throttling) past every retry: send it again after Retry-After seconds",
 }

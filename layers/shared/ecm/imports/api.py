@@ -9,9 +9,12 @@ import uuid
 from pathlib import PurePosixPath
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from ecm.api.params import parse_id
+from ecm.aws_errors import error_name, is_retryable
 from ecm.clients import client
-from ecm.clock import wait_for_final
+from ecm.clock import iso_timestamp, wait_for_final
 from ecm.errors import ApiError
 from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
 from ecm.files.sources import ReceivedFile, receive, store_original
@@ -29,6 +32,8 @@ from ecm.imports.stages.work import records_key
 from ecm.imports.uploads import expire_if_due
 from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, get_kind
 from ecm.log import logger
+from ecm.models import ImportFile
+from ecm.models.access import condition_failed
 from ecm.plans import check_plan_option, inbox_plan
 from ecm.settings import get_settings
 from ecm.store import presigned_get
@@ -101,9 +106,35 @@ def start_import(kind: ImportKind, file_id: int) -> None:
     except Exception:
         mark_failed(kind.name, file_id, ["The import could not be started; try again"])
         raise
-    update_import_file(
-        kind.name, file_id, status="processing", execution_arn=response["executionArn"]
-    )
+    try:
+        note_started(kind.name, file_id, response["executionArn"])
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        # The import runs (its validate stage says "processing" too): an error here must not
+        # have the caller start the same file again.
+        logger.warning(
+            "import start not recorded",
+            extra={"kind": kind.name, "file_id": file_id, "error_type": error_name(exc)},
+        )
+
+
+def note_started(kind: str, file_id: int, execution_arn: str) -> None:
+    """The execution on the record, and ``processing`` unless a stage moved it on already
+    (a quick import may finish before this write, delayed by retries, lands)."""
+    try:
+        ImportFile(kind, file_id).update(
+            actions=[
+                ImportFile.status.set("processing"),
+                ImportFile.execution_arn.set(execution_arn),
+                ImportFile.updated_at.set(iso_timestamp()),
+            ],
+            condition=ImportFile.status == "pending",
+        )
+    except PynamoDBException as exc:
+        if not condition_failed(exc):
+            raise
+        update_import_file(kind, file_id, execution_arn=execution_arn)
 
 
 def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
@@ -168,7 +199,13 @@ def create_import(kind_name: str, request: ImportSource, user_id: Any) -> tuple[
     start_import(kind, int(record["id"]))
     # The whole request, download included, must answer within API Gateway's 29 s.
     remaining = get_settings().sync_wait_seconds - (time.monotonic() - started)
-    final = wait_for_import(kind, int(record["id"]), max(remaining, 0.5))
+    try:
+        final = wait_for_import(kind, int(record["id"]), max(remaining, 0.5))
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        # The import runs: a 503 would have the client post the file again; it polls.
+        return 202, {kind.id_field: int(record["id"]), "status": "processing"}
     return import_result(kind, final)
 
 

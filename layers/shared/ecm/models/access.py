@@ -14,16 +14,17 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.constants import COUNT
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import Index
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
-from ecm.clients import drop_clients, instrument
+from ecm import aws_errors
+from ecm.clients import CALL_ATTEMPTS, drop_clients, instrument
+from ecm.errors import ServiceBusy
 from ecm.models.base import TableMeta, TableModel, drop_connections
 from ecm.models.meta import MetaItem
 from ecm.store import batch_get, from_item, to_item
@@ -31,8 +32,8 @@ from ecm.store import batch_get, from_item, to_item
 Item = dict[str, Any]
 M = TypeVar("M", bound=TableModel)
 
-#: What DynamoDB answers when a condition (a version, "does not exist") does not hold.
-CONDITION_FAILED = ("ConditionalCheckFailedException", "TransactionCanceledException")
+#: Commits of a transaction DynamoDB cancels for a conflict or throttling (nothing written).
+TRANSACTION_ATTEMPTS = CALL_ATTEMPTS
 
 
 def as_dict(model: TableModel) -> Item:
@@ -145,12 +146,9 @@ def set_attributes(item: TableModel, **fields: Any) -> None:
 
 
 def condition_failed(exc: Exception) -> bool:
-    """Did a write fail only because its condition did not hold (a version changed)?"""
-    if isinstance(exc, PynamoDBException):
-        return exc.cause_response_code in CONDITION_FAILED
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") in CONDITION_FAILED
-    return False
+    """Did a write fail only because its condition did not hold (a version changed)? A
+    transaction cancelled for a conflict or throttling did not (``ecm.aws_errors``)."""
+    return aws_errors.condition_failed(exc)
 
 
 @cache
@@ -184,8 +182,33 @@ def put_versioned(writes: TransactWrite, model_class: type[M], item: Item) -> No
     writes.save(as_model(model_class, {**item, "version": prior or None}))
 
 
+class _RetriedTransactWrite(TransactWrite):
+    """A transaction DynamoDB cancelled only because another transaction held one of its
+    items (``TransactionConflict``) or for throttling wrote nothing: it is sent again, as
+    DynamoDB's guide says, with jittered backoff, a bounded number of times; then the
+    caller gets ``ServiceBusy`` (503, or a stage retried later). A failed condition is the
+    caller's to read, at once."""
+
+    def _commit(self) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return super()._commit()
+            except TransactWriteError as exc:
+                if not aws_errors.retryable_cancellation(exc):
+                    raise
+                attempt += 1
+                if attempt == TRANSACTION_ATTEMPTS:
+                    reasons = sorted(set(aws_errors.cancellation_codes(exc)) - {"None"})
+                    raise ServiceBusy(
+                        f"TransactWriteItems cancelled: {', '.join(reasons)}"
+                    ) from None
+                aws_errors.backoff(attempt - 1)
+
+
 @contextmanager
 def transaction() -> Iterator[TransactWrite]:
-    """A TransactWriteItems of model writes, committed when the block ends."""
-    with TransactWrite(connection=_connection()) as writes:
+    """A TransactWriteItems of model writes, committed when the block ends (and committed
+    again while DynamoDB cancels it for a conflict or throttling only)."""
+    with _RetriedTransactWrite(connection=_connection()) as writes:
         yield writes

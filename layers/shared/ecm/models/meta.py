@@ -19,6 +19,8 @@ class MetaItem(TableModel):
       for the lock, so a waiting import can show its place in line;
     - ``unique#provider-name#<folded name>``, ``unique#provider-npi#<npi>``: claimed by a
       provider (``value`` is its id) in the transaction that creates it;
+    - ``applying#<kind>#<file id>#<chunk>``: an apply chunk running until ``expires_at``
+      (the function's timeout), which its import's rollback waits for;
     - ``fault#<stage>``: tests only (ECM_ENABLE_FAULT_HOOKS): ``ecm.imports.stages.faults``.
     """
 

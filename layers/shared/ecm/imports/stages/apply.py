@@ -1,25 +1,66 @@
 """Apply: send one plan chunk, new items in batches, changed items conditional on the
-version planned, so a concurrent change is detected, never overwritten."""
+version planned, so a concurrent change is detected, never overwritten.
+
+A chunk says it runs (``applying#...``, until the function's timeout) and stops at its next
+write once the import's rollback has begun: when one chunk of the Map fails, Step Functions
+starts the rollback while the other chunks' invocations still run, and a write landing after
+the rollback passed its item would stay. The rollback waits until no chunk runs
+(``rollback.wait_for_apply``); a chunk that starts later sees the rollback and writes nothing.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
+from ecm.aws_errors import error_name
 from ecm.errors import ConcurrentModification
-from ecm.imports.records import add_rows_processed, get_json, get_lines
+from ecm.imports.records import add_rows_processed, get_import_file, get_json, get_lines
 from ecm.imports.stages.lock import refresh_lock
 from ecm.imports.stages.work import (
+    APPLY_SECONDS,
+    ROLLING_BACK,
     TABLE_KEYS,
     Item,
+    applying_key,
     creates_key,
     lock_holder,
     plan_key,
     planned_table,
 )
+from ecm.log import logger
+from ecm.models import MetaItem
 from ecm.models.access import condition_failed
 from ecm.store import delete_item, get_raw, put_item, send_batch_write, to_attr, to_item
+
+#: Writes of one apply chunk in flight at once.
+WRITERS = 8
+#: How often a running chunk reads whether its import is being rolled back.
+FENCE_SECONDS = 1.0
+
+
+class RollbackFence:
+    """Before a write: has the import's rollback begun (read at most once a second)?"""
+
+    def __init__(self, kind: str, file_id: int) -> None:
+        self.kind, self.file_id = kind, file_id
+        self.lock = threading.Lock()
+        self.read_at = -FENCE_SECONDS
+        self.stopped = False
+
+    def check(self) -> None:
+        with self.lock:
+            if not self.stopped and time.monotonic() - self.read_at >= FENCE_SECONDS:
+                record = get_import_file(self.kind, self.file_id) or {}
+                self.stopped = (
+                    record.get("stage") in ROLLING_BACK or record.get("status") == "failed"
+                )
+                self.read_at = time.monotonic()
+            if self.stopped:  # every write still queued in the chunk's pool stops too
+                raise ConcurrentModification("the import is being rolled back")
 
 
 def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
@@ -50,7 +91,9 @@ def _conditional_write(entry: Item, tag: str) -> None:
         else:
             put_item({"TableName": table, "Item": to_item(entry["put"]), **condition})
     except ClientError as exc:
-        if not condition_failed(exc) or not _already_applied(table, key, entry, tag):
+        if not condition_failed(exc):
+            raise  # throttling or 5xx past botocore's retries: the stage is retried
+        if not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
                 f"a {logical} record changed while the import was running"
             ) from exc
@@ -65,14 +108,40 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
     """Write one plan chunk: new items in batches, changed items conditionally on version."""
     holder = lock_holder(kind_name, file_id)
     refresh_lock(holder)
-    for body in get_lines(creates_key(kind_name, file_id, chunk)):
-        send_batch_write(body)
-    entries = get_json(plan_key(kind_name, file_id, chunk))
-    updates = [entry for entry in entries if "created" not in entry]
-    if updates:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda e: _conditional_write(e, holder), updates))
+    running = applying_key(kind_name, file_id, chunk)
+    # Said before the first look at the record: a rollback either sees this chunk and waits,
+    # or began before that look and this chunk writes nothing.
+    MetaItem(running, expires_at=int(time.time()) + APPLY_SECONDS).save()
+    try:
+        fence = RollbackFence(kind_name, file_id)
+        fence.check()
+        entries = _write_chunk(kind_name, file_id, chunk, holder, fence)
+    finally:
+        try:
+            MetaItem(running).delete()
+        except Exception as exc:  # it expires; the rollback then removes it
+            logger.warning("apply marker left", extra={"error_type": error_name(exc)})
     rows = sum(_patients_written(e) for e in entries if e["t"] == "patients")
     if rows:
         add_rows_processed(kind_name, file_id, rows)
     return {"chunk": chunk, "entries": len(entries)}
+
+
+def _write_chunk(
+    kind_name: str, file_id: int, chunk: int, holder: str, fence: RollbackFence
+) -> list[Item]:
+    def create(body: bytes) -> None:
+        fence.check()
+        send_batch_write(body)
+
+    def change(entry: Item) -> None:
+        fence.check()
+        _conditional_write(entry, holder)
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        # New items 8 batches at a time, as changed items are written: each batch waits out
+        # its own throttling backoff instead of holding up the rest of the chunk.
+        list(pool.map(create, get_lines(creates_key(kind_name, file_id, chunk))))
+        entries: list[Item] = get_json(plan_key(kind_name, file_id, chunk))
+        list(pool.map(change, [entry for entry in entries if "created" not in entry]))
+    return entries

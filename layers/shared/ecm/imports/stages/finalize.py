@@ -14,6 +14,7 @@ from ecm.imports.stages.work import (
     Item,
     announce,
     failure_messages,
+    load_file,
     lock_holder,
     manifest_key,
     write_results,
@@ -62,9 +63,15 @@ def _row_failure_fields(failures: dict[int, list[str]]) -> Item:
 
 
 def finalize_stage(kind_name: str, file_id: int) -> Item:
-    update_import_file(kind_name, file_id, stage="finalizing")
     manifest = get_json(manifest_key(kind_name, file_id))
     created, updated = int(manifest["created"]), int(manifest["updated"])
+    if load_file(kind_name, file_id)["status"] == "completed":
+        # Retried after its commit point (AWS was busy after "completed" was written): the
+        # import stands; what may be left is the lock and the event (same webhook id).
+        release_lock(lock_holder(kind_name, file_id))
+        announce(kind_name, file_id, "import.completed")
+        return {"status": "completed", "created": created, "updated": updated}
+    update_import_file(kind_name, file_id, stage="finalizing")
     apply_counts(kind_name, file_id, manifest, undo=False)
     kind = get_kind(kind_name)
     failures = load_failures(kind_name, file_id)

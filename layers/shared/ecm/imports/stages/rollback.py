@@ -5,23 +5,28 @@ failed, release the lock. Safe to run more than once."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from ecm.aws_errors import error_code
 from ecm.clients import client
+from ecm.errors import ApplyRunning
 from ecm.faults import fault_point
 from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
 from ecm.imports.results import load_failures
 from ecm.imports.stages.finalize import apply_counts
 from ecm.imports.stages.lock import keep_lock, release_lock
 from ecm.imports.stages.work import (
+    APPLY_SECONDS,
     NOT_IMPORTED,
     ROLLED_BACK,
     TABLE_KEYS,
     Item,
     announce,
+    applying_key,
     load_file,
     lock_holder,
     manifest_key,
@@ -32,7 +37,7 @@ from ecm.imports.stages.work import (
 from ecm.kinds.registry import get_kind
 from ecm.log import count_metric, logger
 from ecm.models import MetaItem
-from ecm.models.access import condition_failed
+from ecm.models.access import batch_read, condition_failed
 from ecm.settings import get_settings
 from ecm.store import batch_write, put_item, to_attr, to_item
 
@@ -113,11 +118,14 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     update_import_file(kind_name, file_id, stage="rolling_back")
     restored = skipped = 0
     manifest_chunks = _planned_chunks(kind_name, file_id)
+    wait_for_apply(kind_name, file_id, manifest_chunks)
     for chunk in range(manifest_chunks):
         try:
             entries = get_json(plan_key(kind_name, file_id, chunk))
-        except ClientError:
-            continue
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchKey":
+                raise  # S3 busy: the chunk may be applied; the rollback is retried
+            continue  # never planned, so never applied
         keep_lock(holder)
         deletes: dict[str, list[Item]] = {}
         changed: list[Item] = []
@@ -142,7 +150,7 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
     try:
         apply_counts(kind_name, file_id, get_json(manifest_key(kind_name, file_id)), undo=True)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchKey":
+        if error_code(exc) != "NoSuchKey":
             raise  # no manifest: the plan never finished, no count was touched
     _rollback_results(kind_name, file_id, error)  # before the status, as in validate
     messages = _failure_messages(record, error)
@@ -161,6 +169,28 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
         },
     )
     return {"status": "failed", "restored": restored, "changed_since": skipped}
+
+
+#: How often a rollback looks whether apply chunks of its import still run.
+APPLY_POLL_SECONDS = 1.0
+
+
+def wait_for_apply(kind_name: str, file_id: int, chunks: int) -> None:
+    """Wait until no apply chunk of the import runs: when one chunk failed, the others'
+    invocations go on, and a write of theirs after this rollback passed its item would stay
+    applied. They stop at their next write (the file says ``rolling_back``); one that died
+    holds its marker until the function's timeout. The markers go with the wait."""
+    keys = [applying_key(kind_name, file_id, chunk) for chunk in range(chunks)]
+    deadline = time.monotonic() + APPLY_SECONDS + 5
+    while keys:
+        markers = batch_read(MetaItem, keys)
+        if all(int(m.get("expires_at") or 0) < time.time() for m in markers):
+            for marker in markers:
+                MetaItem(marker["pk"]).delete()  # a chunk that died left it
+            return
+        if time.monotonic() > deadline:
+            raise ApplyRunning("an apply chunk of the import still runs")
+        time.sleep(APPLY_POLL_SECONDS)
 
 
 def _rollback_results(kind_name: str, file_id: int, error: Item | None) -> None:

@@ -1,5 +1,6 @@
 """How every import stage runs: with the cyclic collector paused, its CPU logged, and any
-unexpected exception turned into one whose message cannot quote a row (PHI)."""
+unexpected exception turned into one whose message cannot quote a row (PHI): ``ServiceBusy``
+when AWS was only busy (the state machine retries the stage), else ``StageFailed``."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
 
+from ecm.aws_errors import error_name, is_retryable
 from ecm.errors import (
-    BatchIncomplete,
+    ApplyRunning,
     ConcurrentModification,
     FileFormatError,
     ImportRejected,
     InjectedFault,
     LockHeld,
+    ServiceBusy,
     StageFailed,
 )
 from ecm.faults import LambdaCrashed, LambdaTimedOut, fault_point
@@ -28,9 +30,9 @@ from ecm.imports.stages.work import Item
 from ecm.log import emit_metric, logger, tracer
 
 SAFE_ERRORS = (
+    ApplyRunning,
     LambdaCrashed,
     LambdaTimedOut,
-    BatchIncomplete,
     ConcurrentModification,
     FileFormatError,
     ImportRejected,
@@ -88,14 +90,21 @@ def phi_safe(stage: Callable[[Item, Any], Item]) -> Callable[[Item, Any], Item]:
                 return answer
         except SAFE_ERRORS:
             raise
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "ClientError")
-            logger.error("stage failed", extra={"stage": stage.__name__, "error_type": code})
-            raise StageFailed(f"{stage.__name__}: AWS error {code}") from None
         except Exception as exc:
-            error_type = type(exc).__name__
-            logger.error("stage failed", extra={"stage": stage.__name__, "error_type": error_type})
-            raise StageFailed(f"{stage.__name__}: {error_type}") from None
+            # Throttling, 5xx, a transaction conflict, a batch left unprocessed: retried by
+            # the state machine (``ServiceBusy``), every stage being idempotent; anything
+            # else rolls the import back. Either way only the error's code or type is kept.
+            name = error_name(exc)
+            retryable = is_retryable(exc)
+            logger.error(
+                "stage failed",
+                extra={"stage": stage.__name__, "error_type": name, "retryable": retryable},
+            )
+            if retryable:
+                raise ServiceBusy(f"{stage.__name__}: AWS busy ({name})") from None
+            if name != type(exc).__name__:
+                raise StageFailed(f"{stage.__name__}: AWS error {name}") from None
+            raise StageFailed(f"{stage.__name__}: {name}") from None
         finally:
             # What each stage costs, for sizing memory and timeouts (and the benchmarks).
             seconds = time.perf_counter() - started

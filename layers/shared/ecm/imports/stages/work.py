@@ -112,3 +112,14 @@ def failure_messages(failures: dict[int, list[str]]) -> list[str]:
 
 def lock_holder(kind: str, file_id: int) -> str:
     return f"{kind}#{file_id}"
+
+
+#: ApplyFunction's timeout in template.yaml: no apply chunk runs longer (a test keeps both).
+APPLY_SECONDS = 120
+#: What a file record's stage says once its rollback has begun: apply chunks stop.
+ROLLING_BACK = ("rolling_back", "rolled_back")
+
+
+def applying_key(kind: str, file_id: int, chunk: int) -> str:
+    """The meta item that says an apply chunk runs (its rollback waits until it ends)."""
+    return f"applying#{kind}#{file_id}#{chunk}"
