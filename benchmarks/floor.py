@@ -42,21 +42,20 @@ def planned_bodies(directory: Path) -> list[bytes]:
 
     from ecm.imports.stages.work import PLANNED_MODELS
     from ecm.kinds.mif.planner import MifPlanner
+    from ecm.kinds.plan_entry import PlanEntry
     from ecm.patients.providers import ProviderDirectory
     from ecm.store import batch_write_bodies, to_item
 
     planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
     creates: dict[str, list[dict[str, Any]]] = {}
-    entries: list[dict[str, Any]] = []
+    entries: list[PlanEntry] = []
     for chunk_path in sorted(directory.glob("rows-*.json")):
         chunk = [(int(r), rec) for r, rec in json.loads(chunk_path.read_text())]
         entries.extend(planner.plan_chunk(chunk))
     entries.extend(planner.finish())
     for entry in entries:
-        if entry.get("prior") is None and entry.get("put") is not None:
-            creates.setdefault(entry["t"], []).append(
-                {"PutRequest": {"Item": to_item(entry["put"])}}
-            )
+        if entry.creates and entry.put is not None:
+            creates.setdefault(entry.table, []).append({"PutRequest": {"Item": to_item(entry.put)}})
     return [
         body
         for logical, requests in creates.items()

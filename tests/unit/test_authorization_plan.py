@@ -13,6 +13,7 @@ from ecm.kinds.authorization.planner import AuthorizationPlanner, pending_key
 from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.planner import MifPlanner
 from ecm.kinds.mif.rows import validate_mif_row
+from ecm.kinds.plan_entry import PlanEntry
 from ecm.patients.items import build_patient, member_key
 from ecm.patients.providers import ProviderDirectory
 
@@ -124,21 +125,19 @@ def _plan(
     return planner, entries, list(planner.finish())
 
 
-def _decoded(entries: list[Item], kind: str) -> list[Item]:
-    out = []
-    for entry in entries:
-        if entry["t"] != kind:
-            continue
-        out.append(
-            {
-                "row": entry.get("row"),
-                "put": entry.get("put"),
-                "prior": entry.get("prior"),
-                "delete": entry.get("delete"),
-                "snap": entry.get("snap"),
-            }
-        )
-    return out
+def _decoded(entries: list[PlanEntry], kind: str) -> list[Item]:
+    """Each entry of table ``kind`` as a dict of its parts."""
+    return [
+        {
+            "row": entry.row,
+            "put": entry.put,
+            "prior": entry.prior,
+            "delete": entry.delete,
+            "snap": entry.snapshot,
+        }
+        for entry in entries
+        if entry.table == kind
+    ]
 
 
 def _auths(entries: list[Item]) -> list[Item]:
@@ -709,18 +708,18 @@ def test_authorization_import_then_mif_then_authorization_import() -> None:
     """The whole round trip through the planners, applying each plan to the lookup."""
     lookup = FakeLookup()
 
-    def apply(entries: list[Item]) -> None:
+    def apply(entries: list[PlanEntry]) -> None:
         for entry in entries:
-            if entry.get("put"):
-                item = entry["put"]
-                if entry["t"] == "authorizations":
+            if entry.put:
+                item = entry.put
+                if entry.table == "authorizations":
                     lookup.authorizations[item["auth_no"]] = item
-                elif entry["t"] == "patients":
+                elif entry.table == "patients":
                     lookup.patients[item["id"]] = item
                 else:
                     lookup.keys[item["key"]] = item
-            elif entry.get("delete"):
-                lookup.keys.pop(entry["delete"]["key"], None)
+            elif entry.delete:
+                lookup.keys.pop(entry.delete["key"], None)
 
     planner, entries, tail = _plan(lookup, (2, _auth(1, STATUS="Pending")))
     assert planner.unlinked_count == 1

@@ -61,7 +61,7 @@ def _import_rows(path: Path, file_type: str) -> int:
     planner = MifPlanner(1, _Lookup(known), ProviderDirectory([]), "2026-01-01T00:00:00.000Z")
     written = 0
     for chunk in chunks:
-        entries = orjson.loads(orjson.dumps(planner.plan_chunk(chunk)))
+        entries = orjson.loads(orjson.dumps([e.stored() for e in planner.plan_chunk(chunk)]))
         written += len(orjson.dumps([to_item(e["put"]) for e in entries if e.get("put")]))
     assert written > 0
     return len(planner.errors)

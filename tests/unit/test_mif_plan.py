@@ -10,6 +10,7 @@ from fixtures_builders import VALID_NPI, sample_mif_row
 
 from ecm.kinds.mif.planner import MifPlanner
 from ecm.kinds.mif.rows import validate_mif_row
+from ecm.kinds.plan_entry import PlanEntry
 from ecm.patients.items import build_patient, member_key, name_key, patient_name_key
 from ecm.patients.providers import ProviderDirectory
 
@@ -105,21 +106,18 @@ def _plan(
     return planner, entries, planner.finish()
 
 
-def _decoded(entries: list[Item], kind: str) -> list[Item]:
-    """Each entry of table ``kind`` with its put/prior/delete decoded."""
-    out = []
-    for entry in entries:
-        if entry["t"] != kind:
-            continue
-        out.append(
-            {
-                "row": entry.get("row"),
-                "put": entry.get("put"),
-                "prior": entry.get("prior"),
-                "delete": entry.get("delete"),
-            }
-        )
-    return out
+def _decoded(entries: list[PlanEntry], kind: str) -> list[Item]:
+    """Each entry of table ``kind`` as a dict of its parts."""
+    return [
+        {
+            "row": entry.row,
+            "put": entry.put,
+            "prior": entry.prior,
+            "delete": entry.delete,
+        }
+        for entry in entries
+        if entry.table == kind
+    ]
 
 
 def _patients(entries: list[Item]) -> list[Item]:
@@ -167,7 +165,7 @@ def test_new_rows_create_patients_with_fresh_ids_and_keys() -> None:
     assert first["eligibility"]["member_record_status"] == "new_member"
     assert patients[1]["put"]["eligibility"]["id"] == 502
 
-    snap = next(e for e in entries if e["t"] == "patients")["snap"]
+    snap = next(e for e in entries if e.table == "patients").snapshot
     assert snap == {
         "id": 501,
         "patient_id": 101,

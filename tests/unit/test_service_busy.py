@@ -27,7 +27,9 @@ from ecm.imports.stages import apply, rollback
 from ecm.imports.stages.finalize import apply_counts
 from ecm.imports.stages.lock import lock_stage, release_lock
 from ecm.imports.stages.running import phi_safe
-from ecm.imports.stages.work import APPLY_SECONDS, applying_key, lock_holder, plan_key
+from ecm.imports.stages.work import APPLY_SECONDS, applying_key, lock_holder
+from ecm.imports.work_area import plan_key
+from ecm.kinds.plan_entry import PlanEntry
 from ecm.models import MetaItem
 from ecm.models.access import TRANSACTION_ATTEMPTS, get, transaction
 from ecm.settings import get_settings
@@ -204,11 +206,11 @@ def test_apply_leaves_a_throttled_write_to_the_retry_not_to_rollback(
     product_faults: Faults, sleeps: list[float]
 ) -> None:
     product_faults("throttle=1")
-    entry = {
-        "t": "keys",
-        "prior": {"key": "member#BUSY", "version": 1},
-        "put": {"key": "member#BUSY", "version": 2, "patient_id": 1},
-    }
+    entry = PlanEntry(
+        "keys",
+        {"key": "member#BUSY", "version": 1},
+        put={"key": "member#BUSY", "version": 2, "patient_id": 1},
+    )
     with pytest.raises(ClientError) as info:
         apply._conditional_write(entry, "mif#1")  # formerly ConcurrentModification
     assert is_retryable(info.value)

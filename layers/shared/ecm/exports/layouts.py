@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ecm.exports.codes import CODE_SETS
-from ecm.imports.records import get_json
+from ecm.imports.work_area import get_json
 from ecm.plans import check_plan
 
 LAYOUTS = Path(__file__).parent / "layouts"

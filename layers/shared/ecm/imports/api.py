@@ -1,40 +1,27 @@
-"""The HTTP side of imports, shared by every kind: receive a file, start the state machine,
-answer 201 when it finishes within the synchronous window (else 202), list and detail."""
+"""The HTTP side of imports, shared by every kind: receive a file, start its import, answer
+201 when it finishes within the synchronous window (else 202), list and detail."""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from pathlib import PurePosixPath
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
 from ecm.api.params import parse_id
-from ecm.aws_errors import error_name, is_retryable
-from ecm.clients import client
-from ecm.clock import iso_timestamp, wait_for_final
+from ecm.aws_errors import is_retryable
+from ecm.clock import wait_for_final
 from ecm.errors import ApiError
-from ecm.files.readers.detect import DATA_URI_TYPES, EXTENSION_TYPES, claimed_type
-from ecm.files.sources import ReceivedFile, receive, store_original
+from ecm.files.sources import receive
 from ecm.imports.records import (
-    create_import_file,
-    generated_filename,
     get_import_file,
-    get_json,
     list_import_files,
-    mark_failed,
-    update_import_file,
 )
 from ecm.imports.schemas import ImportSource
-from ecm.imports.stages.work import records_key
+from ecm.imports.starting import register_file, start_import
 from ecm.imports.uploads import expire_if_due
+from ecm.imports.work_area import get_json, records_key
 from ecm.kinds.registry import ALL_OR_NOTHING, VALID_ROWS, ImportKind, get_kind
 from ecm.log import logger
-from ecm.models import ImportFile
-from ecm.models.access import condition_failed
-from ecm.plans import check_plan_option, inbox_plan
+from ecm.plans import check_plan_option
 from ecm.settings import get_settings
 from ecm.store import presigned_get
 from ecm.webhooks import validate_webhook_url
@@ -53,88 +40,6 @@ def check_import_request(kind: ImportKind, request: ImportSource) -> None:
     if request.webhook_url is not None:
         validate_webhook_url(request.webhook_url, field=f"{kind.body_key}.webhook_url")
     check_plan_option(request.plan, f"{kind.body_key}.plan", accepted=kind.takes_plan)
-
-
-def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
-    ext = PurePosixPath(received.original_name).suffix.lower()
-    return (
-        (declared or "").lower()
-        or claimed_type(received.data_uri_type, DATA_URI_TYPES)
-        or EXTENSION_TYPES.get(ext)
-        or "dat"
-    )
-
-
-def _register(
-    kind: ImportKind,
-    received: ReceivedFile,
-    declared: str | None,
-    user_id: Any,
-    options: ImportSource | None = None,
-    plan: str | None = None,
-) -> Item:
-    record = create_import_file(
-        kind.name,
-        received.source_type,
-        received.original_name,
-        declared_type=declared,
-        data_uri_type=received.data_uri_type,
-        created_by=user_id,
-        dry_run=bool(options and options.dry_run),
-        mode=options.mode if options else ALL_OR_NOTHING,
-        webhook_url=options.webhook_url if options else None,
-        plan=options.plan if options else plan,
-    )
-    filename = generated_filename(
-        kind.name, _provisional_type(received, declared), record["created_at"]
-    )
-    update_import_file(kind.name, record["id"], filename=filename)
-    record["filename"] = filename
-    store_original(received, record["s3_key"])
-    return record
-
-
-def start_import(kind: ImportKind, file_id: int) -> None:
-    settings = get_settings()
-    name = f"{kind.name}-{file_id}-{uuid.uuid4().hex[:12]}"
-    try:
-        response = client("stepfunctions").start_execution(
-            stateMachineArn=settings.state_machine_arn,
-            name=name,
-            input=json.dumps({"kind": kind.name, "file_id": file_id}),
-        )
-    except Exception:
-        mark_failed(kind.name, file_id, ["The import could not be started; try again"])
-        raise
-    try:
-        note_started(kind.name, file_id, response["executionArn"])
-    except Exception as exc:
-        if not is_retryable(exc):
-            raise
-        # The import runs (its validate stage says "processing" too): an error here must not
-        # have the caller start the same file again.
-        logger.warning(
-            "import start not recorded",
-            extra={"kind": kind.name, "file_id": file_id, "error_type": error_name(exc)},
-        )
-
-
-def note_started(kind: str, file_id: int, execution_arn: str) -> None:
-    """The execution on the record, and ``processing`` unless a stage moved it on already
-    (a quick import may finish before this write, delayed by retries, lands)."""
-    try:
-        ImportFile(kind, file_id).update(
-            actions=[
-                ImportFile.status.set("processing"),
-                ImportFile.execution_arn.set(execution_arn),
-                ImportFile.updated_at.set(iso_timestamp()),
-            ],
-            condition=ImportFile.status == "pending",
-        )
-    except PynamoDBException as exc:
-        if not condition_failed(exc):
-            raise
-        update_import_file(kind, file_id, execution_arn=execution_arn)
 
 
 def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
@@ -191,7 +96,7 @@ def create_import(kind_name: str, request: ImportSource, user_id: Any) -> tuple[
     kind = get_kind(kind_name)
     check_import_request(kind, request)
     received = receive(kind.body_key, request.file, request.url, request.path)
-    record = _register(kind, received, request.file_type, user_id, request)
+    record = register_file(kind, received, request.file_type, user_id, request)
     logger.info(
         "import received",
         extra={"kind": kind.name, "file_id": record["id"], "source_type": received.source_type},
@@ -207,17 +112,6 @@ def create_import(kind_name: str, request: ImportSource, user_id: Any) -> tuple[
         # The import runs: a 503 would have the client post the file again; it polls.
         return 202, {kind.id_field: int(record["id"]), "status": "processing"}
     return import_result(kind, final)
-
-
-def start_inbox_import(kind_name: str, key: str) -> int:
-    """A file dropped under the kind's inbox prefix: import it like a ``path`` source."""
-    kind = get_kind(kind_name)
-    received = ReceivedFile("inbox", PurePosixPath(key).name, s3_key=key)
-    plan = inbox_plan(key, get_settings().inbox_plans) if kind.takes_plan else None
-    record = _register(kind, received, None, "inbox", plan=plan)
-    start_import(kind, int(record["id"]))
-    logger.info("inbox import started", extra={"kind": kind.name, "file_id": record["id"]})
-    return int(record["id"])
 
 
 # --- reading back ------------------------------------------------------------------------

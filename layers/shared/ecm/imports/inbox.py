@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import ValidationError
 
-from ecm.imports.api import start_import, start_inbox_import
+from ecm.imports.starting import start_import, start_inbox_import
 from ecm.imports.uploads import claim_upload, uploaded_file
 from ecm.kinds.registry import KINDS, get_kind
 from ecm.log import logger

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from ecm.clients import client
 from ecm.clock import iso_timestamp, utc_now
 from ecm.files.readers import HeaderAt
+from ecm.imports.work_area import original_key
 from ecm.models import ImportFile
 from ecm.models.access import as_model, get, newest_first_page, next_record_id, set_attributes
-from ecm.settings import get_settings
 
 Item = dict[str, Any]
 MAX_ERRORS_SHOWN = 100
@@ -25,56 +22,6 @@ def generated_filename(kind: str, file_type: str, created: str) -> str:
     """``mif_20241124_120530.csv`` from the record's creation time."""
     stamp = created[:19].replace("-", "").replace(":", "").replace("T", "_")
     return f"{kind}_{stamp}.{file_type}"
-
-
-def original_key(kind: str, file_id: int, original_name: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in original_name)[-120:]
-    return f"files/{kind}/{file_id}/{safe or 'upload'}"
-
-
-def work_prefix(kind: str, file_id: int) -> str:
-    return f"work/{kind}/{file_id}/"
-
-
-def put_json(key: str, value: Any) -> None:
-    """Write one JSON object of an import's work area (rows, plan chunks, outcomes)."""
-    client("s3").put_object(
-        Bucket=get_settings().files_bucket,
-        Key=key,
-        Body=orjson.dumps(value),
-        ContentType="application/json",
-    )
-
-
-MISSING: Any = object()
-
-
-def get_json(key: str, default: Any = MISSING) -> Any:
-    """Read one JSON object back; ``default`` when it does not exist (else NoSuchKey)."""
-    s3 = client("s3")
-    try:
-        body = s3.get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
-    except s3.exceptions.NoSuchKey:
-        if default is MISSING:
-            raise
-        return default
-    return orjson.loads(body.read())
-
-
-def put_lines(key: str, lines: list[bytes]) -> None:
-    """Write documents serialised beforehand, one per line (the plan's write batches)."""
-    client("s3").put_object(
-        Bucket=get_settings().files_bucket,
-        Key=key,
-        Body=b"\n".join(lines),
-        ContentType="application/x-ndjson",
-    )
-
-
-def get_lines(key: str) -> list[bytes]:
-    """The documents of ``put_lines``, still serialised."""
-    body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
-    return [line for line in body.read().split(b"\n") if line]
 
 
 def create_import_file(kind: str, source_type: str, original_name: str, **extra: Any) -> Item:

@@ -21,7 +21,8 @@ from typing import Any
 from ecm.clients import client
 from ecm.files.fields import FieldMap
 from ecm.files.readers import HeaderAt, read_records
-from ecm.imports.records import get_json, header_at, put_json, update_import_file, work_prefix
+from ecm.imports.records import header_at, update_import_file
+from ecm.imports.work_area import failures_key, get_json, outcomes_key, put_json, result_keys
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
@@ -84,14 +85,6 @@ def group_by_row(messages: list[str]) -> dict[int, list[str]]:
 # --- what happened to each row, kept in the import's work area -----------------------------
 
 
-def failures_key(kind: str, file_id: int, stage: str) -> str:
-    return f"{work_prefix(kind, file_id)}failures-{stage}.json"
-
-
-def outcomes_key(kind: str, file_id: int) -> str:
-    return f"{work_prefix(kind, file_id)}outcomes.json"
-
-
 def save_failures(kind: str, file_id: int, stage: str, failures: dict[int, list[str]]) -> None:
     put_json(failures_key(kind, file_id, stage), sorted(failures.items()))
 
@@ -118,12 +111,6 @@ class RowResult:
     status: str
     record_id: int | None
     reason: str
-
-
-def result_keys(kind: str, file_id: int) -> tuple[str, str]:
-    """Beside the file's own work area; never under ``uploads/`` (that prefix starts imports)."""
-    base = f"results/{kind}/{file_id}/"
-    return base + "result.csv", base + "errors.csv"
 
 
 def _original_rows(

@@ -20,6 +20,7 @@ from ecm.errors import ApiError
 from ecm.files.readers.detect import EXTENSION_TYPES
 from ecm.imports.records import create_import_file, generated_filename, update_import_file
 from ecm.imports.schemas import UploadRequest
+from ecm.imports.work_area import UPLOAD_PREFIX, upload_key
 from ecm.kinds.registry import get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
@@ -30,13 +31,7 @@ from ecm.webhooks import validate_webhook_url
 
 Item = dict[str, Any]
 UPLOAD_SECONDS = 600
-UPLOAD_PREFIX = "uploads/"
 CONTENT_TYPE = "application/octet-stream"
-
-
-def upload_key(kind: str, file_id: int, filename: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[-120:]
-    return f"{UPLOAD_PREFIX}{kind}/{file_id}/{safe or 'upload'}"
 
 
 def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:

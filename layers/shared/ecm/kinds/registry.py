@@ -15,6 +15,7 @@ from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.mif.planner import MifPlanner, PatientLookup
 from ecm.kinds.mif.rows import validate_mif_row
+from ecm.kinds.plan_entry import PlanEntry
 from ecm.patients.providers import ProviderDirectory, list_providers
 
 Item = dict[str, Any]
@@ -31,9 +32,9 @@ class Planner(Protocol):
     created: int
     updated: int
 
-    def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[Item]: ...
+    def plan_chunk(self, rows: list[tuple[int, Item]]) -> list[PlanEntry]: ...
 
-    def finish(self) -> Iterable[Item]: ...
+    def finish(self) -> Iterable[PlanEntry]: ...
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ecm.clients import CALL_ATTEMPTS, drop_clients, instrument
 from ecm.errors import ServiceBusy
 from ecm.models.base import TableMeta, TableModel, drop_connections
 from ecm.models.meta import MetaItem
+from ecm.models.versions import read_version
 from ecm.store import batch_get, from_item, to_item
 
 Item = dict[str, Any]
@@ -174,12 +175,13 @@ def reset_clients() -> None:
     _made_connection.cache_clear()
 
 
-def put_versioned(writes: TransactWrite, model_class: type[M], item: Item) -> None:
-    """Put ``item`` in ``writes`` on the condition that the stored item still has the
-    version it was read with. ``item["version"]`` is the new version (the read one + 1), as
-    everywhere in this code: pynamodb's version check writes it and conditions on the old."""
-    prior = int(item["version"]) - 1
-    writes.save(as_model(model_class, {**item, "version": prior or None}))
+def put_versioned(
+    writes: TransactWrite, model_class: type[M], item: Item, prior: Item | None
+) -> None:
+    """Put ``item`` (``versioned`` over ``prior``) in ``writes`` on the condition that the
+    stored item is still at ``prior``'s version: pynamodb's version attribute conditions on
+    the version it is given and writes the next one."""
+    writes.save(as_model(model_class, {**item, "version": read_version(prior) or None}))
 
 
 class _RetriedTransactWrite(TransactWrite):

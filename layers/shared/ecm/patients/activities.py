@@ -32,6 +32,7 @@ from ecm.models.access import (
     put_versioned,
     transaction,
 )
+from ecm.models.versions import next_version
 from ecm.patients.audit import record_audit
 from ecm.patients.index_fields import with_index_fields
 from ecm.patients.reading import load_patient, parse_patient_id
@@ -181,7 +182,6 @@ def _record(patient_id: int, activity: Item) -> None:
     """Put the activity and bump the patient's count in one transaction, retrying conflicts."""
     for attempt in range(RETRIES + 1):
         prior = load_patient(patient_id)
-        version = int(prior.get("version", 0))
         last = prior.get("last_activity_at")
         patient = {
             **prior,
@@ -189,7 +189,7 @@ def _record(patient_id: int, activity: Item) -> None:
             "last_activity_at": max(last, activity["occurred_at"])
             if last
             else activity["occurred_at"],
-            "version": version + 1,
+            "version": next_version(prior),
             "updated_at": iso_timestamp(),
             "last_import": "api",
         }
@@ -199,7 +199,7 @@ def _record(patient_id: int, activity: Item) -> None:
                 writes.save(
                     as_model(Activity, activity), condition=Activity.activity_key.does_not_exist()
                 )
-                put_versioned(writes, Patient, patient)
+                put_versioned(writes, Patient, patient, prior)
         except PynamoDBException as exc:
             if not condition_failed(exc):
                 raise

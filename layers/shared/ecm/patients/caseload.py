@@ -22,6 +22,7 @@ from ecm.kinds.values import normalize_email, normalize_phone, person_name
 from ecm.log import logger
 from ecm.models import Patient, Provider, User
 from ecm.models.access import all_items, get, put_versioned
+from ecm.models.versions import versioned
 from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
@@ -180,13 +181,13 @@ def assign_case_load(raw_id: str, request: CaseLoadBody, user: Item) -> Item:
                 field, getattr(request, field), role
             )
     patient = {**prior, "case_load": case_load, "updated_at": iso_timestamp()}
-    patient["version"] = int(prior.get("version", 0)) + 1
+    versioned(patient, prior)
     patient["last_import"] = "api"
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
     with patient_change() as writes:
-        put_versioned(writes, Patient, patient)
+        put_versioned(writes, Patient, patient, prior)
         add_count_updates(writes, dict(deltas))
     record_audit(patient_id, user, "case_load")
     return patient_detail_body(patient)

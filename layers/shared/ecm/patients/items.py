@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecm.models.versions import next_version
 from ecm.patients.index_fields import fold, with_index_fields
 
 Item = dict[str, Any]
@@ -106,7 +107,7 @@ def build_patient(
             "case_load": case_load,
             "created_at": old.get("created_at") or now,
             "updated_at": now,
-            "version": int(old.get("version", 0)) + 1,
+            "version": next_version(old),
             "last_import": import_tag,
         }
     )

@@ -16,6 +16,7 @@ from ecm.kinds.authorization.member_status import DISCONTINUATION_FIELDS, TERMIN
 from ecm.kinds.values import person_name
 from ecm.models import Patient, PatientKey
 from ecm.models.access import as_model, get, next_ids, put_versioned
+from ecm.models.versions import versioned
 from ecm.patients.audit import record_audit
 from ecm.patients.choices import AcuityField, DiscontinuationReasonField, MemberStatusField
 from ecm.patients.counts import add_count_updates, add_deltas
@@ -94,10 +95,9 @@ def _move_name_key(
         ids = [*ids, patient_id] if add and patient_id not in ids else ids
         if not add:
             ids = [i for i in ids if i != patient_id]
-        version = int((current or {}).get("version", 0))
         if ids:
-            item = {"key": key, "patient_ids": ids, "version": version + 1, "last_import": "api"}
-            put_versioned(writes, PatientKey, item)
+            item = versioned({"key": key, "patient_ids": ids, "last_import": "api"}, current)
+            put_versioned(writes, PatientKey, item, current)
         elif current:
             writes.delete(as_model(PatientKey, current))
 
@@ -189,13 +189,13 @@ def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
         eligibility["updated_at"] = now
     patient["ecm_status_history"] = history
     patient["updated_at"] = now
-    patient["version"] = int(prior.get("version", 0)) + 1
+    versioned(patient, prior)
     patient["last_import"] = "api"
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
     with patient_change() as writes:
-        put_versioned(writes, Patient, patient)
+        put_versioned(writes, Patient, patient, prior)
         _move_name_key(
             writes,
             patient_name_key(prior),

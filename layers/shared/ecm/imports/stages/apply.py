@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ecm.aws_errors import error_name
 from ecm.errors import ConcurrentModification
-from ecm.imports.records import add_rows_processed, get_import_file, get_json, get_lines
+from ecm.imports.records import add_rows_processed, get_import_file
 from ecm.imports.stages.lock import refresh_lock
 from ecm.imports.stages.work import (
     APPLY_SECONDS,
@@ -26,14 +26,15 @@ from ecm.imports.stages.work import (
     TABLE_KEYS,
     Item,
     applying_key,
-    creates_key,
     lock_holder,
-    plan_key,
     planned_table,
 )
+from ecm.imports.work_area import creates_key, get_json, get_lines, plan_key
+from ecm.kinds.plan_entry import CreatedItems, PlanEntry, StoredEntry, load_entries
 from ecm.log import logger
 from ecm.models import MetaItem
 from ecm.models.access import condition_failed
+from ecm.models.versions import version_condition
 from ecm.store import delete_item, get_raw, put_item, send_batch_write, to_attr, to_item
 
 #: Writes of one apply chunk in flight at once.
@@ -63,45 +64,44 @@ class RollbackFence:
                 raise ConcurrentModification("the import is being rolled back")
 
 
-def _already_applied(table: str, key: Item, entry: Item, tag: str) -> bool:
+def _already_applied(table: str, key: Item, entry: PlanEntry, tag: str) -> bool:
     current = get_raw(table, key)
-    if entry.get("delete") is not None:
+    if entry.put is None:
         return current is None
     return (
         current is not None
         and current.get("last_import", {}).get("S") == tag
-        and current.get("version") == to_attr(entry["put"].get("version"))
+        and current.get("version") == to_attr(entry.put.get("version"))
     )
 
 
-def _conditional_write(entry: Item, tag: str) -> None:
-    logical = entry["t"]
-    table = planned_table(logical)
-    key_name = TABLE_KEYS[logical]
-    prior = entry["prior"]
-    condition = {
-        "ConditionExpression": "#v = :pv",
-        "ExpressionAttributeNames": {"#v": "version"},
-        "ExpressionAttributeValues": {":pv": to_attr(prior["version"])},
-    }
+def _conditional_write(entry: PlanEntry, tag: str) -> None:
+    """Write a change over the item it was planned on (``entry.prior``, never None here:
+    new items go in batches)."""
+    prior = entry.prior or {}
+    table = planned_table(entry.table)
+    key_name = TABLE_KEYS[entry.table]
     key = {key_name: to_attr(prior[key_name])}
+    condition = version_condition(prior)
     try:
-        if entry.get("delete") is not None:
+        if entry.put is None:
             delete_item({"TableName": table, "Key": key, **condition})
         else:
-            put_item({"TableName": table, "Item": to_item(entry["put"]), **condition})
+            put_item({"TableName": table, "Item": to_item(entry.put), **condition})
     except ClientError as exc:
         if not condition_failed(exc):
             raise  # throttling or 5xx past botocore's retries: the stage is retried
         if not _already_applied(table, key, entry, tag):
             raise ConcurrentModification(
-                f"a {logical} record changed while the import was running"
+                f"a {entry.table} record changed while the import was running"
             ) from exc
 
 
-def _patients_written(entry: Item) -> int:
-    """Patients a plan entry of the patients table writes (created ones come as key lists)."""
-    return len(entry["created"]) if "created" in entry else 1
+def _patients_written(entry: StoredEntry) -> int:
+    """Patients a plan entry writes (created ones come as key lists)."""
+    if entry.table != "patients":
+        return 0
+    return len(entry.keys) if isinstance(entry, CreatedItems) else 1
 
 
 def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
@@ -121,7 +121,7 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
             MetaItem(running).delete()
         except Exception as exc:  # it expires; the rollback then removes it
             logger.warning("apply marker left", extra={"error_type": error_name(exc)})
-    rows = sum(_patients_written(e) for e in entries if e["t"] == "patients")
+    rows = sum(_patients_written(e) for e in entries)
     if rows:
         add_rows_processed(kind_name, file_id, rows)
     return {"chunk": chunk, "entries": len(entries)}
@@ -129,12 +129,12 @@ def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:
 
 def _write_chunk(
     kind_name: str, file_id: int, chunk: int, holder: str, fence: RollbackFence
-) -> list[Item]:
+) -> list[StoredEntry]:
     def create(body: bytes) -> None:
         fence.check()
         send_batch_write(body)
 
-    def change(entry: Item) -> None:
+    def change(entry: PlanEntry) -> None:
         fence.check()
         _conditional_write(entry, holder)
 
@@ -142,6 +142,6 @@ def _write_chunk(
         # New items 8 batches at a time, as changed items are written: each batch waits out
         # its own throttling backoff instead of holding up the rest of the chunk.
         list(pool.map(create, get_lines(creates_key(kind_name, file_id, chunk))))
-        entries: list[Item] = get_json(plan_key(kind_name, file_id, chunk))
-        list(pool.map(change, [entry for entry in entries if "created" not in entry]))
+        entries = load_entries(get_json(plan_key(kind_name, file_id, chunk)))
+        list(pool.map(change, [e for e in entries if isinstance(e, PlanEntry)]))
     return entries

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pynamodb.exceptions import PynamoDBException
 
 from ecm.faults import fault_point
-from ecm.imports.records import get_json, summarize_errors, update_import_file
+from ecm.imports.records import summarize_errors, update_import_file
 from ecm.imports.results import load_failures, load_outcomes
 from ecm.imports.stages.lock import release_lock
 from ecm.imports.stages.work import (
@@ -16,9 +16,9 @@ from ecm.imports.stages.work import (
     failure_messages,
     load_file,
     lock_holder,
-    manifest_key,
     write_results,
 )
+from ecm.imports.work_area import get_json, manifest_key
 from ecm.kinds.registry import get_kind
 from ecm.log import count_metric, logger
 from ecm.models import ImportFile

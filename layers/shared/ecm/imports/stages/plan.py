@@ -6,25 +6,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 from ecm.clock import iso_timestamp
 from ecm.errors import ImportRejected
-from ecm.imports.records import get_json, put_json, put_lines, summarize_errors, update_import_file
-from ecm.imports.results import group_by_row, outcomes_key, save_failures
+from ecm.imports.records import summarize_errors, update_import_file
+from ecm.imports.results import group_by_row, save_failures
 from ecm.imports.stages.lock import refresh_lock
-from ecm.imports.stages.work import (
-    TABLE_KEYS,
-    Item,
+from ecm.imports.stages.work import TABLE_KEYS, Item, load_file, lock_holder, planned_table
+from ecm.imports.work_area import (
     creates_key,
-    load_file,
-    lock_holder,
+    get_json,
     manifest_key,
+    outcomes_key,
     plan_key,
-    planned_table,
+    put_json,
+    put_lines,
     records_key,
     rows_key,
 )
+from ecm.kinds.plan_entry import CreatedItems, PlanEntry, Table
 from ecm.kinds.registry import VALID_ROWS, get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
@@ -82,23 +82,23 @@ def _row_chunks(kind: str, file_id: int, count: int) -> Iterator[list[tuple[int,
         yield [(int(r), rec) for r, rec in get_json(rows_key(kind, file_id, chunk))]
 
 
-def _row_outcomes(entries: list[Item]) -> list[tuple[int, str, int]]:
+def _row_outcomes(entries: list[PlanEntry]) -> list[tuple[int, str, int]]:
     """(row, created | updated, record id) of every row a plan chunk writes."""
     return [
-        (int(e["row"]), "created" if e["prior"] is None else "updated", int(e["put"]["id"]))
+        (int(e.row or 0), "created" if e.creates else "updated", int((e.put or {})["id"]))
         for e in entries
-        if "snap" in e
+        if e.snapshot is not None
     ]
 
 
-def _count_patients(deltas: Counter[str], entries: list[Item]) -> None:
+def _count_patients(deltas: Counter[str], entries: list[PlanEntry]) -> None:
     for entry in entries:
-        if entry["t"] == "patients":
-            add_deltas(deltas, entry.get("prior"), entry.get("put"))
+        if entry.table == "patients":
+            add_deltas(deltas, entry.prior, entry.put)
 
 
 def _write_plan_chunk(
-    kind_name: str, file_id: int, chunk: int, entries: list[Item], dry_run: bool
+    kind_name: str, file_id: int, chunk: int, entries: list[PlanEntry], dry_run: bool
 ) -> None:
     """Store a plan chunk as its readers need it, each reading only its part.
 
@@ -109,21 +109,22 @@ def _write_plan_chunk(
     them, and a chunk without them was never applied. A dry run is never applied nor rolled
     back.
     """
-    put_json(records_key(kind_name, file_id, chunk), [e["snap"] for e in entries if "snap" in e])
+    snapshots = [e.snapshot for e in entries if e.snapshot is not None]
+    put_json(records_key(kind_name, file_id, chunk), snapshots)
     if dry_run:
         return
-    creates: dict[str, list[Item]] = {}
-    created_keys: dict[str, list[Any]] = {}
+    creates: dict[Table, list[Item]] = {}
+    created: dict[Table, CreatedItems] = {}
     kept: list[Item] = []
     for entry in entries:
-        logical = entry["t"]
-        if entry["prior"] is None:
-            creates.setdefault(logical, []).append({"PutRequest": {"Item": to_item(entry["put"])}})
-            created_keys.setdefault(logical, []).append(entry["put"][TABLE_KEYS[logical]])
+        if entry.creates and entry.put is not None:
+            creates.setdefault(entry.table, []).append({"PutRequest": {"Item": to_item(entry.put)}})
+            key = entry.put[TABLE_KEYS[entry.table]]
+            created.setdefault(entry.table, CreatedItems(entry.table, [])).keys.append(key)
         else:
-            kept.append({k: v for k, v in entry.items() if k != "snap"})
+            kept.append(entry.stored())
     # What rollback deletes: the key values of the chunk's new items, one entry per table.
-    kept += [{"t": logical, "created": keys} for logical, keys in created_keys.items()]
+    kept += [items.stored() for items in created.values()]
     bodies = [
         body
         for logical, requests in creates.items()
@@ -171,7 +172,7 @@ def plan_stage(kind_name: str, file_id: int) -> Item:
             update_import_file(kind_name, file_id, errors=summarize_errors(planner.errors))
             raise ImportRejected(planner.errors)
     put_json(outcomes_key(kind_name, file_id), outcomes)
-    piece: list[Item] = []
+    piece: list[PlanEntry] = []
     for entry in planner.finish():
         _count_patients(deltas, [entry])
         piece.append(entry)

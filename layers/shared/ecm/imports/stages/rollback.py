@@ -15,7 +15,7 @@ from ecm.aws_errors import error_code
 from ecm.clients import client
 from ecm.errors import ApplyRunning
 from ecm.faults import fault_point
-from ecm.imports.records import get_json, mark_failed, update_import_file, work_prefix
+from ecm.imports.records import mark_failed, update_import_file
 from ecm.imports.results import load_failures
 from ecm.imports.stages.finalize import apply_counts
 from ecm.imports.stages.lock import keep_lock, release_lock
@@ -29,11 +29,11 @@ from ecm.imports.stages.work import (
     applying_key,
     load_file,
     lock_holder,
-    manifest_key,
-    plan_key,
     planned_table,
     write_results,
 )
+from ecm.imports.work_area import get_json, manifest_key, plan_key, work_prefix
+from ecm.kinds.plan_entry import CreatedItems, PlanEntry, load_entries
 from ecm.kinds.registry import get_kind
 from ecm.log import count_metric, logger
 from ecm.models import MetaItem
@@ -42,30 +42,30 @@ from ecm.settings import get_settings
 from ecm.store import batch_write, put_item, to_attr, to_item
 
 
-def _restore(entry: Item, tag: str) -> bool:
+def _restore(entry: PlanEntry, tag: str) -> bool:
     """Put one changed item back; False when someone changed it after this import."""
-    logical = entry["t"]
-    table = planned_table(logical)
+    table = planned_table(entry.table)
+    prior = to_item(entry.prior or {})
     try:
-        if entry.get("delete") is not None:
+        if entry.put is None:
             put_item(
                 {
                     "TableName": table,
-                    "Item": to_item(entry["prior"]),
+                    "Item": prior,
                     "ConditionExpression": "attribute_not_exists(#k)",
-                    "ExpressionAttributeNames": {"#k": TABLE_KEYS[logical]},
+                    "ExpressionAttributeNames": {"#k": TABLE_KEYS[entry.table]},
                 }
             )
         else:
             put_item(
                 {
                     "TableName": table,
-                    "Item": to_item(entry["prior"]),
+                    "Item": prior,
                     "ConditionExpression": "last_import = :t AND #v = :nv",
                     "ExpressionAttributeNames": {"#v": "version"},
                     "ExpressionAttributeValues": {
                         ":t": {"S": tag},
-                        ":nv": to_attr(entry["put"]["version"]),
+                        ":nv": to_attr(entry.put["version"]),
                     },
                 }
             )
@@ -128,13 +128,12 @@ def rollback_stage(kind_name: str, file_id: int, error: Item | None) -> Item:
             continue  # never planned, so never applied
         keep_lock(holder)
         deletes: dict[str, list[Item]] = {}
-        changed: list[Item] = []
-        for entry in entries:
-            if "created" in entry:
-                key_name = TABLE_KEYS[entry["t"]]
-                deletes.setdefault(entry["t"], []).extend(
-                    {"DeleteRequest": {"Key": {key_name: to_attr(value)}}}
-                    for value in entry["created"]
+        changed: list[PlanEntry] = []
+        for entry in load_entries(entries):
+            if isinstance(entry, CreatedItems):
+                key_name = TABLE_KEYS[entry.table]
+                deletes.setdefault(entry.table, []).extend(
+                    {"DeleteRequest": {"Key": {key_name: to_attr(value)}}} for value in entry.keys
                 )
             else:
                 changed.append(entry)

@@ -15,12 +15,12 @@ from ecm.imports.records import (
     generated_filename,
     header_fields,
     mark_failed,
-    put_json,
     summarize_errors,
     update_import_file,
 )
 from ecm.imports.results import ROW_PREFIX, save_failures
-from ecm.imports.stages.work import NOT_IMPORTED, Item, announce, load_file, rows_key, write_results
+from ecm.imports.stages.work import NOT_IMPORTED, Item, announce, load_file, write_results
+from ecm.imports.work_area import put_json, rows_key
 from ecm.kinds.registry import VALID_ROWS, ImportKind, get_kind
 from ecm.log import count_metric, logger
 from ecm.settings import get_settings

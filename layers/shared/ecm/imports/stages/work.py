@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecm.errors import FileFormatError
-from ecm.imports.records import get_import_file, work_prefix
+from ecm.imports.records import get_import_file
 from ecm.imports.results import SKIPPED, RowOutcomes, RowResult, write_result_files
 from ecm.kinds.registry import ImportKind
 from ecm.log import logger
@@ -28,28 +28,6 @@ TABLE_KEYS = {"patients": "id", "keys": "key", "authorizations": "auth_no"}
 
 def planned_table(logical: str) -> str:
     return str(PLANNED_MODELS[logical].Meta.table_name)
-
-
-def rows_key(kind: str, file_id: int, chunk: int) -> str:
-    return f"{work_prefix(kind, file_id)}rows-{chunk:05d}.json"
-
-
-def plan_key(kind: str, file_id: int, chunk: int) -> str:
-    return f"{work_prefix(kind, file_id)}plan-{chunk:05d}.json"
-
-
-def creates_key(kind: str, file_id: int, chunk: int) -> str:
-    """A plan chunk's new items as BatchWriteItem bodies, serialised by the plan stage."""
-    return f"{work_prefix(kind, file_id)}creates-{chunk:05d}.ndjson"
-
-
-def records_key(kind: str, file_id: int, chunk: int) -> str:
-    """What the file's detail lists for a plan chunk's rows (``eligibility_snapshot``, ...)."""
-    return f"{work_prefix(kind, file_id)}records-{chunk:05d}.json"
-
-
-def manifest_key(kind: str, file_id: int) -> str:
-    return f"{work_prefix(kind, file_id)}plan.json"
 
 
 def load_file(kind: str, file_id: int) -> Item:

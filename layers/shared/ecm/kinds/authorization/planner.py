@@ -18,10 +18,11 @@ from ecm.kinds.authorization.member_status import (
     apply_authorization_events,
     assign_history_ids,
 )
+from ecm.kinds.plan_entry import PlanEntry
+from ecm.models.versions import next_version, versioned
 from ecm.patients.items import member_key
 
 Item = dict[str, Any]
-PlanEntry = dict[str, Any]
 BATCH = 100
 MAX_WARNINGS = 100
 _LINK_FIELDS = ("patient_id", "ecm_eligibility_information_id", "patient_name")
@@ -96,7 +97,7 @@ def build_authorization(
         "authorization_file_id": file_id,
         "created_at": old.get("created_at") or now,
         "updated_at": now,
-        "version": int(old.get("version", 0)) + 1,
+        "version": next_version(old),
         "last_import": tag,
     }
 
@@ -175,13 +176,13 @@ class AuthorizationPlanner:
                         "authorization is stored unlinked and linked when a MIF brings the member"
                     )
             entries.append(
-                {
-                    "t": "authorizations",
-                    "row": row_number,
-                    "put": item,
-                    "prior": prior,
-                    "snap": authorization_snapshot(item),
-                }
+                PlanEntry(
+                    "authorizations",
+                    prior,
+                    put=item,
+                    row=row_number,
+                    snapshot=authorization_snapshot(item),
+                )
             )
         return entries
 
@@ -203,7 +204,7 @@ class AuthorizationPlanner:
                     or patient["approved_auth_nos"] != (prior.get("approved_auth_nos") or [])
                     or patient.get("latest_authorization") != prior.get("latest_authorization")
                 ):
-                    patient["version"] = int(prior.get("version", 0)) + 1
+                    versioned(patient, prior)
                     patient["last_import"] = self.tag
                     patient["updated_at"] = self.now
                     changed.append((prior, patient))
@@ -214,7 +215,7 @@ class AuthorizationPlanner:
                 first = self.lookup.reserve("status_history", new_history)
                 assign_history_ids([p for _, p in changed], first)
             for prior, patient in changed:
-                yield {"t": "patients", "put": patient, "prior": prior}
+                yield PlanEntry("patients", prior, put=patient)
         members = sorted(self.unlinked)
         for start in range(0, len(members), BATCH):
             batch_members = members[start : start + BATCH]
@@ -224,14 +225,5 @@ class AuthorizationPlanner:
                 prior = existing.get(key)
                 auth_nos = list((prior or {}).get("auth_nos") or [])
                 auth_nos += [a for a in self.unlinked[member] if a not in auth_nos]
-                item = {
-                    "key": key,
-                    "auth_nos": auth_nos,
-                    "version": int((prior or {}).get("version", 0)) + 1,
-                    "last_import": self.tag,
-                }
-                yield {
-                    "t": "keys",
-                    "put": item,
-                    "prior": prior,
-                }
+                item = {"key": key, "auth_nos": auth_nos, "last_import": self.tag}
+                yield PlanEntry("keys", prior, put=versioned(item, prior))

@@ -20,6 +20,8 @@ from ecm.kinds.authorization.member_status import (
     assign_history_ids,
 )
 from ecm.kinds.authorization.planner import pending_key
+from ecm.kinds.plan_entry import PlanEntry
+from ecm.models.versions import versioned
 from ecm.patients.items import (
     build_patient,
     eligibility_snapshot,
@@ -30,7 +32,6 @@ from ecm.patients.items import (
 from ecm.patients.providers import ProviderDirectory
 
 Item = dict[str, Any]
-PlanEntry = dict[str, Any]
 
 #: ``_match_by_name``'s answer when several stored patients could be the row's.
 AMBIGUOUS = -1
@@ -175,34 +176,23 @@ class MifPlanner:
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
                 # New member, or a member key left pointing at a missing patient: (re)point it.
-                version = int(key_item.get("version", 0)) + 1 if key_item else 1
-                item = {
-                    "key": mk,
-                    "patient_id": patient_id,
-                    "version": version,
-                    "last_import": self.tag,
-                }
-                entries.append(
-                    {
-                        "t": "keys",
-                        "row": row_number,
-                        "put": item,
-                        "prior": key_item,
-                    }
+                item = versioned(
+                    {"key": mk, "patient_id": patient_id, "last_import": self.tag}, key_item
                 )
+                entries.append(PlanEntry("keys", key_item, put=item, row=row_number))
                 members[mk] = item
                 new_members[record["member_id"].upper()] = patient
             self._move_name(prior, patient, patient_id)
         entries.extend(self._link_pending_authorizations(new_members))
         for row_number, prior, patient in built:
             entries.append(
-                {
-                    "t": "patients",
-                    "row": row_number,
-                    "put": patient,
-                    "prior": prior,
-                    "snap": eligibility_snapshot(patient),
-                }
+                PlanEntry(
+                    "patients",
+                    prior,
+                    put=patient,
+                    row=row_number,
+                    snapshot=eligibility_snapshot(patient),
+                )
             )
         return entries
 
@@ -271,10 +261,9 @@ class MifPlanner:
                     "ecm_eligibility_information_id": patient["eligibility"]["id"],
                     "patient_name": patient["name"],
                     "updated_at": self.now,
-                    "version": int(auth.get("version", 0)) + 1,
                     "last_import": self.tag,
                 }
-                entries.append({"t": "authorizations", "put": linked, "prior": auth})
+                entries.append(PlanEntry("authorizations", auth, put=versioned(linked, auth)))
                 events.append(
                     AuthorizationEvent(
                         auth_no, auth.get("status"), auth.get("decision_date"), int(auth["id"])
@@ -282,7 +271,7 @@ class MifPlanner:
                 )
             if apply_authorization_events(patient, events, self.now):
                 touched.append(patient)
-            entries.append({"t": "keys", "delete": {"key": key}, "prior": waiting})
+            entries.append(PlanEntry("keys", waiting, delete={"key": key}))
             self.linked_authorizations += len(events)
         new_history = sum(1 for p in touched for h in p["ecm_status_history"] if h["id"] is None)
         if new_history:
@@ -311,14 +300,8 @@ class MifPlanner:
             prior = state.prior
             if not state.ids:
                 if prior:
-                    entries.append({"t": "keys", "delete": {"key": key}, "prior": prior})
+                    entries.append(PlanEntry("keys", prior, delete={"key": key}))
                 continue
-            version = int(prior.get("version", 0)) + 1 if prior else 1
-            item = {
-                "key": key,
-                "patient_ids": state.ids,
-                "version": version,
-                "last_import": self.tag,
-            }
-            entries.append({"t": "keys", "put": item, "prior": prior})
+            item = {"key": key, "patient_ids": state.ids, "last_import": self.tag}
+            entries.append(PlanEntry("keys", prior, put=versioned(item, prior)))
         return entries
