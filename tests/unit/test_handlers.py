@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.stack import LambdaContext, load_handler
+from devstack.lambdas import LambdaContext, load_handler
 from devstack.template import ROOT, Function, LocalTemplate, load_template
 from ecm.api.auth import create_user
 from ecm.models import create_tables

@@ -17,7 +17,8 @@ import moto.awslambda.models as lambda_models
 import pytest
 from moto import mock_aws
 
-from devstack.stack import ROLE_NAME, install_lambda_shim, load_handler
+from devstack.lambdas import load_handler
+from devstack.stack import ROLE_NAME, install_lambda_shim
 from devstack.template import ROOT, LocalTemplate, load_template
 
 
