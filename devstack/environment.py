@@ -20,7 +20,6 @@ def local_environment(aws_port: int = 4566) -> dict[str, str]:
 
 def required_variables() -> list[str]:
     """The variables ecm.settings has no default for (the tables and the bucket)."""
-
     return [
         str(field.validation_alias)
         for field in Settings.model_fields.values()

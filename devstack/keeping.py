@@ -125,7 +125,6 @@ class LocalData:
 def end_interrupted_imports(rollback: Any) -> int:
     """Roll back every import a stop left running (its Step Functions execution is gone),
     then free the import lock: nothing runs yet. Answers how many were rolled back."""
-
     running = [
         (str(item["kind"]), int(item["id"]))
         for item in all_items(ImportFile.scan(ImportFile.status.is_in(*RUNNING)))

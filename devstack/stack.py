@@ -153,7 +153,6 @@ def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
 
 def _webhook_secret(secrets: dict[str, str]) -> str | None:
     """The webhook signing secret as receivers take it (``whsec_...``), if the stack has one."""
-
     value = secrets.get(os.environ.get("WEBHOOK_SECRET_ID", ""))
     return display_secret(value) if value else None
 
@@ -180,7 +179,6 @@ class TrackedMotoServer(ThreadedMotoServer):
         self.tracker_wanted = tracker_wanted
 
     def _server_entry(self) -> None:
-
         app: Any = DomainDispatcherApplication(create_backend_app)
         if self.tracker_wanted:
             app = self.tracker = ChangeTracker(app)
@@ -245,7 +243,6 @@ class LocalStack:
     def _create_tables(self) -> None:
         """Every table, from its model (tests/unit/test_models.py holds each model equal to
         its table in the template)."""
-
         get_settings.cache_clear()
         reset_clients()
         create_tables()
@@ -374,7 +371,6 @@ class LocalStack:
             )
 
     def _enable_step_functions(self) -> None:
-
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.aws_port}/moto-api/config",
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
@@ -494,7 +490,6 @@ class LocalStack:
     def _seed_users(self, saved_admin_token: str | None) -> tuple[str, str | None]:
         """The local admin (ECM_ADMIN_TOKEN, else the one a save kept, else a new one) and
         the staff user of ECM_STAFF_TOKEN; a user a save brought back is not made twice."""
-
         admin_token = os.environ.get("ECM_ADMIN_TOKEN") or saved_admin_token
         if not (admin_token and find_user(admin_token)):
             _, admin_token = create_user("Local Admin", "admin", admin_token)

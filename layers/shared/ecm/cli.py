@@ -24,7 +24,6 @@ from ecm.settings import get_settings
 def use_stack(stack: str) -> None:
     """Name the deployed stack's tables and bucket in the environment, as the template
     gives them to its functions."""
-
     wanted = {model.resource: model.setting.upper() for model in MODELS}
     wanted["FilesBucket"] = "FILES_BUCKET"
     cloudformation = boto3.client("cloudformation")
