@@ -37,20 +37,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import boto3
+import requests
 from capacity_recorder import Recorder, Stages
 from capacity_report import RunFigures, figures, print_report, save_json
 from capacity_rules import template_schemas
-from run import (
-    ADMIN_TOKEN,
-    BENCH_DIR,
-    REGION,
-    ROOT,
-    _stop,
-    _wait_http,
-    free_ports,
-    log,
-    store_command,
-)
+from common import ADMIN_TOKEN, BENCH_DIR, REGION, ROOT, log
+from e2e import _stop, _wait_http, free_ports, store_command
+from fixtures_builders import MIF_HEADERS, VALID_NPI, sample_mif_row
+
+from devstack.stack import LocalStack
+from devstack.template import LocalTemplate, load_template
+from ecm.clients import add_client_hook
+from ecm.settings import get_settings
 
 DEFAULT_ROWS = 100_000
 PLAN = "healthnet"
@@ -81,8 +80,6 @@ RUNS = (("creates", False), ("updates", False), ("rollback", True))
 def capacity_file(rows: int) -> Path:
     """The benchmark's MIF (cached in .bench/): sample_mif_row's rows with realistic CINs
     (``9`` + seven digits + a letter, unique), member ids equal to them, varied names."""
-    from fixtures_builders import MIF_HEADERS, sample_mif_row
-
     path = BENCH_DIR / f"capacity-{rows}.csv"
     if path.exists() and path.stat().st_size > 0:
         return path
@@ -111,8 +108,6 @@ class Bench:
     """The store process, the local stack in this process, the recorder on its clients."""
 
     def __init__(self) -> None:
-        import requests
-
         self.store_port, self.api_port, self.aws_port = free_ports(3)
         self.store_url = f"http://127.0.0.1:{self.store_port}"
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -123,8 +118,6 @@ class Bench:
         self.stack: Any = None
 
     def start(self) -> None:
-        import boto3
-
         logs = BENCH_DIR / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.store_log = logs / f"capacity-store-{os.getpid()}.log"
@@ -151,10 +144,6 @@ class Bench:
         self.reader: Any = session.client("dynamodb", endpoint_url=self.store_url)
         self.s3: Any = session.client("s3", endpoint_url=self.store_url)
 
-        from devstack.stack import LocalStack
-        from devstack.template import LocalTemplate, load_template
-        from ecm.clients import add_client_hook
-
         self.schemas = template_schemas(LocalTemplate(load_template(), {}, self.aws_port))
         self.stack = LocalStack(self.api_port, self.aws_port)
         machines = [
@@ -167,10 +156,6 @@ class Bench:
         self.bucket = self.stack.start().bucket
         for name, handler in list(self.stack.handlers.items()):
             self.stack.handlers[name] = self.recorder.stages.wrap(name, handler)
-
-        from fixtures_builders import VALID_NPI
-
-        from ecm.settings import get_settings
 
         self.settings = get_settings()
         self.put(

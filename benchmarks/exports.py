@@ -24,8 +24,21 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import ROOT, log, peak_rss_mb
+from e2e import _stop, _wait_http, free_ports, store_command
+from fixtures_builders import sample_mif_row  # type: ignore[import-not-found]
 from patients import point_at_store
-from run import ROOT, _stop, _wait_http, free_ports, log, peak_rss_mb, store_command
+
+from devstack.environment import use_local_environment
+from ecm.clients import client
+from ecm.clock import iso_timestamp
+from ecm.exports.engine import run_export
+from ecm.exports.records import create_export_record, get_export_record
+from ecm.models import Activity, Patient, create_tables
+from ecm.patients.index_fields import with_index_fields
+from ecm.patients.items import build_patient
+from ecm.settings import get_settings
+from ecm.store import batch_write, to_item
 
 PLAN = "bench-plan"
 PERIOD = "2026-11"
@@ -38,16 +51,6 @@ LAMBDA_SECONDS = 900
 def seed(members: int) -> None:
     """``members`` patients of the plan (one in 50 without an enrollment start date, so
     skipped rows are exercised) and one outreach attempt each in the month."""
-    from fixtures_builders import sample_mif_row  # type: ignore[import-not-found]
-
-    from ecm.clients import client
-    from ecm.clock import iso_timestamp
-    from ecm.models import Activity, Patient, create_tables
-    from ecm.patients.index_fields import with_index_fields
-    from ecm.patients.items import build_patient
-    from ecm.settings import get_settings
-    from ecm.store import batch_write, to_item
-
     create_tables()
     client("s3").create_bucket(Bucket=get_settings().files_bucket)
     now = iso_timestamp()
@@ -98,9 +101,6 @@ def seed(members: int) -> None:
 
 def child(kind: str, file_format: str) -> int:
     """Make one export in this fresh process; print what it made and its peak RSS."""
-    from ecm.exports.engine import run_export
-    from ecm.exports.records import create_export_record, get_export_record
-
     record = create_export_record(
         kind=kind, plan=PLAN, period=PERIOD, format=file_format, production_date=PRODUCED
     )
@@ -150,8 +150,6 @@ def main(argv: list[str]) -> int:
     if args.child:
         point_at_store(args.store)
         return child(*args.child)
-
-    from devstack.environment import use_local_environment
 
     use_local_environment()
     (port,) = free_ports(1)

@@ -9,6 +9,7 @@ BatchWriteItem bodies, through ecm.store), one after another.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,20 +18,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import (
-    BENCH_DIR,
-    NOW,
-    MemoryLookup,
-    Report,
-    _stop,
-    _wait_http,
-    e2e_import,
-    ensure_file,
-    free_ports,
-    log,
-    store_command,
-    write_row_chunks,
-)
+import requests
+from common import BENCH_DIR, NOW, Report, log
+from e2e import _stop, _wait_http, e2e_import, free_ports, store_command
+from generated import ensure_file
+from pipeline import MemoryLookup, write_row_chunks
+
+from ecm.imports.stages.work import PLANNED_MODELS
+from ecm.kinds.mif.planner import MifPlanner
+from ecm.kinds.plan_entry import PlanEntry
+from ecm.models import create_tables
+from ecm.models.access import reset_clients
+from ecm.patients.providers import ProviderDirectory
+from ecm.settings import get_settings
+from ecm.store import batch_write_bodies, send_batch_write, to_item
 
 FLOOR_ROWS = 20_000
 FLOOR_RATIO = 2.5
@@ -38,14 +39,6 @@ FLOOR_RATIO = 2.5
 
 def planned_bodies(directory: Path) -> list[bytes]:
     """The BatchWriteItem bodies the plan stage writes for the row chunks in ``directory``."""
-    import json
-
-    from ecm.imports.stages.work import PLANNED_MODELS
-    from ecm.kinds.mif.planner import MifPlanner
-    from ecm.kinds.plan_entry import PlanEntry
-    from ecm.patients.providers import ProviderDirectory
-    from ecm.store import batch_write_bodies, to_item
-
     planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
     creates: dict[str, list[dict[str, Any]]] = {}
     entries: list[PlanEntry] = []
@@ -65,19 +58,12 @@ def planned_bodies(directory: Path) -> list[bytes]:
 
 def store_floor_seconds(bodies: list[bytes]) -> float:
     """Send ``bodies`` to a fresh store process; the seconds it took."""
-    from ecm.models import create_tables
-    from ecm.models.access import reset_clients
-    from ecm.settings import get_settings
-    from ecm.store import send_batch_write
-
     (port,) = free_ports(1)
     logs = Path(tempfile.mkdtemp(prefix="floor-", dir=BENCH_DIR))
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")}
     with (logs / "store.log").open("wb") as out:
         store = subprocess.Popen(store_command(port), stdout=out, stderr=subprocess.STDOUT)
     try:
-        import requests
-
         _wait_http(requests, f"http://127.0.0.1:{port}/moto-api/", store, logs / "store.log", 60)
         os.environ.update(
             AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",

@@ -41,8 +41,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from common import BENCH_DIR, BUCKET, log
 from fixtures_builders import AUTH_HEADERS, sample_auth_row
-from run import BENCH_DIR, BUCKET, ensure_range_file, log
+from generated import ensure_range_file
+from openpyxl import Workbook
 from stack_fixture import ADMIN_TOKEN, RunningStack, start_stack, stop_stack
 
 ECM = "/v1/admin/clinic/ecm"
@@ -140,7 +142,6 @@ def import_all(load: Load) -> list[str]:
         key = f"bench/load/{path.name}"
         s3.upload_file(str(path), BUCKET, key)
         jobs.append(("mifs", key))
-    from openpyxl import Workbook
 
     for n in range(AUTH_IMPORTS):
         path = BENCH_DIR / f"load-auth-{n}.xlsx"

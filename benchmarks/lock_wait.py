@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import itertools
 
-import run as bench_run
+import e2e
+from common import BENCH_DIR, BUCKET, log
+from generated import ensure_range_file
 from patients import LocalStack
-from run import BENCH_DIR, BUCKET, ensure_range_file, log
 
 ROWS_PER_IMPORT = 2
 MAX_RATIO = 2.0
@@ -136,7 +137,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--imports", type=int, default=12, help="how many imports (max 60)")
     parser.add_argument("--store-server", choices=("waitress", "werkzeug"), default="waitress")
     args = parser.parse_args(argv)
-    bench_run.STORE_SERVER = args.store_server
+    e2e.STORE_SERVER = args.store_server
     count = max(2, min(args.imports, 60))
     BENCH_DIR.mkdir(exist_ok=True)
     log(f"{count} imports of {ROWS_PER_IMPORT} rows, one after another")

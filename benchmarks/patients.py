@@ -29,21 +29,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import boto3
+import requests
 from capacity_rules import item_size
-from run import (
-    ADMIN_TOKEN,
-    BENCH_DIR,
-    BUCKET,
-    REGION,
-    ROOT,
-    _stop,
-    _wait_http,
-    ensure_range_file,
-    free_ports,
-    import_by_path,
-    log,
-    store_command,
-)
+from common import ADMIN_TOKEN, BENCH_DIR, BUCKET, REGION, ROOT, log
+from e2e import _stop, _wait_http, free_ports, import_by_path, store_command
+from fixtures_builders import sample_mif_row
+from generated import ensure_range_file
+
+from devstack.template import LocalTemplate, load_template
+from ecm.clients import client
+from ecm.models import Patient
+from ecm.models.access import reset_clients
+from ecm.models.base import TableMeta
+from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+from ecm.settings import get_settings
 
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZES = (2_000, 10_000)
@@ -70,8 +70,6 @@ class LocalStack:
     """A store process (DynamoDB, S3, SQS) and a devstack process using it."""
 
     def __init__(self) -> None:
-        import requests
-
         self.store_port, self.api_port, self.aws_port = free_ports(3)
         self.store_url = f"http://127.0.0.1:{self.store_port}"
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -85,8 +83,6 @@ class LocalStack:
         self.headers = {"X-User-Token": ADMIN_TOKEN, "Content-Type": "application/json"}
 
     def _aws(self, service: str) -> Any:
-        import boto3
-
         return boto3.client(
             service,
             endpoint_url=self.store_url,
@@ -258,9 +254,6 @@ def calibrate(counter: ReadCounter, ddb: Any) -> None:
     """Mean entry size (all its projected attributes) of each index of the patients table
     that does not project whole items, from up to 1,000 entries of each, read with a client
     the counter does not count."""
-    from devstack.template import LocalTemplate, load_template
-    from ecm.settings import get_settings
-
     table = LocalTemplate(load_template(), {}, 4566).table_properties("PatientsTable")
     for spec in table["GlobalSecondaryIndexes"]:
         if spec["Projection"]["ProjectionType"] == "ALL":
@@ -286,9 +279,6 @@ def point_at_store(store_url: str) -> None:
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL_") or name.lower().endswith("_proxy"):
             os.environ.pop(name)
-    from ecm.models.access import reset_clients
-    from ecm.models.base import TableMeta
-    from ecm.settings import get_settings
 
     # The store answers one DynamoDB request at a time, and a search sends 64 at once: the
     # last waits for the others, longer than the product's 30 s at 100,000 patients.
@@ -308,10 +298,6 @@ class Request:
 
 
 def requests_to_measure(smallest: int) -> list[Request]:
-    from fixtures_builders import sample_mif_row
-
-    from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
-
     def listed(query: dict[str, str]) -> Any:
         """GET /patients as its route calls the domain: the query's parameters, or None."""
         page, per_page = query.get("page"), query.get("per_page")
@@ -657,8 +643,6 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
         stack.start()
         stack.create_provider()
         point_at_store(stack.store_url)
-        from ecm.clients import client
-        from ecm.models import Patient
 
         counter = ReadCounter()
         # Queries go through the Patient model's client, batch reads through ecm.store's.
@@ -674,7 +658,6 @@ def run(report: Report, sizes: list[int], full_reads_up_to: int) -> list[Request
                 seconds = stack.import_csv(files[first, last], rows)
                 report.imports.append((first, last, seconds))
                 log(f"imported {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
-            from ecm.patients.listing import list_patients
 
             total = int(list_patients(None, None, None, 1, 1)["pagination"]["total_count"])
             if total != size:

@@ -11,46 +11,34 @@ See benchmarks/README.md for what each number means.
 from __future__ import annotations
 
 import argparse
-import csv
-import gc
 import json
 import os
-import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / ".bench"
-for _extra in (ROOT, ROOT / "tests", ROOT / "layers" / "shared"):
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
-
-from devstack.environment import use_local_environment  # noqa: E402 - needs the path above
-
-# Domain code runs in this process too (read+validate, plan): with the local stack's names.
-use_local_environment()
+import e2e
+from common import BENCH_DIR, MAX_CPU_US_PER_ROW, MAX_RSS_MB, ROOT, Report, attempt, log
+from e2e import e2e_import
+from floor import FLOOR_RATIO, FLOOR_ROWS, measure_floor
+from generated import ensure_file
+from pipeline import (
+    bare_csv_throughput,
+    best_of,
+    child_main,
+    validate_throughput,
+    write_row_chunks,
+)
 
 #: "auth-xlsx" is an authorization workbook (issue #3), read by the same XLSX reader.
 FORMATS = ("csv", "xml", "xlsx", "auth-xlsx")
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZES = (2_000, 10_000)
-MAX_ROWS = 200_000
-ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
-BUCKET = "ecm-local-files-123456789012"
-REGION = "us-east-1"
-NOW = "2026-01-01T00:00:00.000Z"
 
 # Targets (issue #13's bounds; see README.md). The CPU bound was 300 µs with the hand-written
 # DynamoDB client; botocore's per-call cost is the accepted price of the libraries.
@@ -58,280 +46,14 @@ CSV_MIN_ROWS_S = 90_000
 CSV_MIN_RATIO = 0.10
 XML_MIN_ROWS_S = 20_000  # defusedxml
 XLSX_MIN_ROWS_S = 40_000
-MAX_RSS_MB = 250
 RSS_TARGET_ROWS = 100_000
-MAX_CPU_US_PER_ROW = 600
 E2E_SCALING_SLACK = 1.1  # time(100k)/time(10k) <= 11 = 1.1 x (100k/10k)
-PROFILE_DIR: Path | None = None  # --profile-e2e
-STORE_SERVER = "waitress"  # --store-server (benchmarks/store.py)
 PARTS = ("read", "memory", "e2e", "floor")
-
-
-# --- generated files ------------------------------------------------------------------------
-
-
-def bench_file(rows: int, fmt: str) -> Path:
-    if fmt == "auth-xlsx":
-        return BENCH_DIR / f"auth-{rows}.xlsx"
-    return BENCH_DIR / f"mif-{rows}.{fmt}"
-
-
-def _sample_rows(count: int, first: int = 1) -> Iterator[dict[str, str]]:
-    from fixtures_builders import sample_mif_row
-
-    for i in range(first, first + count):
-        yield sample_mif_row(i)
-
-
-def _write_csv(path: Path, count: int, first: int = 1) -> None:
-    from fixtures_builders import MIF_HEADERS
-
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(MIF_HEADERS)
-        for row in _sample_rows(count, first):
-            writer.writerow([row[name] for name in MIF_HEADERS])
-
-
-def _write_xml(path: Path, count: int, first: int = 1) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write('<?xml version="1.0" encoding="UTF-8"?>\n<Members>\n')
-        for row in _sample_rows(count, first):
-            cells = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in row.items())
-            handle.write(f"  <Member>{cells}</Member>\n")
-        handle.write("</Members>\n")
-
-
-def _write_xlsx(path: Path, count: int, first: int = 1) -> None:
-    from fixtures_builders import MIF_HEADERS
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("MIF")
-    sheet.append(list(MIF_HEADERS))
-    for row in _sample_rows(count, first):
-        sheet.append([row[name] for name in MIF_HEADERS])
-    workbook.save(str(path))
-
-
-def _write_auth_xlsx(path: Path, count: int) -> None:
-    from fixtures_builders import AUTH_HEADERS, sample_auth_row
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Authorizations")
-    sheet.append(list(AUTH_HEADERS))
-    for i in range(1, count + 1):
-        row = sample_auth_row(i)
-        sheet.append([row[name] for name in AUTH_HEADERS])
-    workbook.save(str(path))
-
-
-WRITERS: dict[str, Callable[[Path, int], None]] = {
-    "csv": _write_csv,
-    "xml": _write_xml,
-    "xlsx": _write_xlsx,
-    "auth-xlsx": _write_auth_xlsx,
-}
-#: MIF writers of rows ``first``..``first + count - 1`` (ensure_range_file).
-RANGE_WRITERS: dict[str, Callable[[Path, int, int], None]] = {
-    "csv": _write_csv,
-    "xml": _write_xml,
-    "xlsx": _write_xlsx,
-}
-
-
-def ensure_file(rows: int, fmt: str) -> Path:
-    """The benchmark file of this size and format, generated once and cached in .bench/."""
-    path = bench_file(rows, fmt)
-    if path.exists() and path.stat().st_size > 0:
-        return path
-    BENCH_DIR.mkdir(exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    started = time.perf_counter()
-    WRITERS[fmt](partial, rows)
-    partial.replace(path)
-    log(f"generated {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
-    return path
-
-
-def ensure_range_file(first: int, last: int, fmt: str) -> Path:
-    """A MIF of sample rows ``first``..``last`` (inclusive), cached in .bench/.
-
-    Rows 1..n are ``ensure_file(n, fmt)``'s file; other ranges are ``mif-range-<a>-<b>.<fmt>``.
-    """
-    if first == 1:
-        return ensure_file(last, fmt)
-    path = BENCH_DIR / f"mif-range-{first}-{last}.{fmt}"
-    if path.exists() and path.stat().st_size > 0:
-        return path
-    BENCH_DIR.mkdir(exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    started = time.perf_counter()
-    RANGE_WRITERS[fmt](partial, last - first + 1, first)
-    partial.replace(path)
-    log(f"generated {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
-    return path
-
-
-# --- the code paths under test --------------------------------------------------------------
-
-
-def run_validate(path: Path, fmt: str, on_chunk: Callable[[list[Any]], None]) -> int:
-    """``validate_file`` exactly as the import's validate stage calls it; returns the rows."""
-    from ecm.errors import ImportRejected
-    from ecm.imports.stages.validate import validate_file
-    from ecm.kinds.registry import AUTHORIZATION, MIF
-    from ecm.settings import DEFAULT_CHUNK_ROWS
-
-    kind, file_type = (AUTHORIZATION, "xlsx") if fmt == "auth-xlsx" else (MIF, fmt)
-    outcome = validate_file(kind, path, file_type, on_chunk, MAX_ROWS, DEFAULT_CHUNK_ROWS)
-    if isinstance(outcome, ImportRejected):
-        raise RuntimeError(f"validate_file rejected {path.name}: {outcome.errors[:5]}")
-    rows, _warnings = outcome
-    return rows
-
-
-def validate_throughput(path: Path, fmt: str) -> tuple[int, float]:
-    counted = 0
-
-    def count(chunk: list[Any]) -> None:
-        nonlocal counted
-        counted += len(chunk)
-
-    started = time.perf_counter()
-    rows = run_validate(path, fmt, count)
-    elapsed = time.perf_counter() - started
-    assert counted == rows, (counted, rows)
-    return rows, elapsed
-
-
-def bare_csv_throughput(path: Path) -> tuple[int, float]:
-    started = time.perf_counter()
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        rows = sum(1 for _ in reader)
-    return rows, time.perf_counter() - started
-
-
-def best_of(runs: int, measure: Callable[[], tuple[int, float]]) -> tuple[int, float]:
-    """(rows, best seconds) over ``runs`` runs."""
-    best = float("inf")
-    rows = 0
-    for _ in range(runs):
-        gc.collect()
-        rows, seconds = measure()
-        best = min(best, seconds)
-    return rows, best
-
-
-class MemoryLookup:
-    """The planner's PatientLookup over empty tables: every row creates a patient."""
-
-    def __init__(self) -> None:
-        self.counters: dict[str, int] = {}
-
-    def get_keys(self, keys: list[str]) -> dict[str, Any]:
-        return {}
-
-    def get_patients(self, ids: list[int]) -> dict[int, Any]:
-        return {}
-
-    def reserve(self, counter: str, count: int) -> int:
-        before = self.counters.get(counter, 0)
-        self.counters[counter] = before + count
-        return before + 1
-
-
-def write_row_chunks(path: Path, fmt: str, directory: Path) -> int:
-    """Validate the file and keep its row chunks as the validate stage does (JSON per chunk)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = 0
-
-    def store(chunk: list[Any]) -> None:
-        nonlocal written
-        (directory / f"rows-{written:05d}.json").write_text(
-            json.dumps(chunk, separators=(",", ":"))
-        )
-        written += 1
-
-    return run_validate(path, fmt, store)
-
-
-def run_plan(directory: Path) -> tuple[int, float]:
-    """The plan stage over stored row chunks, an in-memory lookup in place of DynamoDB.
-
-    Each chunk's plan entries are serialised (as the stage does before writing them to S3)
-    and dropped; returns (rows, seconds).
-    """
-    from ecm.kinds.mif.planner import MifPlanner
-    from ecm.patients.providers import ProviderDirectory
-    from ecm.settings import DEFAULT_CHUNK_ROWS
-
-    planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
-    rows = 0
-    started = time.perf_counter()
-    for chunk_path in sorted(directory.glob("rows-*.json")):
-        chunk = [(int(r), rec) for r, rec in json.loads(chunk_path.read_text())]
-        rows += len(chunk)
-        entries = planner.plan_chunk(chunk)
-        json.dumps(entries, separators=(",", ":"))
-        del entries, chunk
-    tail = planner.finish()
-    for start in range(0, len(tail), DEFAULT_CHUNK_ROWS * 2):
-        json.dumps(tail[start : start + DEFAULT_CHUNK_ROWS * 2], separators=(",", ":"))
-    elapsed = time.perf_counter() - started
-    if planner.errors:
-        raise RuntimeError(f"planner errors: {planner.errors[:5]}")
-    if planner.created != rows:
-        raise RuntimeError(f"planner created {planner.created} patients for {rows} rows")
-    return rows, elapsed
-
-
-# --- fresh-process children (peak RSS) ------------------------------------------------------
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS in MB.
-
-    ``VmHWM`` (Linux) is the peak of this process's own address space. ``ru_maxrss`` is the
-    fallback only: Linux carries the parent's peak over a vfork+exec (what ``subprocess``
-    does), so a child of a big parent would report the parent's peak.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def child_main(stage: str, target: str, fmt: str) -> int:
-    """Run one stage in this fresh process and print its peak RSS as JSON."""
-    import ecm.imports.stages.plan
-    import ecm.imports.stages.validate
-    import ecm.kinds.mif.planner
-    import ecm.kinds.registry
-    import ecm.patients.providers  # noqa: F401
-
-    result: dict[str, Any] = {"stage": stage, "format": fmt}
-    if stage == "validate":
-        result["rows"] = run_validate(Path(target), fmt, lambda chunk: None)
-    elif stage == "plan":
-        result["rows"], result["seconds"] = run_plan(Path(target))
-    elif stage != "baseline":
-        raise SystemExit(f"unknown stage {stage}")
-    result["rss_mb"] = peak_rss_mb()
-    print(json.dumps(result))
-    return 0
 
 
 def run_child(stage: str, target: Path | str, fmt: str) -> dict[str, Any]:
     completed = subprocess.run(  # noqa: PLW1510 - checked below with the child's stderr
-        [sys.executable, __file__, "--child", stage, str(target), fmt],
+        [sys.executable, str(Path(__file__).parent / "pipeline.py"), stage, str(target), fmt],
         capture_output=True,
         text=True,
         timeout=900,
@@ -341,382 +63,6 @@ def run_child(stage: str, target: Path | str, fmt: str) -> dict[str, Any]:
         raise RuntimeError(f"child {stage} {fmt} failed:\n{completed.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return result
-
-
-# --- end-to-end through the local stack -----------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def _cpu_seconds(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system + times.children_user + times.children_system)
-
-
-def _rss_mb(pid: int) -> float:
-    import psutil
-
-    return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
-
-
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
-def _wait_http(
-    session: Any, url: str, process: subprocess.Popen[bytes], log_path: Path, seconds: float
-) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} process exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            if session.get(url, timeout=2).status_code == 200:
-                return
-        except Exception:  # not up yet
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"{url} did not answer within {seconds:.0f} s:\n{log_path.read_text()[-3000:]}"
-    )
-
-
-def _parse_iso(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
-
-
-@dataclass
-class E2EResult:
-    rows: int
-    seconds: float
-    cpu_seconds: float
-    store_cpu_seconds: float
-    idle_cpu_per_s: float
-    peak_rss_mb: float
-    status_code: int
-    stages: dict[str, float] = field(default_factory=dict)
-    stage_cpu: dict[str, float] = field(default_factory=dict)
-
-
-STAGE_MESSAGES = {
-    "received": "import received",
-    "validated": "import validated",
-    "planned": "import planned",
-    "completed": "import completed",
-}
-
-
-def stage_seconds(log_path: Path) -> dict[str, float]:
-    """Seconds per stage from the stack's log lines (best effort: {} when they change)."""
-    seen: dict[str, float] = {}
-    try:
-        for line in log_path.read_text(errors="replace").splitlines():
-            if not line.startswith("{"):
-                continue
-            record = json.loads(line)
-            for name, message in STAGE_MESSAGES.items():
-                if record.get("message") == message and name not in seen:
-                    stamp = datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z")
-                    seen[name] = stamp.timestamp()
-    except (OSError, ValueError, KeyError):
-        return {}
-    if len(seen) != len(STAGE_MESSAGES):
-        return {}
-    return {
-        "validate": seen["validated"] - seen["received"],
-        "lock+plan": seen["planned"] - seen["validated"],
-        "apply+finalize": seen["completed"] - seen["planned"],
-    }
-
-
-def stage_cpu_seconds(log_path: Path) -> dict[str, float]:
-    """CPU seconds per stage handler, summed over invocations, from the "stage finished"
-    log lines of ``engine.phi_safe`` (the thread's CPU: excludes the API, the Step Functions
-    emulation and the pollers, which the process figure includes)."""
-    spent: dict[str, float] = {}
-    try:
-        for line in log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{") and '"stage finished"' in line:
-                record = json.loads(line)
-                stage = str(record["stage"])
-                spent[stage] = spent.get(stage, 0.0) + float(record["cpu_seconds"])
-    except (OSError, ValueError, KeyError):
-        return {}
-    return spent
-
-
-def _start_profiler(pid: int, name: str) -> subprocess.Popen[bytes] | None:
-    """py-spy (from $PYSPY or PATH) sampling the stack process, when --profile-e2e asks."""
-    if not PROFILE_DIR:
-        return None
-    binary = os.environ.get("PYSPY") or shutil.which("py-spy")
-    if not binary:
-        log("--profile-e2e: py-spy not found (set PYSPY or put it on PATH); not profiling")
-        return None
-    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-    out = PROFILE_DIR / f"devstack-{name}.txt"
-    log(f"profiling the stack process into {out}")
-    command = [binary, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
-    return subprocess.Popen(
-        # --gil: only the thread holding the GIL, i.e. where the stack's CPU goes (threads
-        # waiting on a socket or on the GIL would blur the picture).
-        [*command, "--gil", "--nonblocking", "--output", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
-    if profiler is None or profiler.poll() is not None:
-        return
-    profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
-    try:
-        profiler.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        profiler.wait(timeout=15)
-
-
-def import_by_path(
-    session: Any,  # a requests.Session
-    api: str,
-    headers: dict[str, str],
-    key: str,
-    name: str,
-    stack: subprocess.Popen[bytes],
-    stack_log: Path,
-    deadline: float,
-    on_poll: Callable[[], None] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """POST a path import and poll its record until completed: (POST status, final record)."""
-    response = session.post(
-        f"{api}/v1/admin/clinic/ecm/mifs", json={"mif": {"path": key}}, headers=headers, timeout=120
-    )
-    if response.status_code not in (201, 202):
-        raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
-    file_id = int(response.json()["mif_file_id"])
-    record = wait_for_import(
-        session, api, headers, file_id, name, stack, stack_log, deadline, on_poll
-    )
-    return response.status_code, record
-
-
-def wait_for_import(
-    session: Any,  # a requests.Session
-    api: str,
-    headers: dict[str, str],
-    file_id: int,
-    name: str,
-    stack: subprocess.Popen[bytes],
-    stack_log: Path,
-    deadline: float,
-    on_poll: Callable[[], None] | None = None,
-) -> dict[str, Any]:
-    """Poll a MIF file record until it is completed (returned) or failed (raised)."""
-    delay = 0.2
-    record: dict[str, Any] = {}
-    while True:
-        if on_poll is not None:
-            on_poll()
-        if stack.poll() is not None:
-            raise RuntimeError(f"devstack exited:\n{stack_log.read_text()[-3000:]}")
-        detail = session.get(
-            f"{api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=headers, timeout=60
-        )
-        if detail.status_code == 200:
-            record = detail.json()["mif_file"]
-            if record["status"] == "completed":
-                return record
-            if record["status"] == "failed":
-                raise RuntimeError(
-                    f"import {file_id} of {name} FAILED: {record.get('import_errors')}"
-                )
-        if time.perf_counter() > deadline:
-            raise RuntimeError(
-                f"import {file_id} of {name} not done by its deadline "
-                f"(stage {record.get('stage')}, {record.get('rows_processed')} rows applied)"
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.3, 2.0)
-
-
-def store_command(port: int) -> list[str]:
-    """The store process (DynamoDB, S3, SQS) on ``port``: benchmarks/store.py."""
-    return [sys.executable, str(ROOT / "benchmarks" / "store.py"), str(port), STORE_SERVER]
-
-
-def e2e_import(path: Path, rows: int) -> E2EResult:
-    """Import ``path`` through a fresh local stack whose data services live in another process."""
-    import boto3
-    import requests
-
-    timeout = min(1800.0, max(300.0, rows * 0.018))
-    store_port, api_port, aws_port = free_ports(3)
-    logs = BENCH_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    store_log = logs / f"store-{path.name}.log"
-    stack_log = logs / f"devstack-{path.name}.log"
-    session = requests.Session()
-    session.trust_env = False  # loopback only, never a proxy
-    store: subprocess.Popen[bytes] | None = None
-    stack: subprocess.Popen[bytes] | None = None
-    profiler: subprocess.Popen[bytes] | None = None
-    base_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
-    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        base_env.pop(proxy, None)
-    try:
-        with store_log.open("wb") as out:
-            store = subprocess.Popen(
-                store_command(store_port),
-                cwd=ROOT,
-                env=base_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        store_url = f"http://127.0.0.1:{store_port}"
-        _wait_http(session, f"{store_url}/moto-api/", store, store_log, 60)
-        stack_env = {
-            **base_env,
-            "PORT": str(api_port),
-            "AWS_PORT": str(aws_port),
-            "ECM_ADMIN_TOKEN": ADMIN_TOKEN,
-            "ECM_STORE_ENDPOINT": store_url,
-            "ECM_SYNC_WAIT_SECONDS": "1",
-        }
-        with stack_log.open("wb") as out:
-            stack = subprocess.Popen(
-                [sys.executable, "-m", "devstack"],
-                cwd=ROOT,
-                env=stack_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        api = f"http://127.0.0.1:{api_port}"
-        _wait_http(session, f"{api}/v1/health", stack, stack_log, 120)
-
-        key = f"bench/{path.name}"
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=store_url,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        s3.upload_file(str(path), BUCKET, key)
-
-        # The stack's CPU while idle (inbox poller, timers), for reading the figure below.
-        idle_start = _cpu_seconds(stack.pid)
-        time.sleep(3)
-        idle_per_s = (_cpu_seconds(stack.pid) - idle_start) / 3
-
-        headers = {"X-User-Token": ADMIN_TOKEN, "Content-Type": "application/json"}
-        profiler = _start_profiler(stack.pid, path.name)
-        cpu_start, store_start = _cpu_seconds(stack.pid), _cpu_seconds(store.pid)
-        wall_start, clock_start = time.time(), time.perf_counter()
-        peak = [_rss_mb(stack.pid)]
-        status_code, record = import_by_path(
-            session,
-            api,
-            headers,
-            key,
-            path.name,
-            stack,
-            stack_log,
-            clock_start + timeout,
-            on_poll=lambda: peak.append(max(peak[-1], _rss_mb(stack.pid))),
-        )
-        peak_rss = peak[-1]
-        observed = time.perf_counter() - clock_start
-        cpu = _cpu_seconds(stack.pid) - cpu_start
-        store_cpu = _cpu_seconds(store.pid) - store_start
-        _stop_profiler(profiler)
-        # The record's last update is the finalize stage: exact, whatever the polling interval.
-        finished = _parse_iso(record.get("updated_at"))
-        seconds = observed
-        if finished is not None and 0 < finished - wall_start <= observed + 1:
-            seconds = finished - wall_start
-        imported = int(record.get("records_imported") or 0)
-        if imported != rows:
-            raise RuntimeError(
-                f"import {record['id']} imported {imported} records, expected {rows}"
-            )
-        return E2EResult(
-            rows=rows,
-            seconds=seconds,
-            cpu_seconds=cpu,
-            store_cpu_seconds=store_cpu,
-            idle_cpu_per_s=idle_per_s,
-            peak_rss_mb=peak_rss,
-            status_code=status_code,
-            stages=stage_seconds(stack_log),
-            stage_cpu=stage_cpu_seconds(stack_log),
-        )
-    finally:
-        _stop_profiler(profiler)
-        _stop(stack)
-        _stop(store)
-        session.close()
-
-
-# --- report ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    measure: str
-    fmt: str
-    rows: int | None
-    value: float
-    unit: str
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, measure: str, fmt: str, rows: int | None, value: float, unit: str) -> None:
-        self.rows.append(Row(measure, fmt, rows, value, unit))
-
-    def find(self, measure: str, fmt: str | None = None) -> list[Row]:
-        return [r for r in self.rows if r.measure == measure and fmt in (None, r.fmt)]
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def attempt(report: Report, what: str, action: Callable[[], None]) -> None:
-    try:
-        action()
-    except Exception as exc:
-        message = f"{what}: {type(exc).__name__}: {exc}"
-        report.errors.append(message)
-        log("ERROR " + message)
-        traceback.print_exc(file=sys.stderr)
 
 
 def _format_value(value: float, unit: str) -> str:
@@ -846,8 +192,6 @@ def evaluate(report: Report, sizes: list[int]) -> list[Verdict]:
         )
     else:
         verdicts.append(Verdict(label, None, "not measured"))
-
-    from floor import FLOOR_RATIO, FLOOR_ROWS
 
     floor = report.find("e2e / store floor", "csv")
     label = f"e2e import of {FLOOR_ROWS:,} rows / the store's floor for its writes <= {FLOOR_RATIO}"
@@ -1003,7 +347,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--store-server",
         choices=("waitress", "werkzeug"),
-        default=STORE_SERVER,
+        default=e2e.STORE_SERVER,
         help="HTTP server of the store process (benchmarks/store.py): waitress keeps "
         "connections alive as AWS does; werkzeug (moto.server) closes each (default %(default)s)",
     )
@@ -1028,9 +372,8 @@ def main(argv: list[str]) -> int:
     if unknown or not sizes:
         raise SystemExit(f"bad arguments: sizes {sizes}, unknown formats or parts {unknown}")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    global PROFILE_DIR, STORE_SERVER  # noqa: PLW0603 - one run, one setting
-    PROFILE_DIR = Path(args.profile_e2e).resolve() if args.profile_e2e else None
-    STORE_SERVER = args.store_server
+    e2e.PROFILE_DIR = Path(args.profile_e2e).resolve() if args.profile_e2e else None
+    e2e.STORE_SERVER = args.store_server
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     report = Report()
@@ -1073,8 +416,6 @@ def main(argv: list[str]) -> int:
                 )
 
     if "floor" in parts:
-        from floor import measure_floor
-
         attempt(report, "store floor", lambda: measure_floor(report))
 
     report.rows.sort(
@@ -1089,7 +430,7 @@ def main(argv: list[str]) -> int:
         f"ECM Imports benchmark — sizes {', '.join(f'{s:,}' for s in sizes)}; "
         f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
-        f"store served by {STORE_SERVER}; {time.perf_counter() - started:.0f} s"
+        f"store served by {e2e.STORE_SERVER}; {time.perf_counter() - started:.0f} s"
     )
     print()
     print_table(report)

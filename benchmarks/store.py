@@ -16,7 +16,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import waitress
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import main as moto_main
+from waitress.parser import HTTPRequestParser
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: devstack
+
+from devstack.stack import serialise_dynamodb
 
 SERVERS = ("waitress", "werkzeug")
 #: Worker threads: the stack's SQS pollers each hold one in a long poll, and the apply
@@ -45,10 +55,6 @@ def index_gsi_partitions() -> None:
     grouped by value once, and again after any write; moto then sorts, pages, filters and
     projects the partition's items exactly as before. The reads each request makes, which
     the benchmarks count, are the same; only moto's time to answer them changes."""
-    from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.models.table import Table
-    from moto.dynamodb.responses import DynamoHandler
-
     state = {"generation": 0}
     groups: dict[tuple[int, str], tuple[int, dict[Any, list[Any]]]] = {}
     original_call = DynamoHandler.call_action
@@ -119,8 +125,6 @@ def answer_bodyless_expect_continue() -> None:
     import's write batches when a chunk creates nothing) hung until the client's read
     timeout. A request without a body has nothing to continue with.
     """
-    from waitress.parser import HTTPRequestParser
-
     original = HTTPRequestParser.parse_header
 
     def parse_header(self: Any, header_plus: bytes) -> None:
@@ -136,17 +140,12 @@ def main(argv: list[str]) -> None:
     server = argv[1] if len(argv) > 1 else SERVERS[0]
     if server not in SERVERS:
         raise SystemExit(f"server must be one of {SERVERS}")
-    from devstack.stack import serialise_dynamodb
 
     serialise_dynamodb()  # as the local stack's own store: atomic transactions
     index_gsi_partitions()
     if server == "werkzeug":
-        from moto.server import main as moto_main
-
         moto_main(["-H", "127.0.0.1", "-p", str(port)])
         return
-    import waitress
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     answer_bodyless_expect_continue()
     os.environ.setdefault("MOTO_PORT", str(port))  # as moto.server sets it (presigned URLs)

@@ -42,23 +42,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import (
+from common import (
     BENCH_DIR,
     BUCKET,
     MAX_CPU_US_PER_ROW,
     MAX_RSS_MB,
     REGION,
     ROOT,
-    _cpu_seconds,
-    _parse_iso,
-    _rss_mb,
     attempt,
-    ensure_range_file,
     log,
     peak_rss_mb,
-    wait_for_import,
 )
+from e2e import _cpu_seconds, _parse_iso, _rss_mb, wait_for_import
+from generated import ensure_range_file
+from patients import LocalStack
 
+from devstack.template import LocalTemplate, load_template
+from ecm.imports.records import create_import_file
 from ecm.settings import DEFAULT_CHUNK_ROWS  # layers/shared is on sys.path (run.py)
 
 FORMATS = ("csv", "xlsx")
@@ -136,8 +136,6 @@ def child_main(module_path: str, attr: str, event_json: str) -> int:
 def create_record_main(key: str, name: str, file_type: str) -> int:
     """The file record an upload creates, already holding its object (``pending``/``received``,
     as the S3 event's claim leaves it), without the S3 event that would start the import."""
-    from ecm.imports.records import create_import_file
-
     record = create_import_file(
         "mif", "upload", name, s3_key=key, declared_type=file_type, created_by=None
     )
@@ -222,8 +220,6 @@ class UploadStack:
     """patients.LocalStack (store process + devstack) with this benchmark's logs."""
 
     def __init__(self, label: str) -> None:
-        from patients import LocalStack
-
         self.local = LocalStack()
         self.local.store_log = self.local.logs / f"uploads-store-{label}.log"
         self.local.stack_log = self.local.logs / f"uploads-devstack-{label}.log"
@@ -314,7 +310,6 @@ class UploadStack:
         """
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
-        from devstack.template import LocalTemplate, load_template
 
         raw = load_template()
         template = LocalTemplate(raw, {"UrlAllowlist": ""}, self.local.aws_port)

@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import TextIO
 
+from devstack.persistence import StateError
 from ecm.aws_faults import VARIABLE, parse_faults
 
 #: How long a stop may take with data to save before the process ends anyway.
@@ -42,8 +43,8 @@ class WholeLines:
 
 def main() -> int:
     sys.stdout = WholeLines(sys.stdout)  # type: ignore[assignment]
-    from devstack.persistence import StateError
-    from devstack.stack import LocalStack
+    # Imported only now: it loads ecm.log, whose logger keeps the sys.stdout it finds then.
+    from devstack.stack import LocalStack  # noqa: PLC0415 - after stdout is wrapped
 
     try:  # a bad ECM_AWS_FAULTS stops the stack here, naming the entry
         faults = parse_faults(os.environ.get(VARIABLE))

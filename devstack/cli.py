@@ -7,6 +7,7 @@ import os
 import sys
 
 from devstack.environment import use_local_environment
+from ecm.cli import main as cli
 
 
 def main() -> int:
@@ -20,7 +21,6 @@ def main() -> int:
         }
     )
     use_local_environment(aws_port)
-    from ecm.cli import main as cli
 
     return cli(sys.argv[1:])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from devstack.template import LocalTemplate, load_template
+from ecm.settings import Settings
 
 
 def local_environment(aws_port: int = 4566) -> dict[str, str]:
@@ -19,8 +20,6 @@ def local_environment(aws_port: int = 4566) -> dict[str, str]:
 
 def required_variables() -> list[str]:
     """The variables ecm.settings has no default for (the tables and the bucket)."""
-    from ecm.settings import Settings
-
     return [
         str(field.validation_alias)
         for field in Settings.model_fields.values()

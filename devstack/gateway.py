@@ -9,16 +9,13 @@ import re
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from devstack.stack import LambdaContext
-from devstack.template import ACCOUNT, REGION
-
-if TYPE_CHECKING:
-    from devstack.stack import LocalStack
+from devstack.lambdas import Handler, LambdaContext
+from devstack.template import ACCOUNT, REGION, Function, LocalTemplate
 
 API_ID = "localapi"
 STAGE = "local"
@@ -44,19 +41,21 @@ def _json(status: int, body: Any) -> Response:
 
 
 class Gateway:
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack = stack
+    def __init__(
+        self, template: LocalTemplate, functions: dict[str, Function], handlers: dict[str, Handler]
+    ) -> None:
+        self.template, self.handlers = template, handlers
         self.routes = [
             Route(method, path, logical, auth)
-            for logical, function in stack.functions.items()
+            for logical, function in functions.items()
             for method, path, auth in function.routes
         ]
         self.authorizer = "AuthorizerFunction"
 
     def gateway_response(self, name: str, fallback: tuple[int, str]) -> Response:
-        status, body = self.stack.template.gateway_response(name) or fallback
+        status, body = self.template.gateway_response(name) or fallback
         response = _json(status, body)
-        for key, value in self.stack.template.gateway_headers(name).items():
+        for key, value in self.template.gateway_headers(name).items():
             response.headers[key] = value
         return response
 
@@ -103,7 +102,7 @@ class Gateway:
             )
             if not token:
                 return unauthorized
-            handler = self.stack.handlers[self.authorizer]
+            handler = self.handlers[self.authorizer]
             try:
                 policy = handler(
                     {
@@ -166,7 +165,7 @@ class Gateway:
             "body": text_body,
             "isBase64Encoded": is_b64,
         }
-        handler = self.stack.handlers[route.function]
+        handler = self.handlers[route.function]
         try:
             result = handler(event, LambdaContext(route.function, 29))
         except Exception:
@@ -186,8 +185,11 @@ class Gateway:
         return response
 
 
-def serve_api(stack: LocalStack, port: int) -> Any:
-    server = make_server("127.0.0.1", port, Gateway(stack), threaded=True)
+def serve_api(
+    template: LocalTemplate, functions: dict[str, Function], handlers: dict[str, Handler], port: int
+) -> Any:
+    gateway = Gateway(template, functions, handlers)
+    server = make_server("127.0.0.1", port, gateway, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True)
     thread.start()
     return server

@@ -25,6 +25,9 @@ from devstack.persistence import (
     restore_tables,
 )
 from devstack.template import ACCOUNT, REGION, ROOT
+from ecm.imports.stages.lock import LOCK_KEY, QUEUE_KEY
+from ecm.models import ImportFile, MetaItem
+from ecm.models.access import all_items
 
 DEFAULT_DATA_DIR = ROOT / ".devstack"
 #: Seconds between two saves while something changes (ECM_SAVE_SECONDS).
@@ -122,10 +125,6 @@ class LocalData:
 def end_interrupted_imports(rollback: Any) -> int:
     """Roll back every import a stop left running (its Step Functions execution is gone),
     then free the import lock: nothing runs yet. Answers how many were rolled back."""
-    from ecm.imports.stages.lock import LOCK_KEY, QUEUE_KEY
-    from ecm.models import ImportFile, MetaItem
-    from ecm.models.access import all_items
-
     running = [
         (str(item["kind"]), int(item["id"]))
         for item in all_items(ImportFile.scan(ImportFile.status.is_in(*RUNNING)))

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from devstack.environment import use_local_environment
+from ecm.api.openapi import openapi_json
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
 
 def main(argv: list[str]) -> int:
     use_local_environment()
-    from ecm.api.openapi import openapi_json
 
     generated = openapi_json()
     if "--check" in argv:

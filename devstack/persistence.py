@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from moto.dynamodb.models import dynamodb_backends
+from moto.s3.models import s3_backends
+from moto.sqs.models import sqs_backends
+
 FORMAT = 1
 MANIFEST = "state.json"
 OBJECTS = "objects"
@@ -194,10 +198,6 @@ class DataDir:
 def capture(account: str, region: str, lock: threading.Lock, secrets: Any) -> Snapshot:
     """Everything the store holds now (``secrets``: a Secrets Manager client). DynamoDB is
     read under the lock its handler takes, so a table is never caught mid-transaction."""
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.s3.models import s3_backends
-    from moto.sqs.models import sqs_backends
-
     snapshot = Snapshot()
     with lock:
         for name, table in dynamodb_backends[account][region].tables.items():
@@ -218,8 +218,6 @@ def capture(account: str, region: str, lock: threading.Lock, secrets: Any) -> Sn
 def restore_tables(snapshot: Snapshot, account: str, region: str) -> None:
     """Put every saved item back into the tables the stack created (no requests: 100,000
     patients load in seconds)."""
-    from moto.dynamodb.models import dynamodb_backends
-
     tables = dynamodb_backends[account][region].tables
     for name, items in snapshot.tables.items():
         table = tables.get(name)

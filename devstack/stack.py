@@ -3,18 +3,15 @@ the inbox poller and the API Gateway emulation. ``LocalStack.start()`` returns o
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import itertools
 import json
 import logging
 import os
-import sys
 import threading
 import time
-import uuid
+import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,119 +21,30 @@ import moto.dynamodb.responses as moto_dynamodb_responses
 import moto.s3.notifications as s3_notifications
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as sfn_lambda
 from moto.core.models import botocore_stubber
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
+from devstack.gateway import serve_api
 from devstack.keeping import LocalData, data_dir_setting, end_interrupted_imports
+from devstack.lambdas import Handler, invoke, load_handler
 from devstack.persistence import ChangeTracker
-from devstack.template import ACCOUNT, REGION, Function, LocalTemplate, SqsSource, load_template
+from devstack.template import ACCOUNT, REGION, LocalTemplate, SqsSource, load_template
 from ecm import aws_faults
+from ecm.api.auth import create_user, find_user
+from ecm.models import create_tables
+from ecm.models.access import reset_clients
+from ecm.settings import get_settings
+from ecm.webhooks import display_secret
 
 ROLE_NAME = "ecm-local-lambda"
 #: SQS long-poll wait of the event-source pollers. A message still arrives at once; an idle
 #: poll costs ~1.5 ms of CPU, so 1 s waits made two idle pollers 3.3 ms/s of the stack's CPU.
 POLL_WAIT_SECONDS = 5
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-class LambdaContext:
-    """The parts of the Lambda context object our handlers and Powertools read."""
-
-    def __init__(self, name: str, timeout: int = 900) -> None:
-        self.function_name = name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = 1024
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(int((self._deadline - time.monotonic()) * 1000), 0)
-
-
-def _load_module_handler(function: Function, copy: int) -> Handler:
-    """The handler of one fresh import of the function's module: one execution environment."""
-    module_name, attr = function.handler.rsplit(".", 1)
-    path = function.code_uri / f"{module_name.replace('.', '/')}.py"
-    unique = f"ecm_function_{function.logical_id}" + (f"_{copy}" if copy else "")
-    module = sys.modules.get(unique)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(unique, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[unique] = module
-        spec.loader.exec_module(module)
-    handler: Handler = getattr(module, attr)
-    return handler
-
-
-#: Numbers the extra module copies (unique in the process, whichever pool loads them).
-_COPIES = itertools.count(1)
-
-
-class ExecutionEnvironments:
-    """A function as Lambda runs it: each environment handles one event at a time, and a
-    call that finds them all busy gets a new one (a cold start: a fresh import of the
-    function's module). Powertools' resolvers keep the current event on themselves, so two
-    requests in one resolver at once (a browser loads the console's modules in parallel)
-    would answer each other's routes; on AWS that never happens, and here it does not either."""
-
-    def __init__(self, function: Function) -> None:
-        self.function = function
-        self._idle: list[Handler] = [_load_module_handler(function, 0)]
-        self._lock = threading.Lock()
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        with self._lock:
-            if self._idle:
-                handler = self._idle.pop()
-            else:
-                handler = None
-                copy = next(_COPIES)
-        if handler is None:
-            handler = _load_module_handler(self.function, copy)
-        try:
-            return handler(event, context)
-        finally:
-            with self._lock:
-                self._idle.append(handler)
-
-
-def load_handler(function: Function) -> Handler:
-    return _with_function_name(ExecutionEnvironments(function))
-
-
-def _with_function_name(handler: Handler) -> Handler:
-    """Log lines carry the function they come from, as on AWS: here every handler runs in one
-    process, on many threads, and Powertools' logger keeps one set of global keys (the last
-    invocation's), so the name goes in the thread's own keys, which take precedence."""
-    from ecm.log import logger
-
-    def run(event: dict[str, Any], context: Any) -> Any:
-        keys = {
-            "function_name": context.function_name,
-            "function_request_id": context.aws_request_id,
-        }
-        logger.thread_safe_append_keys(**keys)
-        try:
-            return handler(event, context)
-        finally:
-            logger.thread_safe_remove_keys(list(keys))
-
-    return run
-
-
-def invoke(handlers: dict[str, Handler], name: str, event: Any) -> tuple[str, bool, str]:
-    """Run a handler like Lambda does: an exception becomes {"errorType", "errorMessage"}."""
-    try:
-        result = handlers[name](event, LambdaContext(name))
-    except Exception as exc:
-        payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-        return json.dumps(payload), True, ""
-    return json.dumps(result), False, ""
-
-
 _ORIGINAL_INVOKE = lambda_models.LambdaFunction._invoke_lambda
 
 
@@ -245,8 +153,6 @@ def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
 
 def _webhook_secret(secrets: dict[str, str]) -> str | None:
     """The webhook signing secret as receivers take it (``whsec_...``), if the stack has one."""
-    from ecm.webhooks import display_secret
-
     value = secrets.get(os.environ.get("WEBHOOK_SECRET_ID", ""))
     return display_secret(value) if value else None
 
@@ -273,13 +179,6 @@ class TrackedMotoServer(ThreadedMotoServer):
         self.tracker_wanted = tracker_wanted
 
     def _server_entry(self) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-
         app: Any = DomainDispatcherApplication(create_backend_app)
         if self.tracker_wanted:
             app = self.tracker = ChangeTracker(app)
@@ -344,10 +243,6 @@ class LocalStack:
     def _create_tables(self) -> None:
         """Every table, from its model (tests/unit/test_models.py holds each model equal to
         its table in the template)."""
-        from ecm.models import create_tables
-        from ecm.models.access import reset_clients
-        from ecm.settings import get_settings
-
         get_settings.cache_clear()
         reset_clients()
         create_tables()
@@ -476,8 +371,6 @@ class LocalStack:
             )
 
     def _enable_step_functions(self) -> None:
-        import urllib.request
-
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.aws_port}/moto-api/config",
             data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
@@ -558,9 +451,6 @@ class LocalStack:
             self._create_functions()
             self._create_state_machines()
 
-            from ecm.models.access import reset_clients
-            from ecm.settings import get_settings
-
             get_settings.cache_clear()
             reset_clients()
             admin_token, staff_token = self._seed_users(snapshot.admin_token if snapshot else None)
@@ -584,9 +474,7 @@ class LocalStack:
             poller.start()
             self.threads.append(poller)
 
-        from devstack.gateway import serve_api
-
-        self.api_server = serve_api(self, self.port)
+        self.api_server = serve_api(self.template, self.functions, self.handlers, self.port)
         return StackInfo(
             api_url=f"http://127.0.0.1:{self.port}",
             aws_endpoint=os.environ["AWS_ENDPOINT_URL"],
@@ -602,8 +490,6 @@ class LocalStack:
     def _seed_users(self, saved_admin_token: str | None) -> tuple[str, str | None]:
         """The local admin (ECM_ADMIN_TOKEN, else the one a save kept, else a new one) and
         the staff user of ECM_STAFF_TOKEN; a user a save brought back is not made twice."""
-        from ecm.api.auth import create_user, find_user
-
         admin_token = os.environ.get("ECM_ADMIN_TOKEN") or saved_admin_token
         if not (admin_token and find_user(admin_token)):
             _, admin_token = create_user("Local Admin", "admin", admin_token)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+from openpyxl import Workbook
 
 #: The 17 fields of the seed's MIF field map, in the seed's order.
 MIF_HEADERS: tuple[str, ...] = (
@@ -141,8 +144,6 @@ def mif_xlsx(
     ``trailing_empty_rows`` appends rows of whitespace-only cells after the data (what a
     re-saved sheet with cleared cells holds).
     """
-    from openpyxl import Workbook
-
     names = _headers(rows, headers)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("MIF")
@@ -192,8 +193,6 @@ def sample_auth_row(i: int, **overrides: Any) -> dict[str, Any]:
 
     Dates are ``YYYY-MM-DD`` text with received <= decision <= start <= expiration.
     """
-    from datetime import timedelta
-
     mif = sample_mif_row(i)
     received = date(2024, i % 12 + 1, i % 28 + 1)
     decision = received + timedelta(days=i % 10)
@@ -249,8 +248,6 @@ def auth_xlsx(
     ``YYYY-MM-DD`` strings of the date fields into date cells. Other values keep their
     Python type (a float AUTH_NO is a number cell, a ``date`` a date cell).
     """
-    from openpyxl import Workbook
-
     names = _auth_headers(rows, headers)
     workbook = Workbook()
     first = workbook.active
@@ -277,8 +274,6 @@ _VBA_RELATIONSHIP = "http://schemas.microsoft.com/office/2006/relationships/vbaP
 def auth_xlsm(rows: Sequence[dict[str, Any]], headers: Sequence[str] | None = None) -> bytes:
     """An XLSM: the XLSX of ``rows`` plus an ``xl/vbaProject.bin`` part (never run), its
     relationship, and the macro-enabled content types in ``[Content_Types].xml``."""
-    import zipfile
-
     plain = auth_xlsx(rows, headers)
     out = io.BytesIO()
     with (
@@ -302,79 +297,3 @@ def auth_xlsm(rows: Sequence[dict[str, Any]], headers: Sequence[str] | None = No
         # Not a real VBA project: enough bytes for the part to exist; readers never run it.
         target.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     return out.getvalue()
-
-
-def auth_xls(
-    rows: Sequence[dict[str, Any]],
-    headers: Sequence[str] | None = None,
-    typed_dates: bool = False,
-    sheet_title: str = "Authorizations",
-) -> bytes:
-    """An XLS (BIFF8, xlwt): dates as the rows hold them (text), or date cells with a date
-    format for ``date`` values and, with ``typed_dates``, for the date fields' text."""
-    import xlwt
-
-    names = _auth_headers(rows, headers)
-    workbook = xlwt.Workbook()
-    sheet = workbook.add_sheet(sheet_title)
-    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
-    for column, name in enumerate(names):
-        sheet.write(0, column, name)
-    for row_index, row in enumerate(rows, start=1):
-        for column, name in enumerate(names):
-            value = _auth_value(name, row.get(name), typed_dates)
-            if value is None:
-                continue
-            if isinstance(value, datetime | date):
-                sheet.write(row_index, column, value, date_style)
-            else:
-                sheet.write(row_index, column, value)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def encrypted_xlsx(rows: Sequence[dict[str, Any]], password: str = "secret") -> bytes:
-    """The XLSX of ``rows`` encrypted with ``password`` (an OLE2 container, as Excel saves it)."""
-    from msoffcrypto.format.ooxml import OOXMLFile
-
-    plain = auth_xlsx(rows)
-    out = io.BytesIO()
-    OOXMLFile(io.BytesIO(plain)).encrypt(password, out)
-    return out.getvalue()
-
-
-def self_signed_certificate(directory: Path, hostname: str) -> tuple[Path, Path]:
-    """A self-signed certificate for ``hostname`` and its key, as PEM files (cert, key):
-    a loopback TLS server presents them, and the client trusts the certificate itself."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path

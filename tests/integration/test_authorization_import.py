@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 import requests
 from fixtures_builders import (
-    auth_xls,
     auth_xlsm,
     auth_xlsx,
-    encrypted_xlsx,
     mif_csv,
     sample_auth_row,
     sample_mif_row,
 )
+from fixtures_heavy import auth_xls, encrypted_xlsx
 from stack_fixture import (
     SERVED,
     STAFF_TOKEN,

@@ -3,12 +3,13 @@ update with validation, status history and optimistic concurrency, audit entries
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Any
 
 import requests
-from fixtures_builders import mif_csv, sample_mif_row
+from fixtures_builders import auth_xlsx, mif_csv, sample_auth_row, sample_mif_row
 from stack_fixture import STAFF_TOKEN, RunningStack, data_uri, patients_by_member, post_mif, scan
 
 PATIENTS = "/v1/admin/clinic/ecm/patients"
@@ -298,9 +299,6 @@ def post_filter(stack: RunningStack, body: dict[str, Any]) -> requests.Response:
 
 
 def test_filter_sorts_and_combines_filters(stack: RunningStack) -> None:
-    import base64
-
-    from fixtures_builders import auth_xlsx, sample_auth_row
 
     patients = seed_provider_patients(stack, 307_000, 4)
     ids = [p["id"] for p in patients]

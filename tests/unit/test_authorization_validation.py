@@ -3,6 +3,7 @@ and the authorization workbooks of every format read and validated end to end.""
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,13 @@ from typing import Any
 import pytest
 from fixtures_builders import (
     AUTH_HEADERS,
-    auth_xls,
     auth_xlsm,
     auth_xlsx,
-    encrypted_xlsx,
     sample_auth_row,
     sample_mif_row,
     write_file,
 )
+from fixtures_heavy import auth_xls, encrypted_xlsx
 
 from ecm.errors import FileFormatError
 from ecm.files.readers import HeaderAt, detect_file_type
@@ -374,8 +374,6 @@ def test_every_format_reads_and_validates(
 
 
 def test_xlsm_carries_a_vba_part(tmp_path: Path) -> None:
-    import zipfile
-
     data = auth_xlsm([sample_auth_row(1)])
     with zipfile.ZipFile(write_file(tmp_path, "m.xlsm", data)) as archive:
         assert archive.read("xl/vbaProject.bin")

@@ -25,6 +25,8 @@ from capacity_rules import (
     template_schemas,
 )
 
+from devstack.template import LocalTemplate, load_template
+
 T = "Patients"
 PROPERTIES: dict[str, Any] = {
     "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
@@ -104,8 +106,6 @@ def test_the_schema_is_read_from_the_template_properties(table: TableSchema) -> 
 
 
 def test_template_yaml_indexes_are_read_not_written_down() -> None:
-    from devstack.template import LocalTemplate, load_template
-
     schemas = template_schemas(LocalTemplate(load_template(), {}, 4566))
     patients = schemas["PatientsTable"]
     assert patients.keys == ("id",)

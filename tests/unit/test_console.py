@@ -12,6 +12,7 @@ import pytest
 
 from ecm import console
 from ecm.api.public import public_resolver
+from ecm.console.choices import choices_json
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
 
@@ -90,7 +91,7 @@ def test_anything_not_shipped_is_404_in_the_error_body(name: str) -> None:
 
 
 def test_the_value_lists_are_the_apis_constants() -> None:
-    choices = json.loads(console.choices_json())
+    choices = json.loads(choices_json())
     assert choices["acuity_level"] == list(ACUITY_LEVELS)
     assert choices["activity_method"] == list(ACTIVITY_METHODS)
     assert "continuing_member" in choices["member_record_status"]

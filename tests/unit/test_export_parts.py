@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from openpyxl import load_workbook
 
 from ecm.clients import client
 from ecm.errors import ApiError
 from ecm.exports.codes import CODE_SETS
 from ecm.exports.engine import run_export
-from ecm.exports.kinds import EXPORT_KINDS
+from ecm.exports.kinds import EXPORT_KINDS, get_export_kind
 from ecm.exports.layouts import (
     LayoutError,
     PlanDocument,
@@ -30,6 +32,8 @@ from ecm.exports.rows import Period
 from ecm.exports.schedule import handle_schedule_event, previous_month
 from ecm.exports.worker import ATTEMPTS, handle_export_message
 from ecm.exports.writer import CsvSink, XlsxSink, safe_cell
+from ecm.kinds.authorization.member_status import MEMBER_STATUSES
+from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
 from ecm.settings import get_settings
 
@@ -49,9 +53,6 @@ def test_the_dhcs_layouts_use_only_their_kinds_fields(kind: str) -> None:
 
 
 def test_every_code_table_maps_known_values_only() -> None:
-    from ecm.kinds.authorization.member_status import MEMBER_STATUSES
-    from ecm.patients.activities import ACTIVITY_METHODS
-
     assert set(CODE_SETS["ecm_status"]) <= set(MEMBER_STATUSES)
     assert set(CODE_SETS["outreach_method"]) <= set(ACTIVITY_METHODS)
     assert set(CODE_SETS["discontinuation_reason"]) <= set(DISCONTINUATION_REASONS)
@@ -173,7 +174,6 @@ def test_csv_is_rfc4180_and_xlsx_is_the_same_bytes_twice(tmp_path: Path) -> None
         assert {i.date_time for i in package.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         core = package.read("docProps/core.xml").decode()
     assert "2026-12-05T00:00:00Z" in core
-    from openpyxl import load_workbook
 
     sheet = load_workbook(tmp_path / "a.xlsx", read_only=True)["RTF"]
     assert [[c.value for c in r] for r in sheet.iter_rows()] == [
@@ -239,7 +239,6 @@ def test_an_export_made_once_is_not_made_again(tables: None) -> None:
 def test_the_schedule_queues_last_months_files_once_per_event(
     tables: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
     queue = client("sqs").create_queue(QueueName="exports")["QueueUrl"]
     monkeypatch.setenv("EXPORT_QUEUE_URL", queue)
@@ -278,8 +277,6 @@ def test_the_schedule_queues_last_months_files_once_per_event(
 
 
 def test_an_export_kind_that_does_not_exist_is_a_422() -> None:
-    from ecm.exports.kinds import get_export_kind
-
     with pytest.raises(ApiError) as info:
         get_export_kind("pdf")
     assert info.value.messages == ["export.kind must be one of rtf, otf"]

@@ -12,11 +12,14 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
-from devstack.stack import LambdaContext, load_handler
+from devstack.lambdas import LambdaContext, load_handler
 from devstack.template import ROOT, Function, LocalTemplate, load_template
 from ecm.api.auth import create_user
+from ecm.errors import ConcurrentModification, FileFormatError
+from ecm.imports.inbox import handle_inbox_message
 from ecm.models import create_tables
 from ecm.models.access import reset_clients
 from ecm.settings import get_settings
@@ -100,11 +103,9 @@ def test_authorizer_event_allows_a_known_token_and_refuses_others(
 def test_import_step_events_name_a_missing_file(
     aws: None, functions: dict[str, Function], logical: str, sample: str
 ) -> None:
-    from ecm.errors import FileFormatError
 
     if logical == "ApplyFunction":
         # Apply starts by refreshing the lock its import holds: none does here.
-        from ecm.errors import ConcurrentModification
 
         with pytest.raises(ConcurrentModification, match="the import lock was lost"):
             _call(functions, logical, _event(sample))
@@ -116,7 +117,6 @@ def test_import_step_events_name_a_missing_file(
 def test_inbox_event_for_a_missing_object_is_left_for_redelivery(
     aws: None, functions: dict[str, Function]
 ) -> None:
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     # The object is not in the bucket (nor a state machine to start): the whole batch fails,
     # so SQS delivers it again (and, past the receive limit, to the dead-letter queue).
@@ -125,8 +125,6 @@ def test_inbox_event_for_a_missing_object_is_left_for_redelivery(
 
 
 def test_inbox_messages_are_read_with_the_s3_notification_model(aws: None) -> None:
-    from ecm.imports.inbox import handle_inbox_message
-
     assert handle_inbox_message(json.dumps({"Event": "s3:TestEvent"})) == []
     sample = _event("inbox_sqs.json")["Records"][0]["body"]
     other_bucket = sample.replace(BUCKET, "someone-elses-bucket")

@@ -11,13 +11,17 @@ import tomllib
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import moto.awslambda.models as lambda_models
+import moto.s3.notifications as notifications
 import pytest
+from aws_lambda_powertools.utilities.parser.models import S3Model
 from moto import mock_aws
 
-from devstack.stack import ROLE_NAME, install_lambda_shim, load_handler
+from devstack.lambdas import load_handler
+from devstack.stack import ROLE_NAME, _s3_event_as_aws_sends_it, install_lambda_shim
 from devstack.template import ROOT, LocalTemplate, load_template
 
 
@@ -116,12 +120,6 @@ def test_handlers_stay_thin() -> None:
 def test_s3_events_of_the_local_stack_read_as_aws_notifications() -> None:
     """moto's _get_s3_event (private) builds the notification; the shim completes it so that
     Powertools' S3 event model reads it as the inbox does on AWS."""
-    from types import SimpleNamespace
-
-    import moto.s3.notifications as notifications
-    from aws_lambda_powertools.utilities.parser.models import S3Model
-
-    from devstack.stack import _s3_event_as_aws_sends_it
 
     params = list(inspect.signature(notifications._get_s3_event).parameters)
     assert params == ["event_name", "bucket", "key", "notification_id"]

@@ -18,7 +18,8 @@ from ecm.kinds.authorization.member_status import (
 from ecm.kinds.authorization.planner import build_authorization, pending_key
 from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.rows import validate_mif_row
-from ecm.models import MODELS, Authorization, Patient, PatientKey, TableModel
+from ecm.models import MODELS, Authorization, Patient, PatientKey, TableModel, User
+from ecm.models.access import as_dict
 from ecm.patients.items import build_patient, member_key, patient_name_key
 from ecm.store import to_item
 
@@ -153,9 +154,6 @@ def test_the_keys_imports_write_are_patient_key_models() -> None:
 
 
 def test_a_projection_reads_as_the_attributes_it_holds() -> None:
-    from ecm.models import User
-    from ecm.models.access import as_dict
-
     partial = User.from_raw_data({"id": {"N": "4"}, "name": {"S": "Jane"}, "role": {"S": "olcm"}})
     assert as_dict(partial) == {"id": 4, "name": "Jane", "role": "olcm"}
 

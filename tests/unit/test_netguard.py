@@ -22,7 +22,7 @@ import pytest
 import requests.adapters
 import urllib3.response
 import urllib3.util.connection
-from fixtures_builders import self_signed_certificate
+from fixtures_heavy import self_signed_certificate
 
 from ecm.errors import UrlRefused
 from ecm.files.netguard import FetchedFile, fetch_url_to_file, is_public_address

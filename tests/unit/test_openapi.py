@@ -12,14 +12,13 @@ import pytest
 from openapi_spec_validator import validate
 
 from devstack.template import LocalTemplate, load_template
+from ecm.api.openapi import openapi_document, openapi_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    from ecm.api.openapi import openapi_document
-
     return openapi_document()
 
 
@@ -33,8 +32,6 @@ def _template_routes() -> set[tuple[str, str]]:
 
 
 def test_the_committed_document_is_the_generated_one() -> None:
-    from ecm.api.openapi import openapi_json
-
     committed = (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")
     assert committed == openapi_json(), "docs/openapi.json is stale: run `make openapi`"
 
@@ -121,7 +118,5 @@ def test_bodies_keep_the_seeds_field_names(document: dict[str, Any]) -> None:
 
 
 def test_the_document_is_json_of_sorted_keys() -> None:
-    from ecm.api.openapi import openapi_json
-
     text = openapi_json()
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -19,6 +19,7 @@ from ecm.patients.index_fields import (
     search_shards,
     with_index_fields,
 )
+from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
 
 Item = dict[str, Any]
 #: Characters around every bucket boundary: end/space/punctuation, digits, ":" .. "`", "{",
@@ -167,8 +168,6 @@ def test_blank_fields_leave_no_index_attributes() -> None:
 
 
 def _page(term: str, page: int, per_page: int) -> tuple[list[int], Item]:
-    from ecm.patients.listing import list_patients
-
     body = list_patients(term, None, None, page, per_page)
     return [p["id"] for p in body["patients"]], body["pagination"]
 
@@ -222,7 +221,6 @@ def test_a_page_reads_only_its_own_full_items(patients_table: Reads) -> None:
 def test_search_with_a_filter_or_another_sort_still_reads_every_match(
     patients_table: Reads,
 ) -> None:
-    from ecm.patients.listing import PatientFilterRequest, filter_patients
 
     patients = [
         _patient(

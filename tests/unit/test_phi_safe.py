@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import traceback
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 
 from ecm.errors import LockHeld, StageFailed
 from ecm.imports.stages.running import phi_safe
+from ecm.log import count_metric
 
 
 def test_unexpected_errors_keep_only_their_type() -> None:
@@ -44,7 +47,6 @@ def test_results_are_returned_unchanged() -> None:
 def test_every_stage_logs_its_time_and_cpu_once_without_its_values(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import time
 
     @phi_safe
     def plan(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -69,7 +71,6 @@ def test_every_stage_logs_its_time_and_cpu_once_without_its_values(
 def test_every_stage_emits_its_seconds_as_an_emf_metric_with_no_phi(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import json
 
     @phi_safe
     def apply(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -93,9 +94,6 @@ def test_every_stage_emits_its_seconds_as_an_emf_metric_with_no_phi(
 def test_import_metrics_have_the_kind_as_their_only_dimension(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import json
-
-    from ecm.log import count_metric
 
     capsys.readouterr()
     count_metric("RowsImported", 12, kind="mif")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fixtures_builders import MIF_HEADERS, mif_csv, mif_xlsx, mif_xml, sample_mif_row, write_file
+from openpyxl import Workbook
 
 from ecm.errors import FileFormatError
 from ecm.files.readers import HeaderAt, detect_file_type, read_records
@@ -679,8 +680,6 @@ def test_xlsx_trailing_empty_rows_are_ignored(tmp_path: Path) -> None:
 
 
 def test_xlsx_header_below_blank_rows_keeps_sheet_row_numbers(tmp_path: Path) -> None:
-    from openpyxl import Workbook
-
     workbook = Workbook()
     sheet = workbook.active
     sheet.cell(row=3, column=2, value="MEMBER_ID")
@@ -792,8 +791,6 @@ def test_damaged_zip(tmp_path: Path) -> None:
 
 
 def test_empty_sheet(tmp_path: Path) -> None:
-    from openpyxl import Workbook
-
     buffer = io.BytesIO()
     Workbook().save(buffer)
     with pytest.raises(FileFormatError) as info:

@@ -11,6 +11,7 @@ inside) or are encrypted.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -191,8 +192,6 @@ THEMED = sorted(
 
 @pytest.mark.parametrize("name", THEMED)
 def test_excel_saved_xls_with_a_theme_is_read_as_xls(name: str) -> None:
-    import zipfile
-
     path = CORPUS / name
     assert zipfile.is_zipfile(path)  # the trap: a zip's end record inside the OLE2 file
     assert detect_file_type(path, AUTHORIZATION.file_types) == "xls"

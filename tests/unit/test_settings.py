@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from devstack.environment import required_variables
+from devstack.template import LocalTemplate, load_template
+from ecm.plans import inbox_plan
 from ecm.settings import MissingSetting, Settings, get_settings
 
 
@@ -24,8 +27,6 @@ def test_a_missing_table_or_bucket_variable_is_named(monkeypatch: pytest.MonkeyP
 
 
 def test_every_required_variable_is_one_the_template_gives_every_function() -> None:
-    from devstack.template import LocalTemplate, load_template
-
     for function in LocalTemplate(load_template(), {}, 4566).functions().values():
         assert set(required_variables()) <= set(function.environment), function.logical_id
 
@@ -61,8 +62,6 @@ def test_settings_are_frozen() -> None:
 
 
 def test_inbox_plans_map_inbox_folders_to_plan_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecm.plans import inbox_plan
-
     monkeypatch.setenv(
         "ECM_INBOX_PLANS", '{"inbox/mif/": "default-plan", "inbox/mif/healthnet/": "healthnet"}'
     )
@@ -86,7 +85,6 @@ def test_inbox_plans_map_inbox_folders_to_plan_codes(monkeypatch: pytest.MonkeyP
 def test_a_wrong_inbox_plans_setting_fails_at_start(
     monkeypatch: pytest.MonkeyPatch, value: str, message: str
 ) -> None:
-    from pydantic import ValidationError
 
     monkeypatch.setenv("ECM_INBOX_PLANS", value)
     with pytest.raises(ValidationError) as info:

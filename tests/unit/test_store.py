@@ -10,6 +10,7 @@ import boto3
 import orjson
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from ecm import store
 from ecm.errors import BatchIncomplete
@@ -99,8 +100,6 @@ PATIENT = {
 
 @pytest.fixture
 def dynamodb(fake_aws: None) -> Iterator[Any]:
-    from moto import mock_aws
-
     with mock_aws():
         ddb = store.client("dynamodb")
         ddb.create_table(

@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.parameters import base as parameters_base
 from moto import mock_aws
 from standardwebhooks import Webhook
 
-from devstack.stack import LambdaContext, load_handler
+from devstack.lambdas import LambdaContext, load_handler
 from devstack.template import LocalTemplate, load_template
 from ecm.errors import ApiError
 from ecm.models.access import reset_clients

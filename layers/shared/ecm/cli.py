@@ -14,6 +14,7 @@ import sys
 import boto3
 
 from ecm.api.auth import ROLES, create_user
+from ecm.models import MODELS
 from ecm.models.access import reset_clients
 from ecm.patients.providers import create_provider, list_providers
 from ecm.patients.reindex import reindex_patients
@@ -23,8 +24,6 @@ from ecm.settings import get_settings
 def use_stack(stack: str) -> None:
     """Name the deployed stack's tables and bucket in the environment, as the template
     gives them to its functions."""
-    from ecm.models import MODELS
-
     wanted = {model.resource: model.setting.upper() for model in MODELS}
     wanted["FilesBucket"] = "FILES_BUCKET"
     cloudformation = boto3.client("cloudformation")

@@ -165,7 +165,10 @@ def get_settings() -> Settings:
 def idempotency_store() -> Any:
     """Powertools' idempotency records, in the template's idempotency table (the inbox
     trigger and the export schedule: an event delivered twice acts once)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    # Only the two functions that take events twice use it; the others start without it.
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
+        DynamoDBPersistenceLayer,
+    )
 
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
 
@@ -176,7 +179,8 @@ SECRET_CACHE_SECONDS = 300
 
 def webhook_signing_secret() -> str:
     """The Standard Webhooks signing secret from Secrets Manager, cached by Powertools."""
-    from aws_lambda_powertools.utilities import parameters
+    # Only the webhook sender signs; every other function starts without Powertools' parameters.
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - cold start
 
     secret_id = get_settings().webhook_secret_id
     if not secret_id:

@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server
 
+from ecm.api.health import health_router
+from ecm.api.resolver import Resolver
 from ecm.api.schemas import DESCRIPTIONS
 
 TITLE = "ECM Imports API"
@@ -35,8 +37,12 @@ def _schema_of(app: APIGatewayRestResolver) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The merged document (built once per process; the routes do not change at run time)."""
-    from ecm.api.catalog import API_FUNCTIONS, api_resolver
-    from ecm.api.public import public_resolver
+    # Every admin route's module, loaded when the document is first asked for: the public
+    # function answers health checks too and should not load them all at its cold start.
+    from ecm.api.catalog import API_FUNCTIONS, api_resolver  # noqa: PLC0415
+
+    public_routes = Resolver(enable_validation=True)
+    public_routes.include_router(health_router())
 
     merge = OpenAPIMerge(
         title=TITLE,
@@ -48,7 +54,7 @@ def openapi_document() -> dict[str, Any]:
     )
     for function in API_FUNCTIONS:
         merge.add_schema(_schema_of(api_resolver(function)))
-    public = _schema_of(public_resolver())
+    public = _schema_of(public_routes)
     for path_item in public.get("paths", {}).values():
         for operation in path_item.values():
             operation["security"] = []  # no token: health and the document itself

@@ -7,31 +7,23 @@ package, so the page loads nothing from the internet.
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
 
+import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
 from ecm import console
+from ecm.api.health import health_router
 from ecm.api.openapi import openapi_json
 from ecm.api.resolver import Resolver, error_response, unexpected
-from ecm.api.schemas import ResponseBody
 
-HEALTH = "/v1/health"
 OPENAPI = "/v1/openapi.json"
 DOCS = "/v1/docs"
 CONSOLE = "/console"
 
 
-class Health(ResponseBody):
-    status: Literal["ok"]
-
-
 def _swagger_assets() -> tuple[str, str]:
-    from pathlib import Path
-
-    import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
-
     folder = Path(assets.__file__).parent
     js = (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     css = (folder / "swagger-ui.min.css").read_text(encoding="utf-8")
@@ -41,14 +33,11 @@ def _swagger_assets() -> tuple[str, str]:
 def public_resolver() -> APIGatewayRestResolver:
     app = Resolver(enable_validation=True)
     app.exception_handler(Exception)(unexpected)
+    app.include_router(health_router())
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
         return error_response(404, "Not found")
-
-    @app.get(HEALTH, summary="Is the API up", tags=["Health"])
-    def health() -> Health:
-        return Health(status="ok")
 
     @app.get(OPENAPI, include_in_schema=False)
     def openapi() -> Response[str]:

@@ -7,7 +7,6 @@ validates against, so a select in the console never offers a value the API refus
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from importlib import resources
@@ -43,6 +42,10 @@ def asset(name: str) -> tuple[str, str] | None:
     """(content type, text) of a shipped file, or None. Every asset is text: a REST API
     without binary media types passes bodies through as they are."""
     if name == "choices.json":
+        # Loaded when the page asks for it: the public function also answers health checks,
+        # and the modules that hold the value sets are not needed for those.
+        from ecm.console.choices import choices_json  # noqa: PLC0415 - public cold start
+
         return "application/json", choices_json()
     if name not in asset_names():
         return None
@@ -57,27 +60,6 @@ def index_html(base: str) -> str:
     found = asset(INDEX)
     assert found is not None
     return found[1].replace("{{BASE}}", base)
-
-
-def choices_json() -> str:
-    """The closed value sets of the API's bodies, for the console's selects."""
-    from ecm.kinds.authorization.member_status import MEMBER_STATUSES
-    from ecm.kinds.authorization.rows import AuthorizationStatus
-    from ecm.kinds.values import ACUITY_LEVELS
-    from ecm.patients.activities import ACTIVITY_METHODS, ACTIVITY_TYPES
-    from ecm.patients.listing import SORTS
-
-    return json.dumps(
-        {
-            "member_record_status": list(MEMBER_STATUSES),
-            "acuity_level": list(ACUITY_LEVELS),
-            "authorization_status": [s.value for s in AuthorizationStatus],
-            "activity_type": list(ACTIVITY_TYPES),
-            "activity_method": list(ACTIVITY_METHODS),
-            "sort_by": list(SORTS),
-        },
-        sort_keys=True,
-    )
 
 
 def security_headers() -> dict[str, str]:

@@ -21,7 +21,7 @@ from ecm.files.readers.detect import EXTENSION_TYPES
 from ecm.imports.records import create_import_file, generated_filename, update_import_file
 from ecm.imports.schemas import UploadRequest
 from ecm.imports.work_area import UPLOAD_PREFIX, upload_key
-from ecm.kinds.registry import get_kind
+from ecm.kinds.registry import KINDS, get_kind
 from ecm.log import logger
 from ecm.models import ImportFile
 from ecm.models.access import all_items, condition_failed
@@ -137,8 +137,6 @@ def claim_upload(kind: str, file_id: int, key: str) -> bool:
 
 def expire_waiting_uploads() -> int:
     """The scheduled sweep: every upload still waiting past its deadline becomes expired."""
-    from ecm.kinds.registry import KINDS
-
     expired = 0
     for kind in KINDS:
         waiting = ImportFile.query(

@@ -1,0 +1,27 @@
+"""``choices.json``: the closed value sets of the API's bodies, taken from the constants the
+API validates against, so a select in the console never offers a value the API refuses."""
+
+from __future__ import annotations
+
+import json
+
+from ecm.kinds.authorization.member_status import MEMBER_STATUSES
+from ecm.kinds.authorization.rows import AuthorizationStatus
+from ecm.kinds.values import ACUITY_LEVELS
+from ecm.patients.activities import ACTIVITY_METHODS, ACTIVITY_TYPES
+from ecm.patients.listing import SORTS
+
+
+def choices_json() -> str:
+    """The closed value sets of the API's bodies, for the console's selects."""
+    return json.dumps(
+        {
+            "member_record_status": list(MEMBER_STATUSES),
+            "acuity_level": list(ACUITY_LEVELS),
+            "authorization_status": [s.value for s in AuthorizationStatus],
+            "activity_type": list(ACTIVITY_TYPES),
+            "activity_method": list(ACTIVITY_METHODS),
+            "sort_by": list(SORTS),
+        },
+        sort_keys=True,
+    )
