@@ -60,7 +60,7 @@ browser:
 			chromium chromium-driver; }
 
 test: lint typecheck cfn browser
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile --durations=15
 
 # The OpenAPI document from the routes' models; commit docs/openapi.json with the change.
 openapi: setup
