@@ -21,7 +21,14 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 from moto import mock_aws
 
 from devstack.lambdas import load_handler
-from devstack.stack import ROLE_NAME, _s3_event_as_aws_sends_it, install_lambda_shim
+from devstack.stack import (
+    BUILT_TYPES,
+    ROLE_NAME,
+    SKIPPED_TYPES,
+    _s3_event_as_aws_sends_it,
+    install_lambda_shim,
+    unbuilt_types,
+)
 from devstack.template import ROOT, LocalTemplate, load_template
 
 
@@ -96,6 +103,18 @@ def test_state_machine_substitutions_leave_no_placeholder() -> None:
         == "arn:aws:lambda:us-east-1:123456789012:function:ValidateFunction"
     )
     assert set(states) >= {"Validate", "Lock", "Plan", "Apply", "Finalize", "Rollback"}
+
+
+def test_every_resource_type_is_built_or_skipped_on_purpose() -> None:
+    """A new type in template.yaml needs a decision here: built locally, or skipped with why."""
+    template = LocalTemplate(load_template(), {}, 4566)
+    assert unbuilt_types(template) == set()
+    assert not BUILT_TYPES & set(SKIPPED_TYPES)
+    assert all(reason.strip() for reason in SKIPPED_TYPES.values())
+    kinds = {resource["Type"] for resource in template.resources.values()}
+    assert {"AWS::SNS::Topic", "AWS::CloudWatch::Alarm"} <= kinds
+    template.raw["Resources"]["Probe"] = {"Type": "AWS::Logs::LogGroup"}
+    assert unbuilt_types(template) == {"AWS::Logs::LogGroup"}
 
 
 def test_every_table_is_named_in_the_function_environment() -> None:
