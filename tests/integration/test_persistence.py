@@ -130,12 +130,13 @@ def test_an_import_a_crash_interrupted_is_rolled_back_at_the_next_start(tmp_path
         started = post_mif(stack, {"file": data_uri(mif_csv(rows), "csv")})
         assert started.status_code == 202, started.text
         file_id = started.json()["mif_file_id"]
-        deadline = time.monotonic() + 60
+        # A busy machine takes minutes to validate, lock and plan: wait for the first chunk.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             record = _get(stack, f"/mifs/{file_id}").json()["mif_file"]
             if record["rows_processed"] > 0:
                 break
-            time.sleep(0.1)
+            time.sleep(0.2)
         assert record["stage"] == "applying", record
         # Wait for a save that holds the half-written import, then crash (no last save). A
         # save captured just before the apply wrote may land after the apply: read each new
