@@ -4,11 +4,15 @@ the alarm topic. Removing any of it fails here."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack.template import LocalTemplate, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 RAW = load_template()
 RESOURCES: dict[str, Any] = RAW["Resources"]
@@ -270,3 +274,21 @@ def test_alarm_email_subscribes_only_when_given() -> None:
     assert not LocalTemplate(RAW, {}, 4566).condition("HasAlarmEmail")
     given = LocalTemplate(RAW, {"AlarmEmail": "oncall@example.org"}, 4566)
     assert given.condition("HasAlarmEmail")
+
+
+def test_only_system_failures_fail_an_import_execution() -> None:
+    """ExecutionsFailed alarms: a file with invalid rows (rejected by validate, or rows that
+    matched ambiguously in plan) is the sender's to fix, so its execution succeeds; a
+    rollback for any other reason, and a failed rollback, fail it."""
+    states = json.loads((ROOT / "statemachine" / "import.asl.json").read_text())["States"]
+    assert states["IsValid"]["Default"] == "Rejected"
+    assert states["Rejected"]["Type"] == "Succeed"
+    choices = states["RolledBack"]["Choices"]
+    rejected = [c for c in choices if c.get("StringEquals") == "ImportRejected"]
+    assert [(c["Variable"], c["Next"]) for c in rejected] == [
+        ("$.error.Error", "RejectedWhilePlanning")
+    ]
+    assert states["RejectedWhilePlanning"]["Type"] == "Succeed"
+    assert states["RolledBack"]["Default"] == "ImportFailed"
+    assert states["ImportFailed"]["Type"] == "Fail"
+    assert "Catch" not in states["Rollback"]  # a failed rollback fails the execution
