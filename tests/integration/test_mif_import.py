@@ -164,6 +164,13 @@ def test_one_bad_row_among_many_leaves_tables_unchanged(stack: RunningStack) -> 
     failed = listing["mif_files"][0]
     assert failed["status"] == "failed"
     assert "Row 79" in failed["import_errors"]
+    # Invalid rows are the sender's to fix: the execution succeeds (no failed-execution alarm).
+    record = stack.client("dynamodb").get_item(
+        TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(failed["id"])}}
+    )["Item"]
+    sfn = stack.client("stepfunctions")
+    execution = sfn.describe_execution(executionArn=record["execution_arn"]["S"])
+    assert execution["status"] == "SUCCEEDED"
 
 
 def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningStack) -> None:
@@ -191,6 +198,12 @@ def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningS
     assert detail["status"] == "failed"
     assert detail["stage"] == "rolled_back"
     assert detail["rows_processed"] >= 100  # chunks 0-2 were written before the fault
+    record = ddb.get_item(
+        TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(file_id)}}
+    )["Item"]
+    arn = record["execution_arn"]["S"]
+    execution = stack.client("stepfunctions").describe_execution(executionArn=arn)
+    assert (execution["status"], execution.get("error")) == ("FAILED", "ImportFailed")
     # The result file says no row was kept, and why.
     result = requests.get(detail["result_file_url"], timeout=30).text.splitlines()
     assert len(result) == 201
