@@ -1,5 +1,13 @@
 """API Gateway (REST, Lambda proxy) emulation: routes from template.yaml, the REQUEST
-authorizer, gateway responses and body limits, then the real handler with a real event."""
+authorizer, gateway responses and size limits, then the real handler with a real event.
+
+Size limits are where AWS has them, so a request refused on AWS is refused here the same
+way: API Gateway's front door takes at most 10,485,760 bytes of body (413, a plain-text
+answer no gateway response shapes) and 10,240 characters of URL (a regional API); the Lambda
+proxy event, the whole JSON document with the body in it, must fit Lambda's synchronous
+invoke payload (6,291,456 bytes), else API Gateway answers its REQUEST_TOO_LARGE gateway
+response (413), which the template shapes. The body alone is therefore never the limit: a
+JSON body of ~5.9 MB fits, a base64 file of ~4.4 MB inside it is the real inline limit."""
 
 from __future__ import annotations
 
@@ -9,9 +17,10 @@ import re
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from devstack.lambdas import Handler, LambdaContext
@@ -20,7 +29,17 @@ from devstack.template import ACCOUNT, REGION, Function, LocalTemplate
 API_ID = "localapi"
 STAGE = "local"
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+#: The answer of API Gateway's front door to a larger body: before routing, authorizer and
+#: gateway responses, so it is neither JSON nor shaped by the template.
+BODY_OVER_API_GATEWAY_LIMIT = f"HTTP content length exceeded {API_GATEWAY_MAX_BODY} bytes."
+#: Lambda's synchronous invoke payload: the whole proxy event as JSON, not the body alone.
 LAMBDA_MAX_PAYLOAD = 6 * 1024 * 1024
+#: A regional REST API's URL, in characters (path and query string).
+API_GATEWAY_MAX_URL = 10_240
+URL_TOO_LONG = (
+    f"The URL is longer than {API_GATEWAY_MAX_URL:,} characters, API Gateway's limit; "
+    "narrow the request (a shorter search)"
+)
 
 
 class Route:
@@ -38,6 +57,33 @@ def _specificity(path: str) -> tuple[int, ...]:
 def _json(status: int, body: Any) -> Response:
     text = body if isinstance(body, str) else json.dumps(body)
     return Response(text, status=status, content_type="application/json")
+
+
+def url_too_long() -> Response:
+    """A URL over API Gateway's limit: refused before routing, as on AWS, whose gateway
+    responses have no type for it; said in the API's error shape, never an HTML page."""
+    return _json(414, {"errors": [URL_TOO_LONG]})
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """The server's own refusal of a request line over 64 KiB (an HTML 414 page otherwise):
+    the same JSON answer the gateway gives any URL over API Gateway's limit."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code != HTTPStatus.REQUEST_URI_TOO_LONG:
+            super().send_error(code, message, explain)
+            return
+        if len(self.raw_requestline) > 65536:  # the rest of the line is still unread
+            while (chunk := self.rfile.readline(65537)) and not chunk.endswith(b"\n"):
+                pass
+        body = url_too_long().get_data()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
 
 
 class Gateway:
@@ -64,6 +110,11 @@ class Gateway:
         return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        raw_url = request.environ.get("RAW_URI") or request.full_path
+        if len(raw_url) > API_GATEWAY_MAX_URL:
+            return url_too_long()
+        if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
+            return Response(BODY_OVER_API_GATEWAY_LIMIT, status=413, content_type="text/plain")
         path = request.path.rstrip("/") or "/"
         matches = [(r, m) for r in self.routes if (m := r.regex.match(path))]
         if not matches:
@@ -81,15 +132,9 @@ class Gateway:
             refused.headers["Allow"] = methods
             return refused
         route, match = allowed[0]
-        length = request.content_length or 0
-        if length > API_GATEWAY_MAX_BODY:
-            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
         body_bytes = request.get_data()
-        if len(body_bytes) > API_GATEWAY_MAX_BODY:
-            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
-        if len(body_bytes) > LAMBDA_MAX_PAYLOAD:
-            # On AWS, Lambda refuses such a body; one message for both limits, the lower one.
-            return self.gateway_response("REQUEST_TOO_LARGE", (413, '{"errors": ["Too large"]}'))
+        if len(body_bytes) > API_GATEWAY_MAX_BODY:  # a chunked body has no Content-Length
+            return Response(BODY_OVER_API_GATEWAY_LIMIT, status=413, content_type="text/plain")
         headers = dict(request.headers.items())
         method_arn = (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{route.method}{route.path}"
@@ -165,6 +210,11 @@ class Gateway:
             "body": text_body,
             "isBase64Encoded": is_b64,
         }
+        if len(json.dumps(event).encode()) > LAMBDA_MAX_PAYLOAD:
+            # Lambda refuses the invoke; API Gateway answers its REQUEST_TOO_LARGE response.
+            return self.gateway_response(
+                "REQUEST_TOO_LARGE", (413, '{"message": "Request Too Long"}')
+            )
         handler = self.handlers[route.function]
         try:
             result = handler(event, LambdaContext(route.function, 29))
@@ -189,7 +239,7 @@ def serve_api(
     template: LocalTemplate, functions: dict[str, Function], handlers: dict[str, Handler], port: int
 ) -> Any:
     gateway = Gateway(template, functions, handlers)
-    server = make_server("127.0.0.1", port, gateway, threaded=True)
+    server = make_server("127.0.0.1", port, gateway, threaded=True, request_handler=_RequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="api-gateway", daemon=True)
     thread.start()
     return server

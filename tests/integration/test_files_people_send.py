@@ -201,12 +201,14 @@ def test_password_protected_xls_says_so(stack: RunningStack, name: str) -> None:
     ]
 
 
-def test_an_inline_body_over_6_mb_is_refused_naming_the_6_mb_limit(stack: RunningStack) -> None:
+def test_an_inline_body_over_the_lambda_limit_is_refused_naming_the_upload_url(
+    stack: RunningStack,
+) -> None:
     body = json.dumps({"mif": {"file": "A" * (7 << 20)}})
     response = requests.post(
         f"{stack.api}{MIF_URL}", data=body, headers=stack.headers(), timeout=120
     )
     assert response.status_code == 413
     [message] = response.json()["errors"]
-    assert message.startswith("Request body is larger than 6 MB, the inline limit")
-    assert "10 MB" not in message
+    assert message.startswith("Request body is over the inline limit")
+    assert "POST /v1/admin/clinic/ecm/mifs/uploads" in message

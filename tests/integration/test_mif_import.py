@@ -389,17 +389,6 @@ def test_url_to_a_loopback_address_outside_the_allowlist_is_refused(
     assert count_files(stack) == before
 
 
-def test_body_over_the_lambda_limit_is_413(stack: RunningStack) -> None:
-    response = requests.post(
-        f"{stack.api}{MIF_URL}",
-        data=b"x" * (6 * 1024 * 1024 + 10),
-        headers=stack.headers(),
-        timeout=60,
-    )
-    assert response.status_code == 413
-    assert "6 MB" in response.json()["errors"][0]
-
-
 def test_auth_errors(stack: RunningStack) -> None:
     url = f"{stack.api}{MIF_URL}"
     missing = requests.get(url, timeout=30)
