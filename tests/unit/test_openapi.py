@@ -120,3 +120,16 @@ def test_bodies_keep_the_seeds_field_names(document: dict[str, Any]) -> None:
 def test_the_document_is_json_of_sorted_keys() -> None:
     text = openapi_json()
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_the_document_declares_the_limits_the_api_enforces(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    # Request bodies refuse unknown fields (extra="forbid").
+    assert schemas["UploadRequest"]["additionalProperties"] is False
+    assert schemas["UploadRequest"]["properties"]["filename"]["maxLength"] == 200
+    # The inline file states the real inline limit.
+    assert "4.4 MB" in json.dumps(schemas)
+    # The page window on every windowed page parameter.
+    patients = document["paths"]["/v1/admin/clinic/ecm/patients"]["get"]["parameters"]
+    [page] = [p for p in patients if p["name"] == "page"]
+    assert "page × per_page may reach at most 10,000 items" in page["schema"]["description"]

@@ -50,9 +50,17 @@ def _bounds(maximum: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": maximum}
 
 
+#: The page window page_window enforces, declared on the page parameter that it bounds.
+_WINDOW = (
+    f"page × per_page may reach at most {MAX_WINDOW:,} items (a larger product is a 422); "
+    "narrow the list with search or filters to go further"
+)
+
 # Query integers from 1 to a maximum (absent or empty: None, the route's default).
 PageNumber = Annotated[
-    int | None, BeforeValidator(_positive(10**6)), WithJsonSchema(_bounds(10**6))
+    int | None,
+    BeforeValidator(_positive(10**6)),
+    WithJsonSchema({**_bounds(10**6), "description": _WINDOW}),
 ]
 PerPage = Annotated[int | None, BeforeValidator(_positive(100)), WithJsonSchema(_bounds(100))]
 #: Import files and their records are read by id, so their pages may go further.

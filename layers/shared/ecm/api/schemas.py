@@ -97,7 +97,8 @@ DESCRIPTIONS = {
     404: "No such record",
     405: "The path has no such method",
     409: "Changed by someone else meanwhile; read it again",
-    413: "The body is over the 6 MB inline limit; use an upload URL",
+    413: "The request is over the inline limit (a file of about 4.4 MB, sent as base64); "
+    "import large files through an upload URL (POST .../uploads)",
     415: "The body is not sent as application/json",
     422: "The request is invalid; each message names the field",
     500: "An error of ours (logged by type only); nothing was half-written",

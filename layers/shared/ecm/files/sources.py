@@ -49,8 +49,9 @@ def decode_inline(field: str, text: str, max_bytes: int) -> tuple[str | None, by
     if len(compact) * 3 // 4 > max_bytes:
         raise ApiError(
             413,
-            f"{field} is larger than the {max_bytes // 1048576} MB inline limit; "
-            "use an upload URL or a path in the inbox bucket for large files",
+            f"{field} is larger than the {max_bytes // 1048576} MB inline limit; import large "
+            "files through an upload URL: POST /v1/admin/clinic/ecm/mifs/uploads (or "
+            "/authorizations/uploads), or a path in the inbox bucket",
         )
     try:
         data = base64.b64decode(compact, validate=True)

@@ -27,7 +27,13 @@ FileStatus = Literal["pending", "processing", "completed", "failed", "waiting", 
 class ImportSource(RequestBody):
     """Where the file is (exactly one of ``file``, ``url``, ``path``) and how to import it."""
 
-    file: str | None = Field(None, description="Base64 content with a data URI prefix")
+    file: str | None = Field(
+        None,
+        description="The file's content in base64, with or without a data URI prefix "
+        "(data:<mime>;base64,). Inline files are limited to about 4.4 MB: the whole request, "
+        "base64 and all, must fit Lambda's 6 MB invoke payload, else 413; send larger files "
+        "through an upload URL (POST .../uploads).",
+    )
     url: str | None = Field(None, description="An https URL to download the file from")
     path: str | None = Field(None, description="A key of the bucket (inbox or upload area)")
     file_type: str | None = Field(None, description="Format; detected from the bytes if absent")
@@ -38,7 +44,7 @@ class ImportSource(RequestBody):
 
 
 class UploadRequest(ObjectBody):
-    """An upload URL for a file too large to send inline (over 6 MB)."""
+    """An upload URL for a file too large to send inline (over about 4.4 MB)."""
 
     filename: str = Field(min_length=1, max_length=200)
     file_type: str | None = None
