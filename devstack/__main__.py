@@ -44,8 +44,13 @@ class WholeLines:
 def main() -> int:
     sys.stdout = WholeLines(sys.stdout)  # type: ignore[assignment]
     # Imported only now: it loads ecm.log, whose logger keeps the sys.stdout it finds then.
+    from devstack.environment import admin_token_problem  # noqa: PLC0415 - loads ecm.log
     from devstack.stack import LocalStack  # noqa: PLC0415 - after stdout is wrapped
 
+    problem = admin_token_problem()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 2
     try:  # a bad ECM_AWS_FAULTS stops the stack here, naming the entry
         faults = parse_faults(os.environ.get(VARIABLE))
     except ValueError as exc:

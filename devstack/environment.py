@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from devstack.template import LocalTemplate, load_template
+from ecm.api.auth import MIN_TOKEN_LENGTH
 from ecm.settings import Settings
 
 
@@ -34,3 +35,15 @@ def use_local_environment(aws_port: int = 4566, only_required: bool = True) -> N
     for name, value in local_environment(aws_port).items():
         if wanted is None or name in wanted:
             os.environ.setdefault(name, value)
+
+
+def admin_token_problem() -> str | None:
+    """Why ECM_ADMIN_TOKEN can't be the local admin's token, if it can't: said before the stack
+    starts, in one line, instead of a traceback from the first user it would create."""
+    token = os.environ.get("ECM_ADMIN_TOKEN")
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        return (
+            f"ECM_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters (it has "
+            f"{len(token)}); set a longer one, or unset it for a generated token"
+        )
+    return None

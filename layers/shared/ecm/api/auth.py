@@ -18,6 +18,8 @@ Item = dict[str, Any]
 #: lead ILCM) that case loads name, are users without admin rights.
 ROLES = ("admin", "staff", "olcm", "ilcm")
 TOKEN_HEADER = "x-user-token"  # noqa: S105 - a header name, not a secret
+#: A token chosen by hand (``make user``, ECM_ADMIN_TOKEN) must not be guessable in a few tries.
+MIN_TOKEN_LENGTH = 16
 
 
 def hash_token(token: str) -> str:
@@ -38,8 +40,8 @@ def create_user(
     if not name:
         raise ValueError("name can't be blank")
     token = token or secrets.token_urlsafe(32)
-    if len(token) < 16:
-        raise ValueError("token must be at least 16 characters")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"token must be at least {MIN_TOKEN_LENGTH} characters")
     _, user_id = next_ids("user")
     user = {
         "token_hash": hash_token(token),
