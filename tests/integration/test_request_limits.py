@@ -70,4 +70,3 @@ def test_a_url_just_under_the_limit_is_served(stack: RunningStack) -> None:
     )
     assert response.status_code in (200, 422), response.text[:300]
     assert "errors" not in response.json() or "10,240" not in response.text
-
