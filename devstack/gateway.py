@@ -7,12 +7,19 @@ answer no gateway response shapes) and 10,240 characters of URL (a regional API)
 proxy event, the whole JSON document with the body in it, must fit Lambda's synchronous
 invoke payload (6,291,456 bytes), else API Gateway answers its REQUEST_TOO_LARGE gateway
 response (413), which the template shapes. The body alone is therefore never the limit: a
-JSON body of ~5.9 MB fits, a base64 file of ~4.4 MB inside it is the real inline limit."""
+JSON body of ~5.9 MB fits, a base64 file of ~4.4 MB inside it is the real inline limit.
+
+The authorizer's answer (a policy) is cached per token for the template's
+``ReauthorizeEvery``, as API Gateway caches it, so a disabled user's or a rotated-out token
+passes locally as long as it would on AWS. ``ECM_AUTHORIZER_TTL_SECONDS`` shortens (or, 0,
+turns off) the cache for tests. A refusal (401) is not cached here, as an error is not."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -40,6 +47,43 @@ URL_TOO_LONG = (
     f"The URL is longer than {API_GATEWAY_MAX_URL:,} characters, API Gateway's limit; "
     "narrow the request (a shorter search)"
 )
+#: Overrides the template's authorizer cache TTL for the local stack (seconds; 0 = none).
+TTL_VARIABLE = "ECM_AUTHORIZER_TTL_SECONDS"
+
+
+class PolicyCache:
+    """The authorizer's policies by token (kept as a hash), each for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._policies: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            cached = self._policies.get(self._key(token))
+            if cached is None or cached[0] <= time.monotonic():
+                return None
+            return cached[1]
+
+    def put(self, token: str, policy: dict[str, Any]) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            expired = [k for k, (until, _) in self._policies.items() if until <= now]
+            for key in expired:
+                del self._policies[key]
+            self._policies[self._key(token)] = (now + self.ttl, policy)
+
+
+def authorizer_ttl(template: LocalTemplate) -> float:
+    raw = os.environ.get(TTL_VARIABLE, "").strip()
+    return float(raw) if raw else float(template.authorizer_ttl())
 
 
 class Route:
@@ -97,6 +141,7 @@ class Gateway:
             for method, path, auth in function.routes
         ]
         self.authorizer = "AuthorizerFunction"
+        self.policies = PolicyCache(authorizer_ttl(template))
 
     def gateway_response(self, name: str, fallback: tuple[int, str]) -> Response:
         status, body = self.template.gateway_response(name) or fallback
@@ -147,25 +192,12 @@ class Gateway:
             )
             if not token:
                 return unauthorized
-            handler = self.handlers[self.authorizer]
-            try:
-                policy = handler(
-                    {
-                        "type": "REQUEST",
-                        "methodArn": method_arn,
-                        "resource": route.path,
-                        "path": path,
-                        "httpMethod": request.method,
-                        "headers": headers,
-                        "queryStringParameters": dict(request.args) or None,
-                        "pathParameters": match.groupdict() or None,
-                        "requestContext": {"stage": STAGE, "apiId": API_ID},
-                    },
-                    LambdaContext(self.authorizer, 10),
-                )
-            except PermissionError:
+            policy = self.policies.get(token) or self._authorize(
+                token, method_arn, route, path, request, headers, match
+            )
+            if policy is None:
                 return unauthorized  # the authorizer's "Unauthorized"
-            except Exception:
+            if not policy:
                 # Any other error of the authorizer is API Gateway's AUTHORIZER_FAILURE.
                 return self.gateway_response(
                     "AUTHORIZER_FAILURE", (500, '{"message":"Internal server error"}')
@@ -177,6 +209,54 @@ class Gateway:
                 **{k: str(v) for k, v in (policy.get("context") or {}).items()},
                 "principalId": policy.get("principalId"),
             }
+        return self._call(route, match, request, path, headers, body_bytes, authorizer_context)
+
+    def _authorize(
+        self,
+        token: str,
+        method_arn: str,
+        route: Route,
+        path: str,
+        request: Request,
+        headers: dict[str, str],
+        match: re.Match[str],
+    ) -> dict[str, Any] | None:
+        """The authorizer's policy (cached for the token); None when it refused the token,
+        an empty dict when it failed."""
+        handler = self.handlers[self.authorizer]
+        try:
+            policy: dict[str, Any] = handler(
+                {
+                    "type": "REQUEST",
+                    "methodArn": method_arn,
+                    "resource": route.path,
+                    "path": path,
+                    "httpMethod": request.method,
+                    "headers": headers,
+                    "queryStringParameters": dict(request.args) or None,
+                    "pathParameters": match.groupdict() or None,
+                    "requestContext": {"stage": STAGE, "apiId": API_ID},
+                },
+                LambdaContext(self.authorizer, 10),
+            )
+        except PermissionError:
+            return None
+        except Exception:
+            return {}
+        self.policies.put(token, policy)
+        return policy
+
+    def _call(
+        self,
+        route: Route,
+        match: re.Match[str],
+        request: Request,
+        path: str,
+        headers: dict[str, str],
+        body_bytes: bytes,
+        authorizer_context: dict[str, Any],
+    ) -> Response:
+        """The route's handler with API Gateway's proxy event; its answer as a response."""
         try:
             text_body: str | None = body_bytes.decode("utf-8") if body_bytes else None
             is_b64 = False

@@ -70,6 +70,8 @@ SKIPPED_TYPES = {
     "AWS::SNS::Topic": "only CloudWatch alarms publish to it",
     "AWS::SNS::Subscription": "no mail leaves the local stack",
     "AWS::CloudWatch::Alarm": "in-process functions emit none of the AWS metrics they watch",
+    "AWS::Logs::LogGroup": "the API's access log: the local gateway writes no access log",
+    "AWS::WAFv2::WebACLAssociation": "no WAF in front of the local gateway (and none by default)",
 }
 
 

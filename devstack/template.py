@@ -248,6 +248,15 @@ class LocalTemplate:
                 return int(spec.get("StatusCode", 500)), body
         return None
 
+    def authorizer_ttl(self) -> int:
+        """How long API Gateway caches the REQUEST authorizer's answer for one token: the
+        Api's ``ReauthorizeEvery`` (SAM's default 300 s when the template sets none)."""
+        for api in self.of_type("AWS::Serverless::Api").values():
+            for spec in (api["Properties"].get("Auth", {}).get("Authorizers") or {}).values():
+                identity = spec.get("Identity") or {}
+                return int(self.resolve(identity.get("ReauthorizeEvery", 300)))
+        return 0
+
     def gateway_headers(self, name: str) -> dict[str, str]:
         """A gateway response's static headers (``'2'`` in the template: a quoted literal)."""
         for api in self.of_type("AWS::Serverless::Api").values():

@@ -113,8 +113,8 @@ def test_every_resource_type_is_built_or_skipped_on_purpose() -> None:
     assert all(reason.strip() for reason in SKIPPED_TYPES.values())
     kinds = {resource["Type"] for resource in template.resources.values()}
     assert {"AWS::SNS::Topic", "AWS::CloudWatch::Alarm"} <= kinds
-    template.raw["Resources"]["Probe"] = {"Type": "AWS::Logs::LogGroup"}
-    assert unbuilt_types(template) == {"AWS::Logs::LogGroup"}
+    template.raw["Resources"]["Probe"] = {"Type": "AWS::Logs::MetricFilter"}
+    assert unbuilt_types(template) == {"AWS::Logs::MetricFilter"}
 
 
 def test_every_table_is_named_in_the_function_environment() -> None:

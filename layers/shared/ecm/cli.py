@@ -1,5 +1,6 @@
-"""Admin commands for a deployed or local stack: create users (token printed once), add and
-list providers, rewrite the patients' index attributes after an index layout change.
+"""Admin commands for a deployed or local stack: create, list, disable and enable users,
+rotate a user's token (a token is printed once), add and list providers, rewrite the
+patients' index attributes after an index layout change.
 
 ``--stack NAME`` finds the tables of a deployed CloudFormation stack; without it the
 environment names them (``python -m devstack.cli`` gives the local stack's)."""
@@ -13,7 +14,9 @@ import sys
 
 import boto3
 
-from ecm.api.auth import ROLES, create_user
+from ecm.api.auth import EXPIRY_DAYS, ROLES, create_user
+from ecm.api.users import list_users, rotate_token, set_disabled
+from ecm.errors import ApiError
 from ecm.models import MODELS
 from ecm.models.access import reset_clients
 from ecm.patients.providers import create_provider, list_providers
@@ -43,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     user = commands.add_parser("create-user", help="create a user and print its token once")
     user.add_argument("--name", required=True)
     user.add_argument("--role", choices=ROLES, default="admin")
+    expiry_help = f"the token stops working after N days ({EXPIRY_DAYS[0]}..{EXPIRY_DAYS[1]})"
+    user.add_argument("--expires-in-days", type=int, metavar="N", help=expiry_help)
+    commands.add_parser("list-users", help="list users as JSON (never a token)")
+    for name, what in (("disable-user", "refuse"), ("enable-user", "accept again")):
+        toggle = commands.add_parser(name, help=f"{what} a user's token")
+        toggle.add_argument("--id", type=int, required=True)
+    rotate = commands.add_parser("rotate-token", help="replace a user's token; print it once")
+    rotate.add_argument("--id", type=int, required=True)
+    rotate.add_argument("--expires-in-days", type=int, metavar="N", help=expiry_help)
     provider = commands.add_parser("add-provider", help="add an ECM provider (caseload)")
     provider.add_argument("--name", required=True)
     provider.add_argument("--npi")
@@ -56,8 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         use_stack(args.stack)
     try:
         if args.command == "create-user":
-            created, token = create_user(args.name, args.role)
+            created, token = create_user(args.name, args.role, expires_in_days=args.expires_in_days)
             print(f"user {created['id']} ({created['role']}) created; token (shown once):")
+            print(token)
+        elif args.command == "list-users":
+            print(json.dumps(list_users(), indent=2))
+        elif args.command in ("disable-user", "enable-user"):
+            changed = set_disabled(args.id, args.command == "disable-user")
+            print(json.dumps(changed))
+        elif args.command == "rotate-token":
+            _, token = rotate_token(args.id, args.expires_in_days)
+            print(f"user {args.id}: the old token no longer works; new token (shown once):")
             print(token)
         elif args.command == "add-provider":
             print(json.dumps(create_provider(args.name, args.npi)))
@@ -67,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(list_providers(), indent=2))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        print(f"error: {'; '.join(exc.messages)}", file=sys.stderr)
         return 2
     return 0
 

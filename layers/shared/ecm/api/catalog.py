@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ecm.api.resolver import make_resolver
+from ecm.api.user_routes import user_routes
 from ecm.exports.routes import export_routes
 from ecm.imports.routes import import_router
 from ecm.patients.routes import BASE, activity_routes, caseload_routes, patient_routes
@@ -21,6 +22,7 @@ API_FUNCTIONS: dict[str, Callable[[], Router]] = {
     "CaseloadApiFunction": caseload_routes,
     "ActivitiesApiFunction": activity_routes,
     "ExportsApiFunction": lambda: export_routes(BASE + "/exports"),
+    "UsersApiFunction": user_routes,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from ecm.models.base import TableMeta, TableModel, register
@@ -36,6 +36,11 @@ class User(TableModel):
     phone = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
+    # Who may still enter: a disabled user's token, or one past its expiry, is refused as an
+    # unknown one (ecm.api.auth). A rotation replaces the item (the token hash is its key).
+    disabled = BooleanAttribute(null=True)
+    token_expires_at = UnicodeAttribute(null=True)
+    token_rotated_at = UnicodeAttribute(null=True)
 
     by_id = UserById()
 

@@ -91,7 +91,9 @@ def add_care_manager(request: CareManagerBody) -> Item:
         raise ApiError(422, "care_manager.role must be one of olcm, ilcm")
     contact = {f: _contact(f, getattr(request, f)) for f in ("phone", "email")}
     try:
-        user, token = create_user(request.name, request.role, **contact)
+        user, token = create_user(
+            request.name, request.role, phone=contact["phone"], email=contact["email"]
+        )
     except ValueError as exc:
         raise ApiError(422, f"care_manager.{exc}") from None
     return {"care_manager": care_manager_body(user), "token": token}

@@ -1,0 +1,14 @@
+"""Who may enter: list users, disable or enable one, rotate a user's token (admins only)."""
+
+from typing import Any
+
+from ecm.api.catalog import api_resolver
+from ecm.log import logger, tracer
+
+app = api_resolver("UsersApiFunction")
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
