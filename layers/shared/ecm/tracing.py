@@ -19,13 +19,14 @@ PATCHED_ON_IMPORT = ("requests",)
 
 def make_tracer(service: str) -> Tracer:
     tracer = Tracer(service=service, patch_modules=PATCHED)
-    for module in PATCHED_ON_IMPORT:
-        wrapt.register_post_import_hook(_patcher(tracer, module), module)
+    if not tracer.disabled:  # off outside Lambda: tests and the local stack get no hook
+        for module in PATCHED_ON_IMPORT:
+            wrapt.register_post_import_hook(_patcher(tracer, module), module)
     return tracer
 
 
 def _patcher(tracer: Tracer, module: str) -> Callable[[ModuleType], None]:
     def patch(_: ModuleType) -> None:
-        tracer.patch((module,))  # nothing when tracing is off (tests, the local stack)
+        tracer.patch((module,))
 
     return patch
