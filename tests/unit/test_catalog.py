@@ -1,5 +1,6 @@
 """Each API function answers the routes template.yaml gives it, and loads at cold start only
-what it uses: its own route modules, and the X-Ray SDK only if its handler traces."""
+what it uses: its own route modules, the X-Ray SDK only if its handler traces, the HTTP
+client only when a request fetches a URL."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def test_an_api_function_loads_its_route_modules_only(function: str) -> None:
     own = {routes.module for routes in API_FUNCTIONS[function]}
     assert loaded & ROUTE_MODULES == own
     assert "aws_xray_sdk.core" in loaded  # its handler traces
+    assert "ecm.files.netguard" not in loaded  # the HTTP client: a URL source loads it
 
 
 @pytest.mark.parametrize("function", ["AuthorizerFunction", "PublicApiFunction"])
