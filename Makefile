@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
+.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -32,6 +32,23 @@ run: setup
 # starts empty. Stop `make run` first.
 reset:
 	rm -rf -- "$${ECM_DATA_DIR-.devstack}"
+
+# What `sam deploy` ships: `sam build` (the layer's packages for arm64, from its lock), then
+# the layer and the handlers compiled to bytecode. /opt is read-only on Lambda, so a layer
+# without .pyc is compiled again at every cold start. The .pyc must come from the runtime's
+# Python version (else Lambda ignores them) and are unchecked-hash ones: valid whatever
+# mtimes the deployment zip gives the sources.
+BUILD_DIR := .aws-sam/build
+build: setup $(SAM_VENV)/.installed
+	@runtime=$$(sed -n 's/^ *Runtime: *\(python3\.[0-9]*\) *$$/\1/p' template.yaml | head -n 1); \
+	ours=$$($(PY) -c 'import sys; print("python%d.%d" % sys.version_info[:2])'); \
+	test "$$runtime" = "$$ours" || { \
+		echo "$(PY) is $$ours, the functions run $$runtime: Lambda would ignore its .pyc" >&2; \
+		exit 1; }
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --build-dir $(BUILD_DIR)
+	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
+	@echo "$$(find $(BUILD_DIR)/SharedLayer -name '*.pyc' | wc -l) .pyc for" \
+		"$$(find $(BUILD_DIR)/SharedLayer -name '*.py' | wc -l) .py in the layer"
 
 lint: setup
 	$(VENV)/bin/ruff check .

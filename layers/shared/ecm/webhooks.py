@@ -25,7 +25,7 @@ from ecm.clients import client
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, UrlRefused
 from ecm.faults import fault_point
-from ecm.files.netguard import is_allowlisted, is_public_address, post_bytes
+from ecm.files.addresses import is_allowlisted, is_public_address
 from ecm.log import logger
 from ecm.settings import get_settings, webhook_signing_secret
 from ecm.store import presigned_get
@@ -231,6 +231,10 @@ def deliver(message: Item) -> None:
         "Accept": "*/*",
         **signed_headers(webhook_signing_secret(), str(message["webhook_id"]), body),
     }
+    # Only the sender posts: the API functions that validate a webhook URL, and the import
+    # stages that queue events, do not load the HTTP client at their cold start.
+    from ecm.files.netguard import post_bytes  # noqa: PLC0415
+
     try:
         status = post_bytes(
             str(message["url"]),

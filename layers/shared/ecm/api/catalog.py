@@ -1,31 +1,51 @@
 """Which routes each API function of ``template.yaml`` answers: the one list the functions'
-handlers, the OpenAPI document and the tests read, so none of them can miss a route."""
+handlers, the OpenAPI document and the tests read, so none of them can miss a route.
+
+Routers are named here, not imported: a function imports the route modules it serves when
+it builds its resolver and none of the others, whose domain code would only lengthen its
+cold start. The OpenAPI document builds every function's resolver, so it loads them all.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ecm.api.resolver import make_resolver
-from ecm.api.user_routes import user_routes
-from ecm.exports.routes import export_routes
-from ecm.imports.routes import import_router
-from ecm.patients.routes import BASE, activity_routes, caseload_routes, patient_routes
+from ecm.api.resolver import BASE, make_resolver
 
-#: The admin API functions, by logical id, and the router factory of each.
-API_FUNCTIONS: dict[str, Callable[[], Router]] = {
-    "MifsApiFunction": lambda: import_router("mif", BASE + "/mifs"),
-    "AuthorizationsApiFunction": lambda: import_router("authorization", BASE + "/authorizations"),
-    "PatientsApiFunction": patient_routes,
-    "CaseloadApiFunction": caseload_routes,
-    "ActivitiesApiFunction": activity_routes,
-    "ExportsApiFunction": lambda: export_routes(BASE + "/exports"),
-    "UsersApiFunction": user_routes,
+
+@dataclass(frozen=True)
+class Routes:
+    """A router factory, by module and name, and the arguments it is called with."""
+
+    module: str
+    factory: str
+    args: tuple[str, ...] = ()
+
+    def router(self) -> Router:
+        factory = getattr(importlib.import_module(self.module), self.factory)
+        return cast(Router, cast(Callable[..., Any], factory)(*self.args))
+
+
+#: The admin API functions, by logical id, and the routers of each.
+API_FUNCTIONS: dict[str, tuple[Routes, ...]] = {
+    "MifsApiFunction": (Routes("ecm.imports.routes", "import_router", ("mif", BASE + "/mifs")),),
+    "AuthorizationsApiFunction": (
+        Routes("ecm.imports.routes", "import_router", ("authorization", BASE + "/authorizations")),
+    ),
+    "PatientsApiFunction": (Routes("ecm.patients.routes", "patient_routes"),),
+    "CaseloadApiFunction": (Routes("ecm.patients.routes", "caseload_routes"),),
+    "ActivitiesApiFunction": (Routes("ecm.patients.routes", "activity_routes"),),
+    "ExportsApiFunction": (Routes("ecm.exports.routes", "export_routes", (BASE + "/exports",)),),
+    "UsersApiFunction": (Routes("ecm.api.user_routes", "user_routes"),),
 }
 
 
 def api_resolver(function: str) -> APIGatewayRestResolver:
     """The resolver of one admin API function (each gets routers of its own)."""
-    return make_resolver(API_FUNCTIONS[function]())
+    return make_resolver(*(routes.router() for routes in API_FUNCTIONS[function]))

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server
 
+from ecm.api.catalog import API_FUNCTIONS, api_resolver
 from ecm.api.health import health_router
 from ecm.api.resolver import Resolver
 from ecm.api.schemas import DESCRIPTIONS
@@ -36,11 +37,9 @@ def _schema_of(app: APIGatewayRestResolver) -> dict[str, Any]:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """The merged document (built once per process; the routes do not change at run time)."""
-    # Every admin route's module, loaded when the document is first asked for: the public
-    # function answers health checks too and should not load them all at its cold start.
-    from ecm.api.catalog import API_FUNCTIONS, api_resolver  # noqa: PLC0415
-
+    """The merged document (built once per process; the routes do not change at run time).
+    Every admin route's module is loaded here, when the document is first asked for, not at
+    the public function's cold start (it answers health checks too)."""
     public_routes = Resolver(enable_validation=True)
     public_routes.include_router(health_router())
 

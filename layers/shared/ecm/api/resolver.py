@@ -32,6 +32,9 @@ from ecm.errors import ApiError, bounded_message, field_messages
 from ecm.log import logger
 from ecm.settings import get_settings
 
+#: Where every admin route is (each function's routes are under it: ``ecm.api.catalog``).
+BASE = "/v1/admin/clinic/ecm"
+
 
 def json_response(status: int, body: Any) -> Response[Any]:
     """A JSON answer; the route's declared model validates and serialises ``body``."""

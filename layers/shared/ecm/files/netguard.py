@@ -16,7 +16,6 @@ name resolves to (we refuse a name if any address is private), has no per-host a
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
 from ecm.errors import UrlRefused
+from ecm.files.addresses import is_allowlisted, is_public_address
 from ecm.files.pinned import Deadline, PinnedTarget, pinned_session
 
 MAX_REDIRECTS = 5
@@ -51,39 +51,11 @@ _REQUEST_HEADERS = {
 }
 
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
 @dataclass(frozen=True)
 class FetchedFile:
     filename: str
     content_type: str | None
     size: int
-
-
-def is_public_address(ip: str) -> bool:
-    """True only for a globally routable unicast address (IPv4 or IPv6, as text)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        # Addresses that carry an IPv4 address the packet ends up at are judged by that address.
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public_address(str(embedded))
-        if address.is_site_local:
-            return False
-    return address.is_global and not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_unspecified
-        or address.is_reserved
-    )
 
 
 def fetch_url_to_file(
@@ -211,12 +183,6 @@ def _vet(
                 f"URL host '{host}' resolves to a private or reserved address ({refused[0]})"
             )
     return PinnedTarget(request, request.url or url, host, port, addresses)
-
-
-def is_allowlisted(host: str, port: int, allowlist: frozenset[str]) -> bool:
-    """``host`` (as in a prepared URL, IPv6 without brackets) or ``host:port`` is allowlisted."""
-    shown = f"[{host}]" if ":" in host else host
-    return bool({host, shown, f"{shown}:{port}"} & allowlist)
 
 
 def _resolve(host: str, port: int) -> tuple[str, ...]:

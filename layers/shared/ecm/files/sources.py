@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 
 from ecm.clients import client
 from ecm.errors import ApiError, UrlRefused
-from ecm.files.netguard import fetch_url_to_file
 from ecm.settings import get_settings
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w.+-]+=[^;,]*)*);base64,", re.I)
@@ -106,6 +105,9 @@ def receive(field_prefix: str, file: str | None, url: str | None, path: str | No
         mime, data = decode_inline(f"{field_prefix}.file", file, settings.max_inline_bytes)
         return ReceivedFile("base64", "upload", data_uri_type=mime, local_path=_stage_bytes(data))
     if url:
+        # Only a URL source needs the HTTP client: the import functions' cold start does not.
+        from ecm.files.netguard import fetch_url_to_file  # noqa: PLC0415
+
         target = Path(tempfile.mkdtemp(prefix="ecm-url-")) / "download"
         try:
             fetched = fetch_url_to_file(

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from ecm.api.params import PageNumber, PerPage, ProviderId
-from ecm.api.resolver import current_user, json_response
+from ecm.api.resolver import BASE, current_user, json_response
 from ecm.api.schemas import responses
 from ecm.patients.activities import create_activity, list_activities
 from ecm.patients.audit import list_audit
@@ -46,7 +46,6 @@ from ecm.patients.schemas import (
 )
 from ecm.patients.update import update_patient
 
-BASE = "/v1/admin/clinic/ecm"
 PATIENTS = BASE + "/patients"
 PATIENT_TAGS = ["Patients"]
 CASELOAD_TAGS = ["Case loads"]
