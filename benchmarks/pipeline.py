@@ -122,11 +122,12 @@ def run_plan(directory: Path) -> tuple[int, float]:
         chunk = [(int(r), rec) for r, rec in json.loads(chunk_path.read_text())]
         rows += len(chunk)
         entries = planner.plan_chunk(chunk)
-        json.dumps(entries, separators=(",", ":"))
+        json.dumps([(e.stored(), e.snapshot) for e in entries], separators=(",", ":"))
         del entries, chunk
     tail = planner.finish()
     for start in range(0, len(tail), DEFAULT_CHUNK_ROWS * 2):
-        json.dumps(tail[start : start + DEFAULT_CHUNK_ROWS * 2], separators=(",", ":"))
+        piece = tail[start : start + DEFAULT_CHUNK_ROWS * 2]
+        json.dumps([e.stored() for e in piece], separators=(",", ":"))
     elapsed = time.perf_counter() - started
     if planner.errors:
         raise RuntimeError(f"planner errors: {planner.errors[:5]}")
