@@ -72,10 +72,10 @@ def test_the_listing_shows_users_without_tokens(stack: RunningStack) -> None:
 
 def test_errors_of_the_users_routes(stack: RunningStack) -> None:
     admins = [u for u in _call(stack, "GET", USERS).json()["users"] if u["role"] == "admin"]
-    own = _call(stack, "POST", f"{USERS}/{admins[0]['id']}/disable")
+    own = _call(stack, "POST", f"{USERS}/{admins[0]['id']}/disable", json={})
     assert (own.status_code, own.json()) == (409, {"errors": ["You cannot disable your own user"]})
     for path in (f"{USERS}/999999/disable", f"{USERS}/abc/enable"):
-        missing = _call(stack, "POST", path)
+        missing = _call(stack, "POST", path, json={})
         assert (missing.status_code, missing.json()) == (404, {"errors": ["User not found"]})
     user_id, _ = _care_manager(stack, "Eva Errors")
     for days in (0, 3651, "7"):
@@ -98,7 +98,7 @@ def test_revoked_tokens_pass_until_the_cache_expires_then_are_refused(
     new_token = rotation.json()["token"]
     assert rotation.json()["user"]["token_expires_at"]
     assert _passes(stack, new_token)  # the new token at once
-    off = _call(stack, "POST", f"{USERS}/{disabled_id}/disable")
+    off = _call(stack, "POST", f"{USERS}/{disabled_id}/disable", json={})
     assert (off.status_code, off.json()["user"]["disabled"]) == (200, True)
     stack.client("dynamodb").update_item(
         TableName="UsersTable",
@@ -124,7 +124,7 @@ def test_revoked_tokens_pass_until_the_cache_expires_then_are_refused(
     assert _passes(stack, new_token)
 
     # Enabled again: let in at once (a refusal is not cached).
-    on = _call(stack, "POST", f"{USERS}/{disabled_id}/enable")
+    on = _call(stack, "POST", f"{USERS}/{disabled_id}/enable", json={})
     assert (on.status_code, on.json()["user"]["disabled"]) == (200, False)
     assert _passes(stack, disabled)
     listed = {u["id"]: u for u in _call(stack, "GET", USERS).json()["users"]}

@@ -54,6 +54,11 @@ class RotateTokenRequest(ObjectBody):
     expires_in_days: int | None = Field(None, ge=EXPIRY_DAYS[0], le=EXPIRY_DAYS[1])
 
 
+class UserChangeRequest(ObjectBody):
+    """``{}``: the route says what changes. A body all the same, so that a POST is read as
+    every other write is (JSON only, one object, no unknown field)."""
+
+
 def user_routes() -> Router:
     """Who may enter, and with which token."""
     router = Router()
@@ -70,20 +75,24 @@ def user_routes() -> Router:
     @router.post(
         USERS + "/<user_id>/disable",
         summary="Disable a user: its token is refused (after the authorizer's cache, 60 s)",
-        responses=responses({200: UserChanged}, 404, 409),
+        responses=responses({200: UserChanged}, 404, 409, 415),
         tags=USER_TAGS,
     )
-    def post_disable(user_id: str) -> Response[UserChanged]:
+    def post_disable(
+        user_id: str, body: Annotated[UserChangeRequest, Body()]
+    ) -> Response[UserChanged]:
         target = parse_id(user_id, USER_NOT_FOUND)
         return json_response(200, set_disabled(target, True, current_user(router)))
 
     @router.post(
         USERS + "/<user_id>/enable",
         summary="Enable a disabled user again",
-        responses=responses({200: UserChanged}, 404, 409),
+        responses=responses({200: UserChanged}, 404, 409, 415),
         tags=USER_TAGS,
     )
-    def post_enable(user_id: str) -> Response[UserChanged]:
+    def post_enable(
+        user_id: str, body: Annotated[UserChangeRequest, Body()]
+    ) -> Response[UserChanged]:
         target = parse_id(user_id, USER_NOT_FOUND)
         return json_response(200, set_disabled(target, False, current_user(router)))
 
