@@ -26,6 +26,7 @@ from devstack.persistence import (
 )
 from devstack.template import ACCOUNT, REGION, ROOT
 from ecm.imports.stages.lock import LOCK_KEY, QUEUE_KEY
+from ecm.imports.stages.work import APPLYING_PREFIX
 from ecm.models import ImportFile, MetaItem
 from ecm.models.access import all_items
 
@@ -124,12 +125,18 @@ class LocalData:
 
 def end_interrupted_imports(rollback: Any) -> int:
     """Roll back every import a stop left running (its Step Functions execution is gone),
-    then free the import lock: nothing runs yet. Answers how many were rolled back."""
+    then free the import lock: nothing runs yet. Answers how many were rolled back.
+
+    The stop ended every function, so no apply chunk runs: the markers the chunks left
+    (which a rollback waits on until the function's timeout, as on AWS where a chunk may
+    still run) go first, or the restart would wait out that timeout."""
     running = [
         (str(item["kind"]), int(item["id"]))
         for item in all_items(ImportFile.scan(ImportFile.status.is_in(*RUNNING)))
         if int(item["id"]) > 0
     ]
+    for marker in all_items(MetaItem.scan(MetaItem.pk.startswith(APPLYING_PREFIX))):
+        MetaItem(marker["pk"]).delete()
     for kind, file_id in running:
         rollback({"kind": kind, "file_id": file_id, "error": STOPPED})
     for key in (LOCK_KEY, QUEUE_KEY):

@@ -134,7 +134,8 @@ def test_an_import_a_crash_interrupted_is_rolled_back_at_the_next_start(tmp_path
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             record = _get(stack, f"/mifs/{file_id}").json()["mif_file"]
-            if record["rows_processed"] > 0:
+            # Validate counts rows too: the apply's count is the one once the stage is apply.
+            if record["stage"] == "applying" and record["rows_processed"] > 0:
                 break
             time.sleep(0.2)
         assert record["stage"] == "applying", record

@@ -98,6 +98,10 @@ APPLY_SECONDS = 120
 ROLLING_BACK = ("rolling_back", "rolled_back")
 
 
+#: The meta items that say an apply chunk runs start with this.
+APPLYING_PREFIX = "applying#"
+
+
 def applying_key(kind: str, file_id: int, chunk: int) -> str:
     """The meta item that says an apply chunk runs (its rollback waits until it ends)."""
-    return f"applying#{kind}#{file_id}#{chunk}"
+    return f"{APPLYING_PREFIX}{kind}#{file_id}#{chunk}"
