@@ -177,6 +177,21 @@ def patients_by_member(stack: RunningStack) -> dict[str, dict[str, Any]]:
     return {p["eligibility"]["member_id"]: p for p in scan(stack, "PatientsTable")}
 
 
+def finished_execution(stack: RunningStack, arn: str, timeout: float = 120) -> dict[str, Any]:
+    """The execution once it has left RUNNING.
+
+    The API answers as soon as the import's record is final; the state machine records its own
+    end a moment later, so a test reading the execution right after the 201 waits for that.
+    """
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = sfn.describe_execution(executionArn=arn)
+        if execution["status"] != "RUNNING" or time.monotonic() > deadline:
+            return execution
+        time.sleep(0.2)
+
+
 def wait_for_file(stack: RunningStack, file_id: int, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:

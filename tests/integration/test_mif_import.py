@@ -17,6 +17,7 @@ from stack_fixture import (
     STAFF_TOKEN,
     RunningStack,
     data_uri,
+    finished_execution,
     patients_by_member,
     post_mif,
     scan,
@@ -168,8 +169,7 @@ def test_one_bad_row_among_many_leaves_tables_unchanged(stack: RunningStack) -> 
     record = stack.client("dynamodb").get_item(
         TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(failed["id"])}}
     )["Item"]
-    sfn = stack.client("stepfunctions")
-    execution = sfn.describe_execution(executionArn=record["execution_arn"]["S"])
+    execution = finished_execution(stack, record["execution_arn"]["S"])
     assert execution["status"] == "SUCCEEDED"
 
 
@@ -202,7 +202,7 @@ def test_fault_after_some_chunks_rolls_back_to_exact_prior_state(stack: RunningS
         TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(file_id)}}
     )["Item"]
     arn = record["execution_arn"]["S"]
-    execution = stack.client("stepfunctions").describe_execution(executionArn=arn)
+    execution = finished_execution(stack, arn)
     assert (execution["status"], execution.get("error")) == ("FAILED", "ImportFailed")
     # The result file says no row was kept, and why.
     result = requests.get(detail["result_file_url"], timeout=30).text.splitlines()
@@ -222,8 +222,8 @@ def test_state_machine_really_ran_the_import(stack: RunningStack) -> None:
         TableName="ImportFilesTable", Key={"kind": {"S": "mif"}, "id": {"N": str(file_id)}}
     )["Item"]
     arn = record["execution_arn"]["S"]
+    assert finished_execution(stack, arn)["status"] == "SUCCEEDED"
     sfn = stack.client("stepfunctions")
-    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
     events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     entered = [
         e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
