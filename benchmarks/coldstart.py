@@ -218,6 +218,21 @@ def stage_revision(built: Variant, work: Path, rev: str) -> tuple[Variant, Varia
     return without, compiled
 
 
+def _present_at(rev: str, chosen: list[Handler]) -> list[Handler]:
+    """The handlers that exist at ``rev`` too: a function added since has no before."""
+    listed = subprocess.run(
+        ["git", "-C", ROOT, "ls-tree", "-r", "--name-only", rev, "functions"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    there = [h for h in chosen if f"functions/{h.name}/app.py" in listed]
+    left_out = sorted({h.name for h in chosen} - {h.name for h in there})
+    if left_out:
+        print(f"not at {rev}, left out of this run: {', '.join(left_out)}", flush=True)
+    return there
+
+
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -251,6 +266,8 @@ def main() -> int:
     chosen = handlers()
     if args.only:
         chosen = [h for h in chosen if h.name in args.only.split(",")]
+    if args.baseline:
+        chosen = _present_at(args.baseline, chosen)
     ids = {h.name: h.function.logical_id for h in chosen}
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
         work = Path(tmp)
