@@ -49,8 +49,9 @@ LAMBDA_SECONDS = 900
 
 
 def seed(members: int) -> None:
-    """``members`` patients of the plan (one in 50 without an enrollment start date, so
-    skipped rows are exercised) and one outreach attempt each in the month."""
+    """``members`` patients of the plan (one in 50 terminated with no discontinuation date,
+    which the RTF requires, so skipped rows are exercised) and one outreach attempt each in
+    the month."""
     create_tables()
     client("s3").create_bucket(Bucket=get_settings().files_bucket)
     now = iso_timestamp()
@@ -74,8 +75,9 @@ def seed(members: int) -> None:
         }
         patient = build_patient(None, record, i, i, 1, None, "bench", now, plan=PLAN)
         patient["eligibility"]["member_record_status"] = "continuing_member"
-        if i % 50:
-            patient["eligibility"]["ecm_enrollment_start_date"] = "2026-02-01"
+        patient["eligibility"]["ecm_enrollment_start_date"] = "2026-02-01"
+        if not i % 50:
+            patient["eligibility"]["member_record_status"] = "terminated_member"
         with_index_fields(patient)  # the status changed: its list key too
         patients.append({"PutRequest": {"Item": to_item(patient)}})
         occurred = f"2026-11-{i % 28 + 1:02d}T18:{i % 60:02d}:00.000Z"

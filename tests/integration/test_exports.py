@@ -197,21 +197,16 @@ def test_an_rtf_reads_back_with_our_own_readers(
     stack: RunningStack, caseload: dict[str, Any], tmp_path: Path
 ) -> None:
     export = _export(stack, kind="rtf")
-    assert (export["row_count"], export["skipped_count"]) == (3, 1)
+    # Every member of the plan has a row: a new member not yet enrolled is in outreach.
+    assert (export["row_count"], export["skipped_count"]) == (4, 0)
     assert export["file_name"] == f"{PLAN}_RTF_202611_20261205.csv"
     assert export["file_key"] == f"outbox/{PLAN}/rtf/{PLAN}_RTF_202611_20261205.csv"
-    assert export["skipped"] == [
-        {
-            "patient_id": caseload["no_start"],
-            "activity_id": None,
-            "reasons": ["no ECM enrollment start date (ecm_enrollment_start_date)"],
-        }
-    ]
+    assert export["skipped"] == []
     content = _download(export["file_url"], tmp_path / "rtf.csv")
     assert content.startswith(b"Primary Payer (MCP) Identifier,MCP Name,")
     rows = _read(tmp_path / "rtf.csv", "csv", "rtf")
     by_cin = {r["Member Client Index Number (CIN)"]: r for r in rows}
-    assert sorted(by_cin) == sorted(sample_mif_row(FIRST + i)["CIN"] for i in (0, 1, 3))
+    assert sorted(by_cin) == sorted(sample_mif_row(FIRST + i)["CIN"] for i in range(4))
 
     enrolled = by_cin[sample_mif_row(FIRST)["CIN"]]
     expected = sample_mif_row(FIRST)
@@ -262,14 +257,43 @@ def test_an_rtf_reads_back_with_our_own_readers(
         ended["Discontinuation Reason Code"],
         ended["ECM Enrollment End Date"],
     ) == ("4", "11/20/2026", "3", "11/20/2026")
+    # new_member and pending_member, with outreach recorded and no enrollment: in outreach.
+    no_start = by_cin[sample_mif_row(FIRST + 2)["CIN"]]
+    assert (no_start["Member ECM Status"], no_start["ECM Enrollment Start Date"]) == ("2", "")
     pending = by_cin[sample_mif_row(FIRST + 3)["CIN"]]
-    assert pending["Member ECM Status"] == "1"
+    assert pending["Member ECM Status"] == "2"
     assert pending["Member Residential Address"] == "'=HYPERLINK(1)"  # never run as a formula
 
     # The same file read as a MIF: the member columns are MIF aliases.
     as_mif = read_records(tmp_path / "rtf.csv", "csv", MIF_FIELDS, 1000)
     members = {r["cin"] if "cin" in r else r["CIN"] for _, r in as_mif.records}
     assert members == set(by_cin)
+
+
+def test_members_just_assigned_are_each_reported_as_pending_outreach(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """A plan's MIF of three members, then its RTF for the month: a row for each, pending
+    outreach (nobody has reached them), none skipped."""
+    plan, first = "rt-fresh", FIRST + 100
+    rows = [sample_mif_row(first + i) for i in range(3)]
+    _ok(post_mif(stack, {"file": data_uri(mif_csv(rows), "csv"), "plan": plan}), 201)
+    body = {
+        "export": {"kind": "rtf", "plan": plan, "period": "2026-11", "production_date": PRODUCED}
+    }
+    started = _ok(call(stack, "POST", "/exports", body), 201)
+    export = _ok(call(stack, "GET", f"/exports/{started['export_id']}"))["export"]
+    assert (export["status"], export["row_count"], export["skipped_count"]) == ("completed", 3, 0)
+    _download(export["file_url"], tmp_path / "fresh.csv")
+    read = _read(tmp_path / "fresh.csv", "csv", "rtf")
+    assert sorted(
+        (
+            r["Member Client Index Number (CIN)"],
+            r["Member ECM Status"],
+            r["ECM Enrollment Start Date"],
+        )
+        for r in read
+    ) == sorted((row["CIN"], "1", "") for row in rows)
 
 
 def test_the_same_data_and_month_give_the_same_bytes(

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from ecm.clients import client
 from ecm.errors import ApiError
-from ecm.exports.codes import CODE_SETS
+from ecm.exports.codes import CODE_DOMAINS, CODE_SETS
 from ecm.exports.engine import run_export
 from ecm.exports.kinds import EXPORT_KINDS, get_export_kind
 from ecm.exports.layouts import (
@@ -32,7 +32,6 @@ from ecm.exports.rows import Period
 from ecm.exports.schedule import handle_schedule_event, previous_month
 from ecm.exports.worker import ATTEMPTS, handle_export_message
 from ecm.exports.writer import CsvSink, XlsxSink, safe_cell
-from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
 from ecm.settings import get_settings
@@ -53,12 +52,18 @@ def test_the_dhcs_layouts_use_only_their_kinds_fields(kind: str) -> None:
 
 
 def test_every_code_table_maps_known_values_only() -> None:
-    assert set(CODE_SETS["ecm_status"]) <= set(MEMBER_STATUSES)
+    assert CODE_SETS["ecm_status"] == {
+        "pending_outreach": "1",
+        "in_outreach": "2",
+        "delivering_service": "3",
+        "discontinued": "4",
+    }
     assert set(CODE_SETS["outreach_method"]) <= set(ACTIVITY_METHODS)
     assert set(CODE_SETS["discontinuation_reason"]) <= set(DISCONTINUATION_REASONS)
     # The values with no code are the ones docs/return-files.md lists as such.
-    assert set(MEMBER_STATUSES) - set(CODE_SETS["ecm_status"]) == {"inactive_member"}
     assert set(ACTIVITY_METHODS) - set(CODE_SETS["outreach_method"]) == {"mail", "other"}
+    for name, table in CODE_SETS.items():
+        assert set(table) <= set(CODE_DOMAINS[name]), name
 
 
 def test_a_plan_document_changes_only_what_it_names() -> None:
@@ -66,19 +71,19 @@ def test_a_plan_document_changes_only_what_it_names() -> None:
         {
             "plan": "p",
             "mcp_name": "P Health",
-            "rtf": {"date_format": "YYYY-MM-DD", "codes": {"ecm_status": {"inactive_member": "3"}}},
+            "rtf": {"date_format": "YYYY-MM-DD", "codes": {"ecm_status": {"in_outreach": "B"}}},
         }
     )
     layout = effective_layout("rtf", "p", EXPORT_KINDS["rtf"].fields, document)
     assert layout.source == "config/plans/p.json"
     assert layout.mcp_name == "P Health"
     assert layout.format_date(date(2026, 3, 4)) == "2026-03-04"
-    assert layout.codes["ecm_status"]["inactive_member"] == "3"
-    assert layout.codes["ecm_status"]["new_member"] == "3"  # the default's stays
+    assert layout.codes["ecm_status"]["in_outreach"] == "B"
+    assert layout.codes["ecm_status"]["delivering_service"] == "3"  # the default's stays
     assert [c.header for c in layout.columns] == [
         c.header for c in default_layout("rtf").columns or []
     ]
-    assert CODE_SETS["ecm_status"].get("inactive_member") is None  # the default is untouched
+    assert CODE_SETS["ecm_status"]["in_outreach"] == "2"  # the default is untouched
 
 
 @pytest.mark.parametrize(
@@ -88,6 +93,11 @@ def test_a_plan_document_changes_only_what_it_names() -> None:
         ({"plan": "p", "rtf": {"columns": []}}, "rtf.columns list should have at least 1 item"),
         ({"plan": "p", "extra": 1}, "extra extra inputs are not permitted"),
         ({"plan": "P"}, "plan value error, must be 1-40 lowercase letters"),
+        (
+            {"plan": "p", "rtf": {"codes": {"ecm_status": {"new_member": "3"}}}},
+            "rtf.codes.ecm_status.new_member is not one of pending_outreach, in_outreach, "
+            "delivering_service, discontinued",
+        ),
         (
             {"plan": "p", "rtf": {"columns": [{"header": "A\nB", "value": ""}]}},
             "must not hold control characters",

@@ -8,14 +8,26 @@ provider can record the value or map it in the plan's layout.
 
 from __future__ import annotations
 
-#: Member ECM status ("Status of Member Engagement"): 1 Pending Outreach, 2 Currently in
-#: Outreach, 3 Currently Delivering Service, 4 Services Discontinued (a Community Supports
-#: RTF manual; not re-confirmed). inactive_member (temporarily inactive) has no code.
+from ecm.exports.engagement import (
+    DELIVERING_SERVICE,
+    DISCONTINUED,
+    ENGAGEMENT_STATUSES,
+    IN_OUTREACH,
+    PENDING_OUTREACH,
+)
+from ecm.kinds.values import ACUITY_LEVELS
+from ecm.patients.activities import ACTIVITY_METHODS
+from ecm.patients.choices import DISCONTINUATION_REASONS
+
+#: Member ECM status ("Status of Member Engagement"), by the engagement status
+#: ``ecm.exports.engagement`` derives: 1 Pending Outreach, 2 Currently in Outreach,
+#: 3 Currently Delivering Service, 4 Services Discontinued (a Community Supports RTF manual;
+#: not re-confirmed).
 ECM_STATUS = {
-    "pending_member": "1",
-    "new_member": "3",
-    "continuing_member": "3",
-    "terminated_member": "4",
+    PENDING_OUTREACH: "1",
+    IN_OUTREACH: "2",
+    DELIVERING_SERVICE: "3",
+    DISCONTINUED: "4",
 }
 
 #: Outreach Attempt Method: 1 In-Person, 2 Telephonic, 3 Electronic (email, text, other
@@ -45,6 +57,15 @@ YES_NO = {"yes": "1", "no": "0"}
 
 #: Acuity as the MIF gives it; plans that want codes map them in their layout.
 ACUITY = {"low": "Low", "medium": "Medium", "high": "High"}
+
+#: The values each code set codes: a layout may give codes for these and nothing else.
+CODE_DOMAINS: dict[str, tuple[str, ...]] = {
+    "ecm_status": ENGAGEMENT_STATUSES,
+    "outreach_method": ACTIVITY_METHODS,
+    "discontinuation_reason": tuple(DISCONTINUATION_REASONS),
+    "yes_no": ("yes", "no"),
+    "acuity": ACUITY_LEVELS,
+}
 
 #: The code sets a layout's ``codes`` may extend or change, by name.
 CODE_SETS: dict[str, dict[str, str]] = {

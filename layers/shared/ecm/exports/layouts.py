@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ecm.exports.codes import CODE_SETS
+from ecm.exports.codes import CODE_DOMAINS, CODE_SETS
 from ecm.imports.work_area import get_json
 from ecm.plans import check_plan
 
@@ -189,6 +189,12 @@ def effective_layout(
         if name not in codes:
             problems.append(f"{kind}.codes.{name} is not a code set ({', '.join(codes)})")
         else:
+            domain = CODE_DOMAINS[name]
+            problems.extend(
+                f"{kind}.codes.{name}.{value} is not one of {', '.join(domain)}"
+                for value in table
+                if value not in domain
+            )
             codes[name].update(table)
     problems.extend(_name_problems(kind, str(merged.file_name)))
     if problems:

@@ -1,6 +1,6 @@
 """The Return Transmission File: one row per member of the plan reported for the month,
-with the member's ECM status, enrollment, lead care manager, discontinuation and the month's
-encounters.
+with the member's status of engagement (``ecm.exports.engagement``), enrollment, lead care
+manager, discontinuation and the month's encounters.
 
 Who is reported: every member of the plan (its MIFs name it) whose ECM authorization or
 enrollment began by the end of the month and did not end before the month began. Rows are
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ecm.clock import california_date
+from ecm.exports.engagement import DISCONTINUED, engagement_status
 from ecm.exports.rows import (
     ExportContext,
     ExportRow,
@@ -30,9 +31,8 @@ from ecm.models.access import all_items
 from ecm.patients.caseload import care_manager_users
 from ecm.patients.choices import DISCONTINUATION_REASONS
 
-#: Statuses of a member ECM is delivered to: the file needs the enrollment's start.
-ENROLLED = ("new_member", "continuing_member", "inactive_member")
-TERMINATED = "terminated_member"
+#: Work that reaches the member: any of it on record means outreach has happened.
+REACHING = ("outreach", "encounter", "assessment", "care_plan")
 IN_PERSON = ("in_person",)
 TELEPHONIC_VIDEO = ("phone", "video")
 
@@ -96,7 +96,7 @@ def summarize_activities(context: ExportContext, members: set[int]) -> ActivityS
     and the month's counts per member are kept, never the activities)."""
     summary = ActivitySummary()
     start, end = context.period.start_key(), context.period.end_key()
-    for kind in ("care_plan", "assessment", "encounter"):
+    for kind in REACHING:
         latest = summary.latest.setdefault(kind, {})
         for activity in all_items(Activity.by_type.query(kind, Activity.activity_key < end)):
             patient_id = int(activity["patient_id"])
@@ -152,8 +152,12 @@ def _lead_care_manager(patient: Item, managers: dict[int, Item]) -> dict[str, Va
     }
 
 
-def _enrollment(eligibility: Item, context: ExportContext) -> dict[str, Value]:
-    status = eligibility.get("member_record_status")
+def reached(summary: ActivitySummary, patient_id: int) -> bool:
+    """Outreach, or other work that reaches the member, recorded by the month's end."""
+    return any(patient_id in summary.latest.get(kind, {}) for kind in REACHING)
+
+
+def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> dict[str, Value]:
     start = eligibility.get("ecm_enrollment_start_date")
     end = eligibility.get("ecm_enrollment_end_date")
     values: dict[str, Value] = {
@@ -163,11 +167,7 @@ def _enrollment(eligibility: Item, context: ExportContext) -> dict[str, Value]:
         "discontinuation_reason_code": "",
         "discontinuation_reason": "",
     }
-    if status in ENROLLED and not start:
-        values["enrollment_start_date"] = Missing(
-            "no ECM enrollment start date (ecm_enrollment_start_date)"
-        )
-    if status == TERMINATED:
+    if engagement == DISCONTINUED:
         stopped, reason = (
             eligibility.get("discontinuation_date"),
             eligibility.get("discontinuation_reason"),
@@ -196,6 +196,9 @@ def rtf_values(
     status = eligibility.get("member_record_status")
     acuity = eligibility.get("acuity_level")
     latest = summary.latest
+    engagement = engagement_status(
+        eligibility, reached(summary, patient_id), context.period.last.isoformat()
+    )
     return {
         **shared,
         **context.member_values(patient),
@@ -205,7 +208,7 @@ def rtf_values(
         "address_state": address.get("state") or "",
         "address_zip": address.get("zip") or "",
         "phone": ten_digits(patient.get("phone")),
-        "ecm_status": context.code("ecm_status", status, "member status"),
+        "ecm_status": context.code("ecm_status", engagement, "engagement status"),
         "member_record_status": status or "",
         "acuity_level": context.layout.codes["acuity"].get(acuity, acuity) if acuity else "",
         "benefit_start_date": context.date(eligibility.get("ecm_benefit_auth_eff_date")),
@@ -217,7 +220,7 @@ def rtf_values(
         "in_person_encounters": str(summary.in_person[patient_id]),
         "telephonic_video_encounters": str(summary.telephonic_video[patient_id]),
         "plan": context.plan,
-        **_enrollment(eligibility, context),
+        **_enrollment(eligibility, context, engagement),
         **_lead_care_manager(patient, managers),
     }
 
