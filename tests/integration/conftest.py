@@ -46,15 +46,21 @@ def webhook_receiver_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, file_server: str) -> Iterator[RunningStack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("stack"),
-        {
-            "ECM_URL_ALLOWLIST": f"127.0.0.1:{FILE_SERVER_PORT},127.0.0.1:{WEBHOOK_RECEIVER_PORT}",
-            "ECM_CHUNK_ROWS": "50",
-            "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
-            "ECM_INBOX_PLANS": '{"inbox/mif/healthnet/": "healthnet"}',
-        },
-    )
+def stack_env(file_server: str) -> dict[str, str]:
+    """A stack as the integration tests expect it: the file server and the webhook receiver
+    allowlisted, 50-row chunks, a 1 s webhook backoff, one inbox folder for a plan."""
+    return {
+        "ECM_URL_ALLOWLIST": f"127.0.0.1:{FILE_SERVER_PORT},127.0.0.1:{WEBHOOK_RECEIVER_PORT}",
+        "ECM_CHUNK_ROWS": "50",
+        "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
+        "ECM_INBOX_PLANS": '{"inbox/mif/healthnet/": "healthnet"}',
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_env: dict[str, str]
+) -> Iterator[RunningStack]:
+    running = start_stack(tmp_path_factory.mktemp("stack"), stack_env)
     yield running
     stop_stack(running)

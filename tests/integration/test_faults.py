@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 import requests
 from fixtures_builders import mif_csv, sample_mif_row
-from stack_fixture import MIF_URL, RunningStack, data_uri, post_mif, scan, wait_for_file
+from stack_fixture import (
+    MIF_URL,
+    RunningStack,
+    data_uri,
+    post_mif,
+    scan,
+    start_stack,
+    stop_stack,
+    wait_for_file,
+)
 
 #: Every table but the files' (a failed import leaves its record, by design).
 TABLES = (
@@ -32,6 +41,18 @@ TABLES = (
 )
 #: What Step Functions records for each mode (the file's errors name it).
 ERRORS = {"raise": "InjectedFault", "timeout": "Sandbox.Timedout", "crash": "Runtime.ExitError"}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_env: dict[str, str]
+) -> Iterator[RunningStack]:
+    """A stack of this module's own: each test compares every table whole, four times, so
+    the tables hold only what these tests wrote (on the shared stack, what every earlier
+    test file wrote made each comparison several times slower)."""
+    running = start_stack(tmp_path_factory.mktemp("faults-stack"), stack_env)
+    yield running
+    stop_stack(running)
 
 
 def _everything(stack: RunningStack) -> dict[str, list[Any]]:
