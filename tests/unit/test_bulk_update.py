@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 
 from devstack.moto_transactions import copy_each_table_once
-from ecm.errors import ApiError
+from ecm.errors import ApiError, ServiceBusy
 from ecm.models import AuditEntry, MetaItem, Patient, PatientKey
 from ecm.models.access import all_items, as_model, get
-from ecm.patients import bulk
+from ecm.patients import bulk, bulk_writes
 from ecm.patients.bulk import MAX_PATIENTS, BulkUpdateRequest, bulk_update
 from ecm.patients.bulk_writes import Write, groups
 from ecm.patients.counts import count_keys, read_counts
@@ -28,7 +29,7 @@ from ecm.store import from_item, to_item
 
 Item = dict[str, Any]
 ADMIN = {"user_id": 1, "name": "Bulk Admin", "role": "admin"}
-COUNT = 250  # three transactions of patients and counters
+COUNT = 150  # two transactions of patients and counters
 
 
 def _patient(patient_id: int) -> Item:
@@ -148,18 +149,18 @@ def test_every_patient_changed_with_history_audit_and_counts(patients: list[Item
 def test_invalid_entries_are_each_named_and_nothing_is_written(patients: list[Item]) -> None:
     before = _snapshot()
     entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
-    entries[200] = {
-        "id": 201,
+    entries[100] = {
+        "id": 101,
         "ecm_eligibility_information": {"discontinuation_reason": "declined"},
     }
-    entries[230] = {"id": 999_999, "first_name": "Ana"}
+    entries[130] = {"id": 999_999, "first_name": "Ana"}
     with pytest.raises(ApiError) as raised:
         bulk_update(_request(entries).patients, ADMIN)
     assert raised.value.status == 422
     assert raised.value.messages == [
-        "patients[200] (id 201): ecm_eligibility_information.discontinuation_reason and "
+        "patients[100] (id 101): ecm_eligibility_information.discontinuation_reason and "
         "discontinuation_date need member_record_status terminated_member",
-        "patients[230] (id 999999): Patient not found",
+        "patients[130] (id 999999): Patient not found",
     ]
     assert _snapshot() == before
     assert get(MetaItem, "counter#status_history") is None  # no id reserved either
@@ -168,15 +169,15 @@ def test_invalid_entries_are_each_named_and_nothing_is_written(patients: list[It
 def test_a_patient_changed_meanwhile_is_a_409_and_the_committed_part_is_undone(
     patients: list[Item], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Patient 240 is changed (by a PUT) between the bulk request's read and its writes:
-    the first two transactions commit, the third is refused, the first two are undone."""
+    """Patient 140 is changed (by a PUT) between the bulk request's read and its writes:
+    the first transaction commits, the second is refused, the first is undone."""
     read = bulk.batch_read
     seen: dict[str, Any] = {}
 
     def read_then_someone_writes(*args: Any, **kwargs: Any) -> list[Item]:
         found = read(*args, **kwargs)
         change = PatientUpdate.model_validate({"last_name": "Meanwhile"})
-        update_patient("240", change, {"user_id": 2, "name": "Other Admin"})
+        update_patient("140", change, {"user_id": 2, "name": "Other Admin"})
         seen["after"] = _snapshot()
         return found
 
@@ -186,12 +187,12 @@ def test_a_patient_changed_meanwhile_is_a_409_and_the_committed_part_is_undone(
         bulk_update(_request(entries).patients, ADMIN)
     assert raised.value.status == 409
     assert raised.value.messages == [
-        "patients[239] (id 240): Patient was changed by someone else since it was read; "
+        "patients[139] (id 140): Patient was changed by someone else since it was read; "
         "reload and retry; nothing was written"
     ]
     after = _snapshot()
     changed = {int(i["id"]): i for i in after[get_settings().patients_table]}
-    assert changed[240]["last_name"] == "Meanwhile"
+    assert changed[140]["last_name"] == "Meanwhile"
     assert changed[1]["eligibility"]["member_record_status"] == "new_member"
     assert not changed[1].get("ecm_status_history")
     # Undone items are their next version, holding what was read.
@@ -238,3 +239,32 @@ def test_transactions_hold_at_most_100_actions_counters_included() -> None:
     sizes = [len(g) + len({k for w in g for k, d in w.deltas.items() if d}) for g in cut]
     assert max(sizes) <= 100
     assert len(cut) == 11  # 93 patients and 7 counters a transaction
+
+
+def test_aws_busy_mid_way_undoes_the_committed_part_and_answers_busy(
+    patients: list[Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second transaction runs out of retries (``ServiceBusy``, answered 503 with
+    Retry-After by the resolver): the first is undone and the error goes on."""
+    before = _snapshot()
+    calls = Counter[str]()
+    real = bulk_writes.transaction
+
+    @contextmanager
+    def busy_second_time() -> Iterator[Any]:
+        calls["transactions"] += 1
+        with real() as writes:
+            yield writes
+            if calls["transactions"] == 2:
+                raise ServiceBusy("TransactWriteItems cancelled: ThrottlingError")
+
+    monkeypatch.setattr(bulk_writes, "transaction", busy_second_time)
+    entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
+    with pytest.raises(ServiceBusy):
+        bulk_update(_request(entries).patients, ADMIN)
+    assert calls["transactions"] == 3  # the first, the refused second, the first's undo
+    after = _snapshot()
+    strip = lambda items: sorted(({**i, "version": 0} for i in items), key=repr)  # noqa: E731
+    for table in after:
+        assert strip(after[table]) == strip(before[table]), table
+    _assert_counts_equal_a_recount()
