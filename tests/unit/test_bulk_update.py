@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.moto_transactions import copy_each_table_once
+from devstack.moto_transactions import copy_named_items_only
 from ecm.errors import ApiError, ServiceBusy
 from ecm.models import AuditEntry, MetaItem, Patient, PatientKey
 from ecm.models.access import all_items, as_model, get
@@ -54,7 +54,7 @@ def _patient(patient_id: int) -> Item:
 
 @pytest.fixture
 def patients(tables: None) -> Iterator[list[Item]]:
-    copy_each_table_once()  # as the local stack does: moto copies a table once a transaction
+    copy_named_items_only()  # as the local stack does: a transaction copies its items only
     items = [_patient(i) for i in range(1, COUNT + 1)]
     ddb = boto3.client("dynamodb")
     for item in items:
