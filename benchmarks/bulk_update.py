@@ -16,6 +16,7 @@ See benchmarks/README.md ("Bulk update: 1,000 patients in one request").
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     count = max(1, min(args.patients, MAX_PATIENTS))
     BENCH_DIR.mkdir(exist_ok=True)
+    load_before = os.getloadavg()[0]
     stack = LocalStack()
     stack.start()
     try:
@@ -91,6 +93,7 @@ def main(argv: list[str]) -> int:
     finally:
         stack.stop()
     print()
+    print(f"cpus {os.cpu_count()}, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"import of {count} members: {imported:.1f} s (setup, not measured against a bound)")
     print(f"bulk update of {len(ids)} patients: {seconds:.2f} s ({len(response.content):,} bytes)")
     print(f"bound: {BOUND_SECONDS:.0f} s (API Gateway's integration timeout)")
