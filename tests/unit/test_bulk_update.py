@@ -141,6 +141,13 @@ def test_every_patient_changed_with_history_audit_and_counts(patients: list[Item
     assert moved is not None and moved["patient_ids"] == [6]
     audit = Counter((int(e["patient_id"]), e["action"]) for e in all_items(AuditEntry.scan()))
     assert audit == Counter({(p["id"], "read" if p["id"] == 8 else "update"): 1 for p in patients})
+    # Sent again (a client that lost the answer): nothing changes, each patient audited as read.
+    stored_before = _scan(get_settings().patients_table)
+    again = bulk_update(_request(entries).patients, ADMIN)["patients"]
+    assert again == answer
+    assert _scan(get_settings().patients_table) == stored_before
+    audit = Counter((int(e["patient_id"]), e["action"]) for e in all_items(AuditEntry.scan()))
+    assert audit[(1, "read")] == 1 and audit[(1, "update")] == 1
     counts = read_counts(["count#status#new_member", "count#status#continuing_member"])
     assert counts == {"count#status#new_member": 2, "count#status#continuing_member": COUNT - 2}
     _assert_counts_equal_a_recount()
