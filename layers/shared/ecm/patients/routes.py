@@ -89,7 +89,9 @@ def patient_routes() -> Router:
         description=(
             "Each entry is a PUT /patients/{id} body's `patient` with the patient's `id`. "
             "Every entry is checked first (422 naming each bad one by index and id); a "
-            "patient changed meanwhile is a 409 naming it. Either way nothing is written."
+            "patient changed meanwhile is a 409 naming it. Either way nothing is written. The "
+            "writes go in transactions of at most 100 actions: while the request runs, a read "
+            "may find some of its patients changed and not yet others."
         ),
         responses=responses({200: BulkUpdated}, 409, 415),
         tags=PATIENT_TAGS,
