@@ -275,3 +275,44 @@ def test_aws_busy_mid_way_undoes_the_committed_part_and_answers_busy(
     for table in after:
         assert strip(after[table]) == strip(before[table]), table
     _assert_counts_equal_a_recount()
+
+
+def test_a_patient_changed_after_its_transaction_keeps_that_change_and_is_named(
+    patients: list[Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the first transaction and the second, someone changes patient 1 (already
+    written: their change is made over ours) and patient 140 (not yet written): the second
+    transaction is refused, the first undone write by write, patient 1 left as they made it."""
+    real = bulk_writes.transaction
+    calls = Counter[str]()
+
+    @contextmanager
+    def others_write_before_the_second() -> Iterator[Any]:
+        calls["transactions"] += 1
+        if calls["transactions"] == 2:
+            for patient_id in ("1", "140"):
+                change = PatientUpdate.model_validate({"last_name": "Meanwhile"})
+                update_patient(patient_id, change, {"user_id": 2, "name": "Other Admin"})
+        with real() as writes:
+            yield writes
+
+    monkeypatch.setattr(bulk_writes, "transaction", others_write_before_the_second)
+    entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
+    with pytest.raises(ApiError) as raised:
+        bulk_update(_request(entries).patients, ADMIN)
+    assert raised.value.status == 409
+    assert raised.value.messages == [
+        "patients[139] (id 140): Patient was changed by someone else since it was read; "
+        "reload and retry; nothing was written",
+        "patients[0] (id 1): changed by someone else after this request wrote it; that "
+        "change is kept",
+    ]
+    stored = {int(i["id"]): i for i in _scan(get_settings().patients_table)}
+    assert stored[1]["last_name"] == "Meanwhile"
+    assert stored[1]["eligibility"]["member_record_status"] == "continuing_member"
+    assert stored[140]["eligibility"]["member_record_status"] == "new_member"
+    changed = [
+        i for i, p in stored.items() if p["eligibility"]["member_record_status"] != "new_member"
+    ]
+    assert changed == [1]
+    _assert_counts_equal_a_recount()

@@ -128,10 +128,13 @@ def _writes(changes: list[BulkPatientChange], plans: list[PlannedUpdate | None])
 
 
 def _conflict(exc: WriteConflict) -> ApiError:
-    named = [label or "A patient with the same name and date of birth" for label in exc.changed]
-    messages = [f"{label}: {CHANGED_SINCE_READ}; nothing was written" for label in named] or [
-        f"{CHANGED_SINCE_READ}; nothing was written"
-    ]
+    messages = [
+        f"{label}: {CHANGED_SINCE_READ}; nothing was written"
+        if label
+        else "A patient of the same name and date of birth as a renamed one was changed since "
+        "it was read; reload and retry; nothing was written"
+        for label in exc.changed
+    ] or [f"{CHANGED_SINCE_READ}; nothing was written"]
     messages += [
         f"{label}: changed by someone else after this request wrote it; that change is kept"
         for label in exc.kept
