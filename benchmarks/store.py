@@ -26,6 +26,7 @@ from waitress.parser import HTTPRequestParser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: devstack
 
+from devstack.moto_transactions import copy_named_items_only
 from devstack.stack import serialise_dynamodb
 
 SERVERS = ("waitress", "werkzeug")
@@ -142,6 +143,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"server must be one of {SERVERS}")
 
     serialise_dynamodb()  # as the local stack's own store: atomic transactions
+    copy_named_items_only()  # as the local stack's own store: transactions copy their items
     index_gsi_partitions()
     if server == "werkzeug":
         moto_main(["-H", "127.0.0.1", "-p", str(port)])

@@ -32,6 +32,7 @@ from werkzeug.serving import make_server
 from devstack.gateway import serve_api
 from devstack.keeping import LocalData, data_dir_setting, end_interrupted_imports
 from devstack.lambdas import Handler, invoke, load_handler
+from devstack.moto_transactions import copy_named_items_only
 from devstack.persistence import ChangeTracker
 from devstack.template import ACCOUNT, REGION, LocalTemplate, SqsSource, load_template
 from ecm import aws_faults
@@ -464,6 +465,7 @@ class LocalStack:
         self._environment()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         serialise_dynamodb()
+        copy_named_items_only()
         self.moto = TrackedMotoServer(
             self.data is not None, ip_address="127.0.0.1", port=self.aws_port, verbose=False
         )

@@ -9,19 +9,34 @@ from ecm.clock import iso_timestamp
 from ecm.models import AuditEntry
 from ecm.models.access import all_items
 from ecm.patients.reading import Item, load_patient, parse_patient_id
+from ecm.store import batch_write
 
 
-def record_audit(patient_id: int, user: Item, action: str) -> None:
+def audit_entry(patient_id: int, user: Item, action: str) -> AuditEntry:
     """Who read or changed which patient, and when (HIPAA access log)."""
     at = iso_timestamp()
-    AuditEntry(
+    return AuditEntry(
         patient_id,
         f"{at}#{uuid.uuid4().hex[:8]}",
         action=action,
         user_id=str(user.get("user_id")),
         user_name=user.get("name"),
         recorded_at=at,
-    ).save()
+    )
+
+
+def record_audit(patient_id: int, user: Item, action: str) -> None:
+    audit_entry(patient_id, user, action).save()
+
+
+def record_audits(entries: list[tuple[int, str]], user: Item) -> None:
+    """One audit entry per ``(patient_id, action)``, 25 a BatchWriteItem (a bulk change
+    audits each patient it read or changed, as a PUT does)."""
+    requests = [
+        {"PutRequest": {"Item": audit_entry(patient_id, user, action).serialize()}}
+        for patient_id, action in entries
+    ]
+    batch_write(AuditEntry.Meta.table_name, requests)
 
 
 def list_audit(raw_id: str, page: int | None, per_page: int | None) -> Item:

@@ -3,6 +3,8 @@ status history; every read is audited."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ecm.models import Authorization
 from ecm.models.access import all_items
 from ecm.patients.audit import record_audit
@@ -32,7 +34,10 @@ def _authorizations(patient_id: int) -> list[Item]:
     ]
 
 
-def patient_detail_body(patient: Item) -> Item:
+def patient_detail_body(patient: Item, authorizations: list[Item] | None = None) -> Item:
+    """GET /patients/{id}'s body (``authorizations``: the patient's, when already read)."""
+    if authorizations is None:
+        authorizations = _authorizations(int(patient["id"]))
     address = patient.get("address") or {}
     eligibility = patient.get("eligibility") or {}
     return {
@@ -63,13 +68,28 @@ def patient_detail_body(patient: Item) -> Item:
                 "updated_at": eligibility.get("updated_at"),
             },
             "case_load": {"id": patient["id"], **caseload_summary(patient)},
-            "ecm_authorizations": _authorizations(int(patient["id"])),
+            "ecm_authorizations": authorizations,
             "ecm_status_history": patient.get("ecm_status_history") or [],
             "activities_count": int(patient.get("activities_count") or 0),
             "last_activity_at": patient.get("last_activity_at"),
             "version": patient.get("version"),
         }
     }
+
+
+#: Authorization queries in flight at once for many patients' details.
+AUTHORIZATION_READERS = 8
+
+
+def patient_details(patients: list[Item]) -> list[Item]:
+    """Many patients as GET /patients/{id} shows each (one query per patient for its
+    authorizations, ``AUTHORIZATION_READERS`` at once)."""
+    with ThreadPoolExecutor(max_workers=AUTHORIZATION_READERS) as pool:
+        found = list(pool.map(_authorizations, [int(p["id"]) for p in patients]))
+    return [
+        patient_detail_body(patient, auths)["patient"]
+        for patient, auths in zip(patients, found, strict=True)
+    ]
 
 
 def patient_detail(raw_id: str, user: Item) -> Item:

@@ -16,6 +16,7 @@ from ecm.api.resolver import BASE, current_user, json_response
 from ecm.api.schemas import responses
 from ecm.patients.activities import create_activity, list_activities
 from ecm.patients.audit import list_audit
+from ecm.patients.bulk import BulkUpdateRequest, bulk_update
 from ecm.patients.caseload import (
     add_care_manager,
     add_provider,
@@ -31,6 +32,7 @@ from ecm.patients.schemas import (
     ActivityList,
     ActivityRequest,
     AuditTrail,
+    BulkUpdated,
     CareManagerCreated,
     CareManagerList,
     CareManagerRequest,
@@ -80,6 +82,22 @@ def patient_routes() -> Router:
     )
     def post_filter(body: Annotated[PatientFilterRequest, Body()]) -> Response[PatientList]:
         return json_response(200, filter_patients(body))
+
+    @router.post(
+        PATIENTS + "/bulk_update",
+        summary="Change many patients at once, all or nothing",
+        description=(
+            "Each entry is a PUT /patients/{id} body's `patient` with the patient's `id`. "
+            "Every entry is checked first (422 naming each bad one by index and id); a "
+            "patient changed meanwhile is a 409 naming it. Either way nothing is written. The "
+            "writes go in transactions of at most 100 actions: while the request runs, a read "
+            "may find some of its patients changed and not yet others."
+        ),
+        responses=responses({200: BulkUpdated}, 409, 415),
+        tags=PATIENT_TAGS,
+    )
+    def post_bulk_update(body: Annotated[BulkUpdateRequest, Body()]) -> Response[BulkUpdated]:
+        return json_response(200, bulk_update(body.patients, current_user(router)))
 
     @router.get(
         PATIENTS + "/<patient_id>",

@@ -110,6 +110,10 @@ class PatientDetail(ResponseBody):
     patient: PatientRecord
 
 
+class BulkUpdated(ResponseBody):
+    patients: list[PatientRecord] = Field(description="In the request's order")
+
+
 class AuditEntryBody(ResponseBody):
     patient_id: int
     action: str = Field(description="read, update, case_load or activity")

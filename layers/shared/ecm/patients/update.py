@@ -4,6 +4,7 @@ history; a concurrent change between our read and write is a 409, never lost."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import Field, field_validator
@@ -80,26 +81,51 @@ class PatientUpdate(RequestBody):
         return value
 
 
-def _move_name_key(
-    writes: TransactWrite, old: str | None, new: str | None, patient_id: int
-) -> None:
-    """Move a patient between name keys in ``writes`` (matching stays right), each write
-    conditional on the key's version as read."""
-    if old == new:
-        return
-    for key, add in ((old, False), (new, True)):
-        if not key:
+@dataclass
+class KeyChange:
+    """One name key's write: ``new`` over ``prior`` (either None: created or deleted)."""
+
+    prior: Item | None
+    new: Item | None
+
+
+def name_key_changes(moves: list[tuple[str | None, str | None, int]]) -> list[KeyChange]:
+    """The name-key writes of patients moving between keys (``(old, new, id)`` each), one
+    write per key whatever number of patients move through it, so that matching stays
+    right; each key is read here, its write conditional on the version read."""
+    ids_of: dict[str, list[int]] = {}
+    priors: dict[str, Item | None] = {}
+    for old, new, patient_id in moves:
+        if old == new:
             continue
-        current = get(PatientKey, key)
-        ids = [int(i) for i in (current or {}).get("patient_ids", [])]
-        ids = [*ids, patient_id] if add and patient_id not in ids else ids
-        if not add:
-            ids = [i for i in ids if i != patient_id]
+        for key, add in ((old, False), (new, True)):
+            if not key:
+                continue
+            if key not in priors:
+                priors[key] = get(PatientKey, key)
+                ids_of[key] = [int(i) for i in (priors[key] or {}).get("patient_ids", [])]
+            ids = ids_of[key]
+            if add and patient_id not in ids:
+                ids.append(patient_id)
+            elif not add:
+                ids_of[key] = [i for i in ids if i != patient_id]
+    changes = []
+    for key, current in priors.items():
+        ids = ids_of[key]
         if ids:
             item = versioned({"key": key, "patient_ids": ids, "last_import": "api"}, current)
-            put_versioned(writes, PatientKey, item, current)
+            changes.append(KeyChange(current, item))
         elif current:
-            writes.delete(as_model(PatientKey, current))
+            changes.append(KeyChange(current, None))
+    return changes
+
+
+def add_key_change(writes: TransactWrite, change: KeyChange) -> None:
+    """Write one name key in ``writes``, conditional on its version as read."""
+    if change.new is not None:
+        put_versioned(writes, PatientKey, change.new, change.prior)
+    elif change.prior is not None:
+        writes.delete(as_model(PatientKey, change.prior))
 
 
 def _unchanged(prior: Item, patient: Item) -> bool:
@@ -161,32 +187,46 @@ def _change_eligibility(
     return entry
 
 
-def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
-    """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
-    patient_id = parse_patient_id(raw_id)
-    prior = load_patient(patient_id)
-    now = iso_timestamp()
+@dataclass
+class PlannedUpdate:
+    """A patient's next version, computed from the version read and not yet written."""
+
+    prior: Item
+    patient: Item
+    #: the new status history entry (in ``patient``'s history), its id given just before
+    #: the write so that a refused change reserves none
+    entry: Item | None
+    deltas: Counter[str]
+
+    @property
+    def name_move(self) -> tuple[str | None, str | None, int]:
+        patient = self.patient
+        new = name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth"))
+        return patient_name_key(self.prior), new, int(patient["id"])
+
+
+def plan_update(prior: Item, change: PatientUpdate, user: Item, now: str) -> PlannedUpdate | None:
+    """What a PUT makes of ``prior``; None when it changes nothing (an empty body, or the
+    values it already has: no version bump, no history entry). 422 (``ApiError``) for
+    values that contradict each other or the patient."""
     patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
     for field in ("first_name", "last_name", "date_of_birth"):
         value = getattr(change, field)
         if value is not None:
             patient[field] = value
     patient["name"] = f"{patient['first_name']} {patient['last_name']}"
-    eligibility = patient["eligibility"]
     history = list(patient.get("ecm_status_history") or [])
+    entry = None
     if change.ecm_eligibility_information is not None:
         by = user.get("name") or f"user {user.get('user_id')}"
+        eligibility = patient["eligibility"]
         entry = _change_eligibility(eligibility, change.ecm_eligibility_information, now, by)
         if entry is not None:
-            _, entry["id"] = next_ids("status_history")
             history.append(entry)
     if _unchanged(prior, patient):
-        # Nothing to write (an empty body, or the values it already has): no version bump,
-        # no history entry; the answer is still a read of the patient.
-        record_audit(patient_id, user, "read")
-        return patient_detail_body(prior)
+        return None
     if change.ecm_eligibility_information is not None:
-        eligibility["updated_at"] = now
+        patient["eligibility"]["updated_at"] = now
     patient["ecm_status_history"] = history
     patient["updated_at"] = now
     versioned(patient, prior)
@@ -194,14 +234,32 @@ def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
     with_index_fields(patient)
     deltas: Counter[str] = Counter()
     add_deltas(deltas, prior, patient)
+    return PlannedUpdate(prior, patient, entry, deltas)
+
+
+def number_history_entries(planned: list[PlannedUpdate]) -> None:
+    """Give the new status history entries their ids, reserved in one counter update."""
+    entries = [p.entry for p in planned if p.entry is not None]
+    if entries:
+        first, _ = next_ids("status_history", len(entries))
+        for offset, entry in enumerate(entries, start=1):
+            entry["id"] = first + offset
+
+
+def update_patient(raw_id: str, change: PatientUpdate, user: Item) -> Item:
+    """Apply a PUT; a concurrent change between our read and write is a 409, never lost."""
+    patient_id = parse_patient_id(raw_id)
+    prior = load_patient(patient_id)
+    planned = plan_update(prior, change, user, iso_timestamp())
+    if planned is None:
+        # The answer is still a read of the patient.
+        record_audit(patient_id, user, "read")
+        return patient_detail_body(prior)
+    number_history_entries([planned])
     with patient_change() as writes:
-        put_versioned(writes, Patient, patient, prior)
-        _move_name_key(
-            writes,
-            patient_name_key(prior),
-            name_key(patient["first_name"], patient["last_name"], patient.get("date_of_birth")),
-            patient_id,
-        )
-        add_count_updates(writes, dict(deltas))
+        put_versioned(writes, Patient, planned.patient, prior)
+        for key_change in name_key_changes([planned.name_move]):
+            add_key_change(writes, key_change)
+        add_count_updates(writes, dict(planned.deltas))
     record_audit(patient_id, user, "update")
-    return patient_detail_body(patient)
+    return patient_detail_body(planned.patient)
