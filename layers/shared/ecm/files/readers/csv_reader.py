@@ -1,6 +1,7 @@
-"""CSV/TSV: comma, tab or semicolon; UTF-8 with or without BOM, UTF-16 with a BOM (Excel's
-"Unicode Text"), or a legacy code page (``ecm.readers.encoding``); CRLF or CR lines; quotes;
-title rows above the header (``ecm.readers.header``)."""
+"""CSV/TSV: comma, tab, semicolon or pipe (database exports and healthcare exchange); UTF-8
+with or without BOM, UTF-16 with a BOM (Excel's "Unicode Text"), or a legacy code page
+(``ecm.readers.encoding``); CRLF or CR lines; quotes; title rows above the header
+(``ecm.readers.header``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from ecm.files.readers.encoding import detect_encoding
 from ecm.files.readers.header import HEADER_SEARCH_ROWS, Header, HeaderAt, find_header
 
 MAX_COLUMNS = 500
-#: Tried in this order when the first line holds as many of each.
-DELIMITERS = (",", "\t", ";")
+#: Tried in this order when the first lines hold as many of each.
+DELIMITERS = (",", "\t", ";", "|")
 
 
 def _unclosed_quote_line(path: Path, encoding: str, delimiter: str, start: int) -> int:
@@ -110,7 +111,7 @@ class _Rows:
 def _header(
     path: Path, encoding: str, field_map: FieldMap, header_at: HeaderAt | None
 ) -> tuple[_Rows, Header]:
-    """The delimiter and header row: each of ``,`` tab ``;`` found in the first lines in
+    """The delimiter and header row: each of ``,`` tab ``;`` ``|`` found in the first lines in
     turn, the most frequent first, until one reads a row holding every required column.
     When none does, what the most frequent one read (its error, or its closest row)."""
     lines = _first_lines(path, encoding)
