@@ -1,8 +1,10 @@
-"""XLSX/XLSM/XLS through python-calamine (10x openpyxl's speed, see benchmarks/).
+"""XLSX/XLSM/XLS, and ODS and XLSB, through python-calamine (10x openpyxl's speed, see
+benchmarks/).
 
 A workbook is a zip (or OLE2) file: the uncompressed size, rows and columns are bounded
 before any cell is read, so a zip bomb fails fast. The header is looked for on each sheet
 in turn (``ecm.readers.header``): cover sheets and title rows come first in real files.
+A value merged down over rows is read on each row it covers (``ecm.readers.merged``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from ecm.files.fields import FieldMap, unnamed_column_warning
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
 from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE, ZIP_MAGIC
 from ecm.files.readers.header import HeaderAt, Rows, find_header, is_blank
+from ecm.files.readers.merged import fill_merged_down
 from ecm.settings import get_settings
 
 MAX_COLUMNS = 500
+#: The part each zip workbook cannot do without.
+WORKBOOK_PARTS = {"xlsb": "xl/workbook.bin", "ods": "content.xml"}
 
 
-def _check_container(path: Path) -> None:
+def _check_container(path: Path, file_type: str) -> None:
     """Bound an XLSX/XLSM zip before reading it. Judged by the leading bytes: Excel embeds a
     theme part (a zip) inside OLE2 ``.xls`` files, where ``zipfile.is_zipfile`` finds its
     end record, and those files are workbooks, not damaged zips."""
@@ -43,7 +48,7 @@ def _check_container(path: Path) -> None:
             f"Invalid Excel format: the workbook expands to {total // (1 << 20)} MB, "
             f"more than the {limit // (1 << 20)} MB limit"
         )
-    if "xl/workbook.xml" not in names:
+    if WORKBOOK_PARTS.get(file_type, "xl/workbook.xml") not in names:
         raise FileFormatError("Invalid Excel format: the zip file is not an Excel workbook")
 
 
@@ -73,13 +78,19 @@ def _sheets(workbook: CalamineWorkbook, names: list[str]) -> Iterator[tuple[str 
             raise FileFormatError(
                 f"Invalid Excel format: sheet '{sheet_name}' has more than {MAX_COLUMNS} columns"
             )
-        yield sheet_name, iter(sheet.iter_rows())
+        first_column = sheet.start[1] if sheet.start else 0
+        rows = fill_merged_down(sheet.iter_rows(), sheet.merged_cell_ranges, first_column)
+        yield sheet_name, rows
 
 
 def read_xlsx_records(
-    path: Path, field_map: FieldMap, max_rows: int, header_at: HeaderAt | None = None
+    path: Path,
+    field_map: FieldMap,
+    max_rows: int,
+    header_at: HeaderAt | None = None,
+    file_type: str = "xlsx",
 ) -> RecordStream:
-    _check_container(path)
+    _check_container(path, file_type)
     workbook, names = _open(path)
     header = find_header(field_map, _sheets(workbook, names), header_at)
     if header is None:
