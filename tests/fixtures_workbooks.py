@@ -29,7 +29,16 @@ _MANIFEST = (
 )
 
 
-def _ods_cell(value: Any) -> str:
+#: A cell a merge covers, as LibreOffice writes it (empty).
+COVERED = object()
+
+
+def _ods_cell(value: Any, spanned: int = 1) -> str:
+    if value is COVERED:
+        return "<table:covered-table-cell/>"
+    if spanned > 1:
+        open_tag = f'<table:table-cell table:number-rows-spanned="{spanned}" '
+        return _ods_cell(value).replace("<table:table-cell ", open_tag, 1)
     if value is None or value == "":
         return "<table:table-cell/>"
     if isinstance(value, date):
@@ -48,14 +57,22 @@ def _ods_cell(value: Any) -> str:
     )
 
 
-def ods_workbook(sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> bytes:
+def ods_workbook(
+    sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+    merged_down: dict[tuple[int, int], int] | None = None,
+) -> bytes:
     """An ``.ods``: each sheet's rows of cells (text, numbers, dates), ``mimetype`` stored
-    first and uncompressed as the OpenDocument package format requires."""
+    first and uncompressed as the OpenDocument package format requires. ``merged_down``:
+    (row, column) of a cell, 0-based, → the rows its merge spans; the cells it covers below
+    are ``COVERED``."""
+    spans = merged_down or {}
     tables = []
     for name, rows in sheets:
         body = "".join(
-            f"<table:table-row>{''.join(_ods_cell(v) for v in row)}</table:table-row>"
-            for row in rows
+            "<table:table-row>"
+            + "".join(_ods_cell(v, spans.get((r, c), 1)) for c, v in enumerate(row))
+            + "</table:table-row>"
+            for r, row in enumerate(rows)
         )
         tables.append(f"<table:table table:name={quoteattr(name)}>{body}</table:table>")
     content = (

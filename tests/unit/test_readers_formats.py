@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fixtures_builders import MIF_HEADERS, mif_csv, sample_auth_row, sample_mif_row, write_file
-from fixtures_workbooks import ods_table, ods_workbook, xlsx_merged
+from fixtures_workbooks import COVERED, ods_table, ods_workbook, xlsx_merged
 
 from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap
@@ -208,6 +208,27 @@ def test_a_header_merged_across_columns_is_not_spread(tmp_path: Path) -> None:
     assert stream.warnings == [
         "Column D has values but no header (is its header cell merged with the next one?); "
         "its values were ignored"
+    ]
+
+
+def test_ods_merges_down_rows_apply_to_each_row(tmp_path: Path) -> None:
+    # calamine reports no merges for .ods: they come from content.xml's rows-spanned.
+    header = ["MEMBER_ID", "FIRST_NAME", "LAST_NAME", "ECM_PROVIDER_NAME"]
+    rows = [
+        ["Members"],
+        header,
+        ["M1", "Ana", "Lopez", "Esteem Health PSC"],
+        ["M2", "Ben", "Kim", COVERED],
+        ["M3", "Carla", "Rossi", COVERED],
+        ["M4", "Dmitri", "Patel", "Bayview"],
+    ]
+    data = ods_workbook([("MIF", rows)], merged_down={(2, 3): 3})
+    records = _records(write_file(tmp_path, "m.ods", data), "ods")
+    assert [(n, v["ECM_PROVIDER_NAME"]) for n, v in records] == [
+        (3, "Esteem Health PSC"),
+        (4, "Esteem Health PSC"),
+        (5, "Esteem Health PSC"),
+        (6, "Bayview"),
     ]
 
 

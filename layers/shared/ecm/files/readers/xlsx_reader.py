@@ -21,7 +21,8 @@ from ecm.files.fields import FieldMap, unnamed_column_warning
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
 from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE, ZIP_MAGIC
 from ecm.files.readers.header import HeaderAt, Rows, find_header, is_blank
-from ecm.files.readers.merged import fill_merged_down
+from ecm.files.readers.merged import MergedRange, fill_merged_down
+from ecm.files.readers.ods_merged import ods_merges
 from ecm.settings import get_settings
 
 MAX_COLUMNS = 500
@@ -62,7 +63,9 @@ def _open(path: Path) -> tuple[CalamineWorkbook, list[str]]:
         raise FileFormatError(f"Invalid Excel format: {exc}") from exc
 
 
-def _sheets(workbook: CalamineWorkbook, names: list[str]) -> Iterator[tuple[str | None, Rows]]:
+def _sheets(
+    workbook: CalamineWorkbook, names: list[str], ods: dict[str, list[MergedRange]] | None
+) -> Iterator[tuple[str | None, Rows]]:
     """Each sheet's rows, loaded only when the header search gets to it.
 
     ``iter_rows`` yields every row from the sheet's row 1 (the blank rows above the used
@@ -79,7 +82,8 @@ def _sheets(workbook: CalamineWorkbook, names: list[str]) -> Iterator[tuple[str 
                 f"Invalid Excel format: sheet '{sheet_name}' has more than {MAX_COLUMNS} columns"
             )
         first_column = sheet.start[1] if sheet.start else 0
-        rows = fill_merged_down(sheet.iter_rows(), sheet.merged_cell_ranges, first_column)
+        merged = sheet.merged_cell_ranges if ods is None else ods.get(sheet_name)
+        rows = fill_merged_down(sheet.iter_rows(), merged, first_column)
         yield sheet_name, rows
 
 
@@ -92,7 +96,8 @@ def read_xlsx_records(
 ) -> RecordStream:
     _check_container(path, file_type)
     workbook, names = _open(path)
-    header = find_header(field_map, _sheets(workbook, names), header_at)
+    ods = ods_merges(path) if file_type == "ods" else None
+    header = find_header(field_map, _sheets(workbook, names, ods), header_at)
     if header is None:
         raise FileFormatError("Invalid Excel format: the workbook has no sheet with a header row")
     plan = header.plan
