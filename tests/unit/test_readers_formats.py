@@ -69,6 +69,23 @@ def test_pipes_inside_values_of_a_comma_file_do_not_split_it(tmp_path: Path) -> 
     assert stream.header == HeaderAt(None, 1, ",")
 
 
+def test_a_pipe_file_missing_a_column_is_read_with_pipes(tmp_path: Path) -> None:
+    path = write_file(tmp_path, "m.txt", b"MEMBER_ID|FIRST_NAME|CITY\nM1|Ana|Oakland\n")
+    stream = read_records(path, "csv", MIF_FIELDS, 1000)
+    assert stream.missing_required == ["LAST_NAME"]
+    assert stream.header == HeaderAt(None, 1, "|")
+
+
+def test_pipes_in_the_values_of_a_comma_file_missing_a_column_do_not_win(
+    tmp_path: Path,
+) -> None:
+    # More pipes than commas, but split on pipes the header names none of our columns.
+    text = b"MEMBER_ID,FIRST_NAME\nM1,a|b|c|d|e\n"
+    stream = read_records(write_file(tmp_path, "m.csv", text), "csv", MIF_FIELDS, 1000)
+    assert stream.missing_required == ["LAST_NAME"]
+    assert stream.header == HeaderAt(None, 1, ",")
+
+
 # --- OpenDocument (.ods) ----------------------------------------------------------------------
 
 
