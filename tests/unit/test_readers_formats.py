@@ -14,7 +14,7 @@ from fixtures_workbooks import COVERED, ods_table, ods_workbook, xlsx_merged
 
 from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap
-from ecm.files.readers import HeaderAt, detect_file_type, read_records
+from ecm.files.readers import HeaderAt, detect_file_type, read_records, xlsb_merged
 from ecm.files.readers.merged import fill_merged_down
 from ecm.kinds.authorization.fields import AUTHORIZATION_FIELDS
 from ecm.kinds.authorization.rows import validate_authorization_row
@@ -247,6 +247,24 @@ def test_ods_merges_down_rows_apply_to_each_row(tmp_path: Path) -> None:
         (5, "Esteem Health PSC"),
         (6, "Bayview"),
     ]
+
+
+@pytest.mark.parametrize("block", [1 << 20, 5])
+def test_excel_saved_xlsb_merges_are_read_from_its_sheet_part(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    # calamine reports none; the sheet "Merged Cells" merges A1:A2 and B1:B2 (Excel's file).
+    monkeypatch.setattr(xlsb_merged, "_BLOCK", block)  # a record run across read blocks
+    assert xlsb_merged.xlsb_merges(PUBLIC / "python-calamine-base.xlsb") == {
+        "Merged Cells": [((0, 0), (1, 0)), ((0, 1), (1, 1))]
+    }
+
+
+def test_an_xlsb_with_damaged_parts_has_no_merges(tmp_path: Path) -> None:
+    path = tmp_path / "m.xlsb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.bin", b"\x9c\x01\x7f")
+    assert xlsb_merged.xlsb_merges(path) == {}
 
 
 def test_excel_saved_xls_merges_are_filled_down() -> None:

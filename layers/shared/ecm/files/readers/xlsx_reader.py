@@ -23,6 +23,7 @@ from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE, ZIP_MAGIC
 from ecm.files.readers.header import HeaderAt, Rows, find_header, is_blank
 from ecm.files.readers.merged import MergedRange, fill_merged_down
 from ecm.files.readers.ods_merged import ods_merges
+from ecm.files.readers.xlsb_merged import xlsb_merges
 from ecm.settings import get_settings
 
 MAX_COLUMNS = 500
@@ -64,7 +65,7 @@ def _open(path: Path) -> tuple[CalamineWorkbook, list[str]]:
 
 
 def _sheets(
-    workbook: CalamineWorkbook, names: list[str], ods: dict[str, list[MergedRange]] | None
+    workbook: CalamineWorkbook, names: list[str], merges: dict[str, list[MergedRange]] | None
 ) -> Iterator[tuple[str | None, Rows]]:
     """Each sheet's rows, loaded only when the header search gets to it.
 
@@ -82,7 +83,7 @@ def _sheets(
                 f"Invalid Excel format: sheet '{sheet_name}' has more than {MAX_COLUMNS} columns"
             )
         first_column = sheet.start[1] if sheet.start else 0
-        merged = sheet.merged_cell_ranges if ods is None else ods.get(sheet_name)
+        merged = sheet.merged_cell_ranges if merges is None else merges.get(sheet_name)
         rows = fill_merged_down(sheet.iter_rows(), merged, first_column)
         yield sheet_name, rows
 
@@ -96,8 +97,11 @@ def read_xlsx_records(
 ) -> RecordStream:
     _check_container(path, file_type)
     workbook, names = _open(path)
-    ods = ods_merges(path) if file_type == "ods" else None
-    header = find_header(field_map, _sheets(workbook, names, ods), header_at)
+    # calamine reports merges for XLSX and XLS only: the others' are read here.
+    merges = {"ods": ods_merges, "xlsb": xlsb_merges}.get(file_type)
+    header = find_header(
+        field_map, _sheets(workbook, names, merges(path) if merges else None), header_at
+    )
     if header is None:
         raise FileFormatError("Invalid Excel format: the workbook has no sheet with a header row")
     plan = header.plan
