@@ -12,13 +12,16 @@ import pytest
 from fixtures_builders import MIF_HEADERS, mif_csv, sample_auth_row, sample_mif_row, write_file
 from fixtures_workbooks import COVERED, ods_table, ods_workbook, xlsx_merged
 
-from ecm.errors import FileFormatError
+from ecm.errors import ApiError, FileFormatError
 from ecm.files.fields import FieldMap
 from ecm.files.readers import HeaderAt, detect_file_type, read_records, xlsb_merged
 from ecm.files.readers.merged import fill_merged_down
+from ecm.imports.api import check_import_request
+from ecm.imports.schemas import ImportSource
 from ecm.kinds.authorization.fields import AUTHORIZATION_FIELDS
 from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.fields import MIF_FIELDS
+from ecm.kinds.registry import get_kind
 
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "real_files" / "public"
 MIF_TYPES = ("csv", "xml", "xlsx")
@@ -305,3 +308,21 @@ def test_an_18_digit_auth_no_is_quoted_as_the_spreadsheet_shows_it() -> None:
         "(2.02411010000123E+17), which spreadsheet programs do not keep exactly; format the "
         "column as text and enter the ids again"
     ]
+
+
+# --- what a request may declare ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declared", ["ods", "XLSB", "xlsx"])
+def test_a_request_may_declare_ods_or_xlsb_wherever_xlsx_is_read(declared: str) -> None:
+    for kind in ("mif", "authorization"):
+        check_import_request(get_kind(kind), ImportSource(file="eA==", file_type=declared))
+
+
+def test_other_declared_types_are_refused_with_the_kind_s_own_list() -> None:
+    with pytest.raises(ApiError) as info:
+        check_import_request(get_kind("authorization"), ImportSource(file="eA==", file_type="pdf"))
+    assert (info.value.status, info.value.messages) == (
+        422,
+        ["authorization.file_type must be one of: xlsx, xlsm, xls"],
+    )

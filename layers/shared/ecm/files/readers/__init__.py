@@ -1,7 +1,7 @@
 """Format readers: turn a file on disk into ``(row_number, {FIELD: value})`` records.
 
-Every reader streams (or, for a workbook, holds one bounded sheet) and raises ``FileFormatError``
-with the message returned to the admin when the file cannot be read.
+Every reader streams (or, for a workbook, holds one bounded sheet) and raises
+``FileFormatError`` with the message returned to the admin when the file cannot be read.
 """
 
 from __future__ import annotations

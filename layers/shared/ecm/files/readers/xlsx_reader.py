@@ -32,7 +32,7 @@ WORKBOOK_PARTS = {"xlsb": "xl/workbook.bin", "ods": "content.xml"}
 
 
 def _check_container(path: Path, file_type: str) -> None:
-    """Bound an XLSX/XLSM zip before reading it. Judged by the leading bytes: Excel embeds a
+    """Bound a zip workbook (XLSX, XLSM, XLSB, ODS) before reading it. Judged by the leading bytes: Excel embeds a
     theme part (a zip) inside OLE2 ``.xls`` files, where ``zipfile.is_zipfile`` finds its
     end record, and those files are workbooks, not damaged zips."""
     with path.open("rb") as handle:
