@@ -32,9 +32,10 @@ WORKBOOK_PARTS = {"xlsb": "xl/workbook.bin", "ods": "content.xml"}
 
 
 def _check_container(path: Path, file_type: str) -> None:
-    """Bound a zip workbook (XLSX, XLSM, XLSB, ODS) before reading it. Judged by the leading bytes: Excel embeds a
-    theme part (a zip) inside OLE2 ``.xls`` files, where ``zipfile.is_zipfile`` finds its
-    end record, and those files are workbooks, not damaged zips."""
+    """Bound a zip workbook (XLSX, XLSM, XLSB, ODS) before reading it. Judged by the leading
+    bytes: Excel embeds a theme part (a zip) inside OLE2 ``.xls`` files, where
+    ``zipfile.is_zipfile`` finds its end record, and those files are workbooks, not damaged
+    zips."""
     with path.open("rb") as handle:
         if handle.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
             return  # XLS (OLE2): bounded by its own format (65,536 rows)
