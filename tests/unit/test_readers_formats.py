@@ -14,7 +14,7 @@ from fixtures_workbooks import COVERED, ods_table, ods_workbook, xlsx_merged
 
 from ecm.errors import ApiError, FileFormatError
 from ecm.files.fields import FieldMap
-from ecm.files.readers import HeaderAt, detect_file_type, read_records, xlsb_merged
+from ecm.files.readers import HeaderAt, detect_file_type, read_records, xlsb_merged, xlsx_reader
 from ecm.files.readers.merged import fill_merged_down
 from ecm.imports.api import check_import_request
 from ecm.imports.schemas import ImportSource
@@ -147,6 +147,20 @@ def test_ods_header_below_a_cover_sheet(tmp_path: Path) -> None:
     stream = read_records(write_file(tmp_path, "m.ods", data), "ods", MIF_FIELDS, 1000)
     assert list(stream.records) == [(4, {"MEMBER_ID": "M1", "FIRST_NAME": "A", "LAST_NAME": "B"})]
     assert stream.header == HeaderAt("Members", 3)
+
+
+def test_an_ods_too_large_to_read_whole_is_refused_naming_what_to_save_as(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xlsx_reader, "ODS_CONTENT_LIMIT", 1 << 20)
+    rows = [sample_mif_row(i) for i in range(1500)]  # ~2.3 MB of content.xml
+    path = write_file(tmp_path, "m.ods", ods_table(rows, MIF_HEADERS))
+    with pytest.raises(FileFormatError) as info:
+        _records(path, "ods")
+    assert str(info.value) == (
+        "Invalid Excel format: the .ods file's content expands to 2 MB, more than the 1 MB an "
+        ".ods is read within; save it as Excel 2007-365 (.xlsx) and import it again"
+    )
 
 
 def test_libreoffice_saved_ods_is_read(tmp_path: Path) -> None:
