@@ -1,17 +1,27 @@
 """Files as people really send them, through the API of the local stack (issue #14): the
 corpus of tests/fixtures/real_files/ imported end to end, with the stored values checked,
-and two members with one name and date of birth kept apart."""
+and two members with one name and date of birth kept apart; pipe-delimited text, .ods,
+.xlsb and cells merged down over rows."""
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from fixtures_builders import mif_csv, sample_mif_row
+from fixtures_builders import (
+    MIF_HEADERS,
+    VALID_NPI,
+    auth_xlsx,
+    mif_csv,
+    sample_auth_row,
+    sample_mif_row,
+)
+from fixtures_workbooks import ODS_MIMETYPE, ods_table, xlsx_merged
 from stack_fixture import MIF_URL, RunningStack, data_uri, patients_by_member, post_mif, scan
 
 AUTH_URL = "/v1/admin/clinic/ecm/authorizations"
@@ -198,6 +208,75 @@ def test_password_protected_xls_says_so(stack: RunningStack, name: str) -> None:
     assert response.json()["errors"] == [
         "Invalid Excel format: the workbook is password-protected; remove the password and "
         "export it again"
+    ]
+
+
+# --- pipe-delimited text, .ods, .xlsb, merged cells, long numbers ---------------------------
+
+
+def test_a_quoted_pipe_delimited_mif_imports_its_values(stack: RunningStack) -> None:
+    rows = [sample_mif_row(96_001), sample_mif_row(96_002)]
+    lines = mif_csv(rows, delimiter="|").decode().splitlines()
+    text = "\r\n".join("|".join(f'"{cell}"' for cell in line.split("|")) for line in lines)
+    response = post_mif(stack, {"file": base64.b64encode(text.encode()).decode()})
+    assert response.status_code == 201, response.text
+    assert response.json()["imported_count"] == 2
+    stored = patients_by_member(stack)
+    for row in rows:
+        patient = stored[row["MEMBER_ID"]]
+        assert (patient["first_name"], patient["address"]["street"]) == (
+            row["FIRST_NAME"],
+            row["ADDRESS"],
+        )
+
+
+def test_an_ods_with_its_mime_type_declared_imports_its_values(stack: RunningStack) -> None:
+    row = {**sample_mif_row(96_101), "DOB": date(1980, 1, 2), "ZIP": 2134}
+    data = base64.b64encode(ods_table([row], MIF_HEADERS)).decode()
+    response = post_mif(stack, {"file": f"data:{ODS_MIMETYPE};base64,{data}"})
+    assert response.status_code == 201, response.text
+    detail = _detail(stack, MIF_URL, "mif_file", response.json()["mif_file_id"])
+    assert (detail["file_type"], detail["sheet_name"], detail["header_row"]) == ("ods", "MIF", 1)
+    patient = patients_by_member(stack)[row["MEMBER_ID"]]
+    assert (patient["date_of_birth"], patient["address"]["zip"]) == ("1980-01-02", "02134")
+
+
+def test_an_excel_saved_xlsb_is_read_as_a_workbook(stack: RunningStack) -> None:
+    response = _post_auth(stack, {"file": _inline("public/python-calamine-base.xlsb")})
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors[:2] == ["Missing required column: AUTH_NO", "Missing required column: MEMBER_ID"]
+    assert errors[2].startswith("No row holds every required column (AUTH_NO, MEMBER_ID)")
+    assert not any("not an Excel workbook" in e for e in errors)
+    assert _newest_file(stack, AUTH_URL, "authorization_files")["file_type"] == "xlsb"
+
+
+def test_a_provider_and_npi_merged_down_over_four_rows_are_stored_on_each(
+    stack: RunningStack,
+) -> None:
+    header = ["MEMBER_ID", "FIRST_NAME", "LAST_NAME", "DOB", "ECM_PROVIDER_NAME", "ECM_NPI"]
+    members = [[f"9620000{i}A", f"Merged{i}", "Rows", "01-02-1980"] for i in range(1, 5)]
+    members[0] += ["Esteem Health PSC", int(VALID_NPI)]
+    response = post_mif(
+        stack, {"file": data_uri(xlsx_merged([header, *members], ["E2:E5", "F2:F5"]), "xlsx")}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["warnings"] == []
+    stored = patients_by_member(stack)
+    assert [
+        (stored[m[0]]["eligibility"]["ecm_provider_name"], stored[m[0]]["eligibility"]["ecm_npi"])
+        for m in members
+    ] == [("Esteem Health PSC", VALID_NPI)] * 4
+
+
+def test_an_18_digit_auth_no_is_quoted_as_the_spreadsheet_shows_it(stack: RunningStack) -> None:
+    row = {**sample_auth_row(96_201), "AUTH_NO": 202411010000123008}
+    response = _post_auth(stack, {"file": data_uri(auth_xlsx([row]), "xlsx")})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        "Row 2: AUTH_NO is a number of more than 15 digits in the workbook "
+        "(2.02411010000123E+17), which spreadsheet programs do not keep exactly; format the "
+        "column as text and enter the ids again"
     ]
 
 

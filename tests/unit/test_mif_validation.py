@@ -479,18 +479,19 @@ def test_fractional_numeric_id_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "label", "cell"),
+    ("field", "label", "cell", "shown"),
     [
-        ("MEMBER_ID", "Member ID", 123456789012345678.0),  # stored as ...680
-        ("CIN", "CIN", 1234567890123456),  # an int cell (xls), 16 digits
-        ("ECM_SERVICE_AUTH_ID", "ECM_SERVICE_AUTH_ID", -1e15),
+        # Quoted as a spreadsheet shows the cell (its 15 digits), not the double's ...680.
+        ("MEMBER_ID", "Member ID", 123456789012345678.0, "1.23456789012346E+17"),
+        ("CIN", "CIN", 1234567890123456, "1.23456789012346E+15"),  # an int cell (xls)
+        ("ECM_SERVICE_AUTH_ID", "ECM_SERVICE_AUTH_ID", -1e15, "-1E+15"),
+        ("MEMBER_ID", "Member ID", 2.02411010000123e17, "2.02411010000123E+17"),
     ],
 )
 def test_numeric_id_cells_of_more_than_15_digits_are_refused(
-    field: str, label: str, cell: float
+    field: str, label: str, cell: float, shown: str
 ) -> None:
     _, errors = _validate({field: cell}, typed=True)
-    shown = values.cell_text(cell)
     [error] = errors
     assert error == (
         f"Row 2: {label} is a number of more than 15 digits in the workbook ({shown}), which "
@@ -501,8 +502,8 @@ def test_numeric_id_cells_of_more_than_15_digits_are_refused(
 
 def test_numeric_npi_cell_of_more_than_15_digits_is_refused() -> None:
     assert _errors({"ECM_NPI": 2.5e17}, typed=True) == [
-        "Row 2: ECM_NPI '250000000000000000' is a number of more than 15 digits in the "
-        "workbook (250000000000000000), which spreadsheet programs do not keep exactly; "
+        "Row 2: ECM_NPI '2.5E+17' is a number of more than 15 digits in the "
+        "workbook (2.5E+17), which spreadsheet programs do not keep exactly; "
         "format the column as text and enter the ids again"
     ]
 

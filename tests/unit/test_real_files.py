@@ -73,7 +73,8 @@ def test_the_corpus_holds_every_case_of_the_issue() -> None:
     } <= formats
     makers = " ".join(e["made_by"] for e in MANIFEST.values())
     assert "LibreOffice" in makers and "gnumeric" in makers.lower()
-    assert (CORPUS / "SOURCES.md").read_text().count("| `public/") == 5
+    # Five .xls, one .xlsb (Excel) and one .ods (LibreOffice), each with its upstream blob.
+    assert (CORPUS / "SOURCES.md").read_text().count("| `public/") == 7
 
 
 @pytest.mark.parametrize("name", [n for n in GENERATED if n not in REFUSED_FILES])

@@ -10,6 +10,7 @@ from ecm.api.params import parse_id
 from ecm.aws_errors import is_retryable
 from ecm.clock import wait_for_final
 from ecm.errors import ApiError
+from ecm.files.readers.detect import accepted_types
 from ecm.files.sources import receive
 from ecm.imports.records import (
     get_import_file,
@@ -32,7 +33,7 @@ FINAL = ("completed", "failed")
 
 def check_import_request(kind: ImportKind, request: ImportSource) -> None:
     """What the body's model cannot say alone: the kind's formats, a reachable webhook."""
-    if request.file_type and request.file_type.lower() not in kind.file_types:
+    if request.file_type and request.file_type.lower() not in accepted_types(kind.file_types):
         raise ApiError(
             422,
             f"{kind.body_key}.file_type must be one of: {', '.join(kind.file_types)}",

@@ -17,7 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 from ecm.clients import client
 from ecm.clock import iso_timestamp, utc_now
 from ecm.errors import ApiError
-from ecm.files.readers.detect import EXTENSION_TYPES
+from ecm.files.readers.detect import EXTENSION_TYPES, accepted_types
 from ecm.imports.records import create_import_file, generated_filename, update_import_file
 from ecm.imports.schemas import UploadRequest
 from ecm.imports.work_area import UPLOAD_PREFIX, upload_key
@@ -40,7 +40,7 @@ def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:
         validate_webhook_url(request.webhook_url, field="webhook_url")
     check_plan_option(request.plan, "plan", accepted=kind.takes_plan)
     declared = (request.file_type or "").lower() or None
-    if declared and declared not in kind.file_types:
+    if declared and declared not in accepted_types(kind.file_types):
         raise ApiError(422, f"file_type must be one of: {', '.join(kind.file_types)}")
     expires = utc_now() + timedelta(seconds=UPLOAD_SECONDS)
     record = create_import_file(

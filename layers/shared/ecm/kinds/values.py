@@ -72,7 +72,7 @@ def identifier(value: Any) -> str:
     elif isinstance(value, int | float) and not isinstance(value, bool) and _too_long(value):
         raise ValueError(
             f"is a number of more than {MAX_NUMERIC_ID_DIGITS} digits in the workbook "
-            f"({cell_text(value)}), which spreadsheet programs do not keep exactly; format "
+            f"({shown_cell(value)}), which spreadsheet programs do not keep exactly; format "
             "the column as text and enter the ids again"
         )
     else:
@@ -85,6 +85,16 @@ def identifier(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"'{text}' is not a whole identifier")
     return text
+
+
+def shown_cell(value: Any) -> str:
+    """A cell as an error message quotes it: as ``cell_text``, but a number of more than 15
+    digits as a spreadsheet shows it, the 15 significant digits it keeps in scientific
+    notation (``2.02411010000123E+17``), never the double's binary expansion
+    (``202411010000123008``) that neither the file nor the sheet holds."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and _too_long(value):
+        return f"{value:.15G}"
+    return cell_text(value)
 
 
 def _too_long(number: float) -> bool:

@@ -21,7 +21,7 @@ export const KINDS = {
     list: "authorization_files",
   },
 };
-const ACCEPT = ".csv,.txt,.tsv,.xml,.xlsx,.xlsm,.xls";
+const ACCEPT = ".csv,.txt,.tsv,.xml,.xlsx,.xlsm,.xls,.ods,.xlsb";
 const POLL_MS = 500;
 
 /**

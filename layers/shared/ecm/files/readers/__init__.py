@@ -1,7 +1,7 @@
 """Format readers: turn a file on disk into ``(row_number, {FIELD: value})`` records.
 
-Every reader streams (or, for XLSX, holds one bounded sheet) and raises ``FileFormatError``
-with the message returned to the admin when the file cannot be read.
+Every reader streams (or, for a workbook, holds one bounded sheet) and raises
+``FileFormatError`` with the message returned to the admin when the file cannot be read.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from ecm.files.readers.header import HeaderAt
 from ecm.files.readers.xlsx_reader import read_xlsx_records
 from ecm.files.readers.xml_reader import read_xml_records
 
-__all__ = ["HeaderAt", "RecordStream", "detect_file_type", "read_records"]
+__all__ = ["WORKBOOK_TYPES", "HeaderAt", "RecordStream", "detect_file_type", "read_records"]
+
+#: What calamine reads: typed cells (numbers, dates) rather than text.
+WORKBOOK_TYPES = ("xlsx", "xlsm", "xls", "ods", "xlsb")
 
 
 def read_records(
@@ -32,6 +35,6 @@ def read_records(
         return read_csv_records(path, field_map, max_rows, header_at)
     if file_type == "xml":
         return read_xml_records(path, field_map, max_rows)
-    if file_type in ("xlsx", "xlsm", "xls"):
-        return read_xlsx_records(path, field_map, max_rows, header_at)
+    if file_type in WORKBOOK_TYPES:
+        return read_xlsx_records(path, field_map, max_rows, header_at, file_type)
     raise FileFormatError(f"Unsupported file type '{file_type}'")

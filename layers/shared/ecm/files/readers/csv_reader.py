@@ -1,6 +1,7 @@
-"""CSV/TSV: comma, tab or semicolon; UTF-8 with or without BOM, UTF-16 with a BOM (Excel's
-"Unicode Text"), or a legacy code page (``ecm.readers.encoding``); CRLF or CR lines; quotes;
-title rows above the header (``ecm.readers.header``)."""
+"""CSV/TSV: comma, tab, semicolon or pipe (database exports and healthcare exchange); UTF-8
+with or without BOM, UTF-16 with a BOM (Excel's "Unicode Text"), or a legacy code page
+(``ecm.readers.encoding``); CRLF or CR lines; quotes; title rows above the header
+(``ecm.readers.header``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from ecm.files.readers.encoding import detect_encoding
 from ecm.files.readers.header import HEADER_SEARCH_ROWS, Header, HeaderAt, find_header
 
 MAX_COLUMNS = 500
-#: Tried in this order when the first line holds as many of each.
-DELIMITERS = (",", "\t", ";")
+#: Tried in this order when the first lines hold as many of each.
+DELIMITERS = (",", "\t", ";", "|")
 
 
 def _unclosed_quote_line(path: Path, encoding: str, delimiter: str, start: int) -> int:
@@ -110,38 +111,63 @@ class _Rows:
 def _header(
     path: Path, encoding: str, field_map: FieldMap, header_at: HeaderAt | None
 ) -> tuple[_Rows, Header]:
-    """The delimiter and header row: each of ``,`` tab ``;`` found in the first lines in
+    """The delimiter and header row: each of ``,`` tab ``;`` ``|`` found in the first lines in
     turn, the most frequent first, until one reads a row holding every required column.
-    When none does, what the most frequent one read (its error, or its closest row)."""
+    When none does, what the most frequent one read (its error, or its closest row); the
+    pipe, which text holds for other reasons, only when its closest row names more of our
+    columns than that."""
     lines = _first_lines(path, encoding)
     counts = {d: sum(_count_outside_quotes(line, d) for line in lines) for d in DELIMITERS}
     order = sorted((d for d in DELIMITERS if counts[d]), key=lambda d: -counts[d]) or [","]
     if header_at is not None and header_at.delimiter:
         order = [header_at.delimiter]
     likeliest: tuple[_Rows, Header] | FileFormatError | None = None
+    piped: tuple[_Rows, Header] | FileFormatError | None = None
     for delimiter in order:
         rows = _Rows(path, encoding, delimiter)
         try:
             header = find_header(field_map, [(None, iter(rows))], header_at)
         except FileFormatError as exc:
             rows.handle.close()
-            likeliest = exc if likeliest is None else likeliest
+            if delimiter == "|":
+                piped = exc
+            else:
+                likeliest = exc if likeliest is None else likeliest
             continue
         if header is None:
             rows.handle.close()
             raise FileFormatError("Invalid CSV format: the file has no header row")
         if header.not_found is None:
-            if isinstance(likeliest, tuple):
-                likeliest[0].handle.close()
+            for other in (likeliest, piped):
+                if isinstance(other, tuple):
+                    other[0].handle.close()
             return rows, header
-        if likeliest is None:
+        if delimiter == "|":
+            piped = (rows, header)
+        elif likeliest is None:
             likeliest = (rows, header)
         else:
             rows.handle.close()
-    if isinstance(likeliest, FileFormatError):
-        raise likeliest
-    assert likeliest is not None
-    return likeliest
+    return _likelier(likeliest, piped)
+
+
+def _likelier(
+    likeliest: tuple[_Rows, Header] | FileFormatError | None,
+    piped: tuple[_Rows, Header] | FileFormatError | None,
+) -> tuple[_Rows, Header]:
+    """The other delimiters' likeliest reading, or the pipe's when it names more columns."""
+    known = len(likeliest[1].plan.columns) if isinstance(likeliest, tuple) else 0
+    if isinstance(piped, tuple) and (likeliest is None or len(piped[1].plan.columns) > known):
+        if isinstance(likeliest, tuple):
+            likeliest[0].handle.close()
+        return piped
+    if isinstance(piped, tuple):
+        piped[0].handle.close()
+    chosen = likeliest if likeliest is not None else piped
+    if isinstance(chosen, FileFormatError):
+        raise chosen
+    assert chosen is not None
+    return chosen
 
 
 def read_csv_records(

@@ -25,6 +25,8 @@ DATA_URI_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/vnd.ms-excel": "xls",
     "application/vnd.ms-excel.sheet.macroenabled.12": "xlsm",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.12": "xlsb",
 }
 
 EXTENSION_TYPES = {
@@ -35,7 +37,14 @@ EXTENSION_TYPES = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsm",
     ".xls": "xls",
+    ".ods": "ods",
+    ".xlsb": "xlsb",
 }
+
+#: Workbooks calamine reads besides Excel's XML ones: LibreOffice's own format and Excel's
+#: binary one. Taken wherever XLSX is, without being listed in what a kind names.
+OTHER_WORKBOOKS = ("ods", "xlsb")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
 PROTECTED_WORKBOOK_MESSAGE = (
@@ -69,8 +78,29 @@ def is_encrypted_xls(path: Path) -> bool:
     return False
 
 
+def accepted_types(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The types a kind reads: its own, and the other workbooks wherever it reads XLSX."""
+    return (*allowed, *OTHER_WORKBOOKS) if "xlsx" in allowed else allowed
+
+
+def _zip_type(path: Path) -> str:
+    """xlsx, xlsm, xlsb (a binary workbook part) or ods (its ``mimetype`` member); any other
+    zip is taken for an xlsx, which the reader refuses as not a workbook."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:64] if "mimetype" in names else b""
+    except zipfile.BadZipFile as exc:
+        raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if mimetype.strip() == ODS_MIMETYPE:
+        return "ods"
+    return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
+
+
 def sniff_content(path: Path) -> str:
-    """What the bytes say: zip → xlsx/xlsm, OLE2 → xls, ``<`` → xml, text → csv.
+    """What the bytes say: zip → xlsx/xlsm/xlsb/ods, OLE2 → xls, ``<`` → xml, text → csv.
 
     Containers are told by their leading magic bytes only: an Excel-saved ``.xls`` embeds a
     zip (its theme) and must not be taken for one.
@@ -85,12 +115,7 @@ def sniff_content(path: Path) -> str:
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise FileFormatError("the file is empty")
     if head.startswith(ZIP_MAGIC):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-        except zipfile.BadZipFile as exc:
-            raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
-        return "xlsm" if "xl/vbaProject.bin" in names else "xlsx"
+        return _zip_type(path)
     if head.startswith(OLE2_MAGIC):
         if _is_encrypted_package(path) or is_encrypted_xls(path):
             raise FileFormatError(PROTECTED_WORKBOOK_MESSAGE)
@@ -119,6 +144,7 @@ def detect_file_type(
 ) -> str:
     """Return the file's type; a claim that contradicts the content is an error."""
     excel_only = set(allowed) <= {"xlsx", "xlsm", "xls"}
+    reads = accepted_types(allowed)
     prefix = "Invalid Excel format: " if excel_only else "Unsupported file: "
     try:
         actual = sniff_content(path)
@@ -138,7 +164,7 @@ def detect_file_type(
         if ext in EXTENSION_TYPES:
             claims.append(("file name", EXTENSION_TYPES[ext]))
     for source, claim in claims:
-        if claim not in allowed and source == "file_type":
+        if claim not in reads and source == "file_type":
             raise FileFormatError(
                 f"Unsupported file_type '{claim}'; expected one of: {', '.join(allowed)}"
             )
@@ -150,13 +176,13 @@ def detect_file_type(
             raise FileFormatError(
                 f"{lead}{source} says '{claim}' but the content is {actual.upper()}"
             )
-    if actual not in allowed and excel_only:
+    if actual not in reads and excel_only:
         kind = {"csv": "CSV text", "xml": "XML"}.get(actual, actual.upper())
         raise FileFormatError(
             f"Invalid Excel format: the file is {kind}, not an Excel workbook "
             f"({', '.join(allowed)})"
         )
-    if actual not in allowed:
+    if actual not in reads:
         raise FileFormatError(
             f"Unsupported file type '{actual}'; expected one of: {', '.join(allowed)}"
         )

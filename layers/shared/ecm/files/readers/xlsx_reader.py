@@ -1,8 +1,10 @@
-"""XLSX/XLSM/XLS through python-calamine (10x openpyxl's speed, see benchmarks/).
+"""XLSX/XLSM/XLS, and ODS and XLSB, through python-calamine (10x openpyxl's speed, see
+benchmarks/).
 
 A workbook is a zip (or OLE2) file: the uncompressed size, rows and columns are bounded
 before any cell is read, so a zip bomb fails fast. The header is looked for on each sheet
 in turn (``ecm.readers.header``): cover sheets and title rows come first in real files.
+A value merged down over rows is read on each row it covers (``ecm.readers.merged``).
 """
 
 from __future__ import annotations
@@ -19,15 +21,24 @@ from ecm.files.fields import FieldMap, unnamed_column_warning
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
 from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE, ZIP_MAGIC
 from ecm.files.readers.header import HeaderAt, Rows, find_header, is_blank
+from ecm.files.readers.merged import MergedRange, fill_merged_down
+from ecm.files.readers.ods_merged import ods_merges
+from ecm.files.readers.xlsb_merged import xlsb_merges
 from ecm.settings import get_settings
 
 MAX_COLUMNS = 500
+#: The part each zip workbook cannot do without.
+WORKBOOK_PARTS = {"xlsb": "xl/workbook.bin", "ods": "content.xml"}
+#: calamine reads an .ods whole, its cells taking ~1.6x its content.xml: 100 MB of content
+#: (about 60,000 rows of 17 columns) keeps a stage near an XLSX's peak at 100,000 rows.
+ODS_CONTENT_LIMIT = 100 << 20
 
 
-def _check_container(path: Path) -> None:
-    """Bound an XLSX/XLSM zip before reading it. Judged by the leading bytes: Excel embeds a
-    theme part (a zip) inside OLE2 ``.xls`` files, where ``zipfile.is_zipfile`` finds its
-    end record, and those files are workbooks, not damaged zips."""
+def _check_container(path: Path, file_type: str) -> None:
+    """Bound a zip workbook (XLSX, XLSM, XLSB, ODS) before reading it. Judged by the leading
+    bytes: Excel embeds a theme part (a zip) inside OLE2 ``.xls`` files, where
+    ``zipfile.is_zipfile`` finds its end record, and those files are workbooks, not damaged
+    zips."""
     with path.open("rb") as handle:
         if handle.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
             return  # XLS (OLE2): bounded by its own format (65,536 rows)
@@ -36,6 +47,8 @@ def _check_container(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
             names = set(archive.namelist())
+            ods = file_type == "ods" and "content.xml" in names
+            content = archive.getinfo("content.xml").file_size if ods else 0
     except zipfile.BadZipFile as exc:
         raise FileFormatError("Invalid Excel format: the zip container is damaged") from exc
     if total > limit:
@@ -43,8 +56,14 @@ def _check_container(path: Path) -> None:
             f"Invalid Excel format: the workbook expands to {total // (1 << 20)} MB, "
             f"more than the {limit // (1 << 20)} MB limit"
         )
-    if "xl/workbook.xml" not in names:
+    if WORKBOOK_PARTS.get(file_type, "xl/workbook.xml") not in names:
         raise FileFormatError("Invalid Excel format: the zip file is not an Excel workbook")
+    if content > ODS_CONTENT_LIMIT:
+        raise FileFormatError(
+            f"Invalid Excel format: the .ods file's content expands to {content // (1 << 20)} "
+            f"MB, more than the {ODS_CONTENT_LIMIT // (1 << 20)} MB an .ods is read within; "
+            "save it as Excel 2007-365 (.xlsx) and import it again"
+        )
 
 
 def _open(path: Path) -> tuple[CalamineWorkbook, list[str]]:
@@ -57,7 +76,9 @@ def _open(path: Path) -> tuple[CalamineWorkbook, list[str]]:
         raise FileFormatError(f"Invalid Excel format: {exc}") from exc
 
 
-def _sheets(workbook: CalamineWorkbook, names: list[str]) -> Iterator[tuple[str | None, Rows]]:
+def _sheets(
+    workbook: CalamineWorkbook, names: list[str], merges: dict[str, list[MergedRange]] | None
+) -> Iterator[tuple[str | None, Rows]]:
     """Each sheet's rows, loaded only when the header search gets to it.
 
     ``iter_rows`` yields every row from the sheet's row 1 (the blank rows above the used
@@ -73,15 +94,26 @@ def _sheets(workbook: CalamineWorkbook, names: list[str]) -> Iterator[tuple[str 
             raise FileFormatError(
                 f"Invalid Excel format: sheet '{sheet_name}' has more than {MAX_COLUMNS} columns"
             )
-        yield sheet_name, iter(sheet.iter_rows())
+        first_column = sheet.start[1] if sheet.start else 0
+        merged = sheet.merged_cell_ranges if merges is None else merges.get(sheet_name)
+        rows = fill_merged_down(sheet.iter_rows(), merged, first_column)
+        yield sheet_name, rows
 
 
 def read_xlsx_records(
-    path: Path, field_map: FieldMap, max_rows: int, header_at: HeaderAt | None = None
+    path: Path,
+    field_map: FieldMap,
+    max_rows: int,
+    header_at: HeaderAt | None = None,
+    file_type: str = "xlsx",
 ) -> RecordStream:
-    _check_container(path)
+    _check_container(path, file_type)
     workbook, names = _open(path)
-    header = find_header(field_map, _sheets(workbook, names), header_at)
+    # calamine reports merges for XLSX and XLS only: the others' are read here.
+    merges = {"ods": ods_merges, "xlsb": xlsb_merges}.get(file_type)
+    header = find_header(
+        field_map, _sheets(workbook, names, merges(path) if merges else None), header_at
+    )
     if header is None:
         raise FileFormatError("Invalid Excel format: the workbook has no sheet with a header row")
     plan = header.plan

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ecm.clients import client
 from ecm.errors import FileFormatError, ImportRejected
-from ecm.files.readers import HeaderAt, detect_file_type, read_records
+from ecm.files.readers import WORKBOOK_TYPES, HeaderAt, detect_file_type, read_records
 from ecm.imports.records import (
     generated_filename,
     header_fields,
@@ -25,7 +25,7 @@ from ecm.kinds.registry import VALID_ROWS, ImportKind, get_kind
 from ecm.log import count_metric, logger
 from ecm.settings import get_settings
 
-TYPED_CELL_TYPES = ("xlsx", "xlsm", "xls")
+TYPED_CELL_TYPES = WORKBOOK_TYPES
 
 
 def _duplicate_errors(

@@ -10,7 +10,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from ecm.kinds.values import MAX_TEXT, TYPED_DATE, Memo, bounded_text, cell_text, identifier
+from ecm.kinds.values import (
+    MAX_TEXT,
+    TYPED_DATE,
+    Memo,
+    bounded_text,
+    cell_text,
+    identifier,
+    shown_cell,
+)
 
 
 class AuthorizationStatus(StrEnum):
@@ -121,7 +129,7 @@ def validate_authorization_row(
         value, error = parse[raw] if raw.__class__ is str else parse(raw)
         record[key] = value
         if error:
-            errors.append(f"{prefix}{field} '{cell_text(raw)}' {error}")
+            errors.append(f"{prefix}{field} '{shown_cell(raw)}' {error}")
     dates: dict[str, date | None] = {}
     for field, key in _DATES:
         raw = values.get(field)
@@ -129,7 +137,7 @@ def validate_authorization_row(
         parsed, error = TYPED_DATE[raw] if raw.__class__ is str else TYPED_DATE(raw)
         if error:
             errors.append(
-                f"{prefix}{field} '{cell_text(raw)}' is not a valid date "
+                f"{prefix}{field} '{shown_cell(raw)}' is not a valid date "
                 "(YYYY-MM-DD, MM/DD/YYYY or MM-DD-YYYY)"
             )
         dates[field], record[key] = parsed if parsed else (None, None)

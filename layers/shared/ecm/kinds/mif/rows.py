@@ -25,6 +25,7 @@ from ecm.kinds.values import (
     normalize_state,
     normalize_zip,
     person_name,
+    shown_cell,
 )
 
 MifRecord = dict[str, Any]
@@ -108,7 +109,7 @@ def validate_mif_row(
         value, error = normalize[raw] if raw.__class__ is str else normalize(raw)
         record[key] = value
         if error:
-            errors.append(f"Row {row_number}: {label} '{cell_text(raw)}' {error}")
+            errors.append(f"Row {row_number}: {label} '{shown_cell(raw)}' {error}")
 
     parse = TYPED_DATE if typed_cells else TEXT_DATE
     parsed: list[date | None] = []  # in _DATES order
@@ -117,7 +118,7 @@ def validate_mif_row(
         value, error = parse[raw] if raw.__class__ is str else parse(raw)
         if error:
             errors.append(
-                f"Row {row_number}: {field} '{cell_text(raw)}' is not a valid MM-DD-YYYY date"
+                f"Row {row_number}: {field} '{shown_cell(raw)}' is not a valid MM-DD-YYYY date"
             )
         day, record[key] = value if value else (None, None)
         parsed.append(day)
