@@ -12,6 +12,7 @@ import json
 import re
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BeforeValidator, WithJsonSchema
 
 from ecm.errors import ApiError
@@ -23,11 +24,29 @@ _POSITIVE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 MAX_WINDOW = 10_000
 
 
+def is_id(raw: str) -> bool:
+    """Whether ``raw`` is an id as a path spells it (``re.fullmatch``: no trailing newline)."""
+    return _POSITIVE.fullmatch(raw) is not None
+
+
 def parse_id(raw: str, not_found: str) -> int:
     """A path id; anything but a positive integer names no record (404)."""
-    if not _POSITIVE.fullmatch(raw):
+    if not is_id(raw):
         raise ApiError(404, not_found)
     return int(raw)
+
+
+class RecordId(Path):  # type: ignore[misc]
+    """A path parameter naming a record by its id. The resolver checks it before the query
+    and the body (``ecm.api.resolver``): any other spelling names no record, a 404 saying
+    ``not_found`` whatever else the request holds. The pattern tells clients the rule."""
+
+    def __init__(self, not_found: str) -> None:
+        super().__init__(
+            description="A positive integer (ASCII digits, no sign or leading zero)",
+            pattern=f"^{_POSITIVE.pattern}$",
+        )
+        self.not_found = not_found
 
 
 def _positive(maximum: int) -> Any:

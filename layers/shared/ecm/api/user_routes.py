@@ -12,13 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import Field
 
 from ecm.api.auth import EXPIRY_DAYS
-from ecm.api.params import parse_id
+from ecm.api.params import RecordId, parse_id
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import ObjectBody, ResponseBody, responses
 from ecm.api.users import USER_NOT_FOUND, list_users, rotate_token, set_disabled
 
 USERS = "/v1/admin/clinic/ecm/users"
 USER_TAGS = ["Users"]
+UserId = Annotated[str, RecordId(USER_NOT_FOUND)]
 
 
 class UserSummary(ResponseBody):
@@ -79,7 +80,7 @@ def user_routes() -> Router:
         tags=USER_TAGS,
     )
     def post_disable(
-        user_id: str, body: Annotated[UserChangeRequest, Body()]
+        user_id: UserId, body: Annotated[UserChangeRequest, Body()]
     ) -> Response[UserChanged]:
         target = parse_id(user_id, USER_NOT_FOUND)
         return json_response(200, set_disabled(target, True, current_user(router)))
@@ -91,7 +92,7 @@ def user_routes() -> Router:
         tags=USER_TAGS,
     )
     def post_enable(
-        user_id: str, body: Annotated[UserChangeRequest, Body()]
+        user_id: UserId, body: Annotated[UserChangeRequest, Body()]
     ) -> Response[UserChanged]:
         target = parse_id(user_id, USER_NOT_FOUND)
         return json_response(200, set_disabled(target, False, current_user(router)))
@@ -103,7 +104,7 @@ def user_routes() -> Router:
         tags=USER_TAGS,
     )
     def post_token(
-        user_id: str, body: Annotated[RotateTokenRequest, Body()]
+        user_id: UserId, body: Annotated[RotateTokenRequest, Body()]
     ) -> Response[TokenRotated]:
         target = parse_id(user_id, USER_NOT_FOUND)
         changed, token = rotate_token(target, body.expires_in_days, current_user(router))
