@@ -54,6 +54,12 @@ def _rss_mb(pid: int) -> float:
     return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
 
 
+def _start(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``command`` run from the repository's root, both its streams into ``log_path``."""
+    with log_path.open("wb") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
 def _stop(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
@@ -184,51 +190,46 @@ def _stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
         profiler.wait(timeout=15)
 
 
-def import_by_path(
-    session: Any,  # a requests.Session
-    api: str,
-    headers: dict[str, str],
-    key: str,
-    name: str,
-    stack: subprocess.Popen[bytes],
-    stack_log: Path,
-    deadline: float,
-    on_poll: Callable[[], None] | None = None,
-) -> tuple[int, dict[str, Any]]:
+@dataclass(frozen=True)
+class ImportWatch:
+    """What following an import through the API needs: the session, base URL and headers,
+    the stack's process and log (a stack that dies is said at once, with its log's end),
+    the deadline (``time.perf_counter``) and a hook called at each poll."""
+
+    session: Any  # a requests.Session
+    api: str
+    headers: dict[str, str]
+    stack: subprocess.Popen[bytes]
+    stack_log: Path
+    deadline: float
+    on_poll: Callable[[], None] | None = None
+
+
+def import_by_path(watch: ImportWatch, key: str, name: str) -> tuple[int, dict[str, Any]]:
     """POST a path import and poll its record until completed: (POST status, final record)."""
-    response = session.post(
-        f"{api}/v1/admin/clinic/ecm/mifs", json={"mif": {"path": key}}, headers=headers, timeout=120
+    response = watch.session.post(
+        f"{watch.api}/v1/admin/clinic/ecm/mifs",
+        json={"mif": {"path": key}},
+        headers=watch.headers,
+        timeout=120,
     )
     if response.status_code not in (201, 202):
         raise RuntimeError(f"POST answered {response.status_code}: {response.text[:2000]}")
     file_id = int(response.json()["mif_file_id"])
-    record = wait_for_import(
-        session, api, headers, file_id, name, stack, stack_log, deadline, on_poll
-    )
-    return response.status_code, record
+    return response.status_code, wait_for_import(watch, file_id, name)
 
 
-def wait_for_import(
-    session: Any,  # a requests.Session
-    api: str,
-    headers: dict[str, str],
-    file_id: int,
-    name: str,
-    stack: subprocess.Popen[bytes],
-    stack_log: Path,
-    deadline: float,
-    on_poll: Callable[[], None] | None = None,
-) -> dict[str, Any]:
+def wait_for_import(watch: ImportWatch, file_id: int, name: str) -> dict[str, Any]:
     """Poll a MIF file record until it is completed (returned) or failed (raised)."""
     delay = 0.2
     record: dict[str, Any] = {}
     while True:
-        if on_poll is not None:
-            on_poll()
-        if stack.poll() is not None:
-            raise RuntimeError(f"devstack exited:\n{stack_log.read_text()[-3000:]}")
-        detail = session.get(
-            f"{api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=headers, timeout=60
+        if watch.on_poll is not None:
+            watch.on_poll()
+        if watch.stack.poll() is not None:
+            raise RuntimeError(f"devstack exited:\n{watch.stack_log.read_text()[-3000:]}")
+        detail = watch.session.get(
+            f"{watch.api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=watch.headers, timeout=60
         )
         if detail.status_code == 200:
             record = detail.json()["mif_file"]
@@ -238,7 +239,7 @@ def wait_for_import(
                 raise RuntimeError(
                     f"import {file_id} of {name} FAILED: {record.get('import_errors')}"
                 )
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > watch.deadline:
             raise RuntimeError(
                 f"import {file_id} of {name} not done by its deadline "
                 f"(stage {record.get('stage')}, {record.get('rows_processed')} rows applied)"
@@ -269,14 +270,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         base_env.pop(proxy, None)
     try:
-        with store_log.open("wb") as out:
-            store = subprocess.Popen(
-                store_command(store_port),
-                cwd=ROOT,
-                env=base_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        store = _start(store_command(store_port), base_env, store_log)
         store_url = f"http://127.0.0.1:{store_port}"
         _wait_http(session, f"{store_url}/moto-api/", store, store_log, 60)
         stack_env = {
@@ -287,14 +281,7 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
             "ECM_STORE_ENDPOINT": store_url,
             "ECM_SYNC_WAIT_SECONDS": "1",
         }
-        with stack_log.open("wb") as out:
-            stack = subprocess.Popen(
-                [sys.executable, "-m", "devstack"],
-                cwd=ROOT,
-                env=stack_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        stack = _start([sys.executable, "-m", "devstack"], stack_env, stack_log)
         api = f"http://127.0.0.1:{api_port}"
         _wait_http(session, f"{api}/v1/health", stack, stack_log, 120)
 
@@ -318,17 +305,16 @@ def e2e_import(path: Path, rows: int) -> E2EResult:
         cpu_start, store_start = _cpu_seconds(stack.pid), _cpu_seconds(store.pid)
         wall_start, clock_start = time.time(), time.perf_counter()
         peak = [_rss_mb(stack.pid)]
-        status_code, record = import_by_path(
+        watch = ImportWatch(
             session,
             api,
             headers,
-            key,
-            path.name,
             stack,
             stack_log,
             clock_start + timeout,
             on_poll=lambda: peak.append(max(peak[-1], _rss_mb(stack.pid))),
         )
+        status_code, record = import_by_path(watch, key, path.name)
         peak_rss = peak[-1]
         observed = time.perf_counter() - clock_start
         cpu = _cpu_seconds(stack.pid) - cpu_start

@@ -33,7 +33,7 @@ import boto3
 import requests
 from capacity_rules import item_size
 from common import ADMIN_TOKEN, BENCH_DIR, BUCKET, REGION, ROOT, log
-from e2e import _stop, _wait_http, free_ports, import_by_path, store_command
+from e2e import ImportWatch, _stop, _wait_http, free_ports, import_by_path, store_command
 from fixtures_builders import sample_mif_row
 from generated import ensure_range_file
 
@@ -140,16 +140,11 @@ class LocalStack:
         key = f"bench/{path.name}"
         self._aws("s3").upload_file(str(path), BUCKET, key)
         started = time.perf_counter()
-        _, record = import_by_path(
-            self.session,
-            self.api,
-            self.headers,
-            key,
-            path.name,
-            self.stack,
-            self.stack_log,
-            started + min(1800.0, max(300.0, rows * 0.018)),
+        deadline = started + min(1800.0, max(300.0, rows * 0.018))
+        watch = ImportWatch(
+            self.session, self.api, self.headers, self.stack, self.stack_log, deadline
         )
+        _, record = import_by_path(watch, key, path.name)
         imported = int(record.get("records_imported") or 0)
         if imported != rows:
             raise RuntimeError(

@@ -53,7 +53,7 @@ from common import (
     log,
     peak_rss_mb,
 )
-from e2e import _cpu_seconds, _parse_iso, _rss_mb, wait_for_import
+from e2e import ImportWatch, _cpu_seconds, _parse_iso, _rss_mb, wait_for_import
 from generated import ensure_range_file
 from patients import LocalStack
 
@@ -274,17 +274,16 @@ class UploadStack:
         put_seconds = time.perf_counter() - put_start
         if put.status_code != 200:
             raise RuntimeError(f"PUT answered {put.status_code}: {put.text[:2000]}")
-        record = wait_for_import(
+        watch = ImportWatch(
             local.session,
             local.api,
             local.headers,
-            int(upload["id"]),
-            path.name,
             local.stack,
             local.stack_log,
             clock_start + deadline_s,
             on_poll=lambda: peak.append(max(peak[-1], _rss_mb(self.stack_pid))),
         )
+        record = wait_for_import(watch, int(upload["id"]), path.name)
         observed = time.perf_counter() - clock_start
         cpu = _cpu_seconds(self.stack_pid) - cpu_start
         store_cpu = _cpu_seconds(self.store_pid) - store_start

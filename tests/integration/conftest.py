@@ -1,4 +1,5 @@
-"""One local stack per test session (per xdist worker), shared by the integration tests."""
+"""One local stack per test session (per xdist worker), shared by the integration tests; and
+the fault tests' stacks, one per module that asks for it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from faulty_stack import Client, start_faulty_stack, unexpected_5xx
 from stack_fixture import SERVED, RunningStack, free_port, start_stack, stop_stack
 
 FILE_SERVER_PORT = free_port()
@@ -64,3 +66,19 @@ def stack(
     running = start_stack(tmp_path_factory.mktemp("stack"), stack_env)
     yield running
     stop_stack(running)
+
+
+@pytest.fixture(scope="module")
+def faulty_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """A stack whose AWS calls meet AWS's failures, one per test module (two fault modules,
+    so the suite's two workers share the wait), and a client that retries 503s."""
+    faulty = start_faulty_stack(tmp_path_factory.mktemp("aws-faults"))
+    yield faulty
+    stop_stack(faulty.stack)
+
+
+@pytest.fixture
+def only_busy_5xx(faulty_client: Client) -> Iterator[None]:
+    """No answer may be a 5xx but 503 (busy, with Retry-After), in any test that uses it."""
+    yield
+    assert not unexpected_5xx(faulty_client), faulty_client.answers

@@ -4,7 +4,6 @@ every import completes, every PUT lands, every counter equals a recount."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,52 +16,41 @@ from faulty_stack import (
     Client,
     as_stored,
     rows_from,
-    start_faulty_stack,
     stored_fields,
-    unexpected_5xx,
 )
-from stack_fixture import patients_by_member, stop_stack
+from stack_fixture import patients_by_member
+
+#: No answer may be a 5xx but 503 (busy, with Retry-After), in any test.
+pytestmark = pytest.mark.usefixtures("only_busy_5xx")
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    faulty = start_faulty_stack(tmp_path_factory.mktemp("aws-faults"))
-    yield faulty
-    stop_stack(faulty.stack)
-
-
-@pytest.fixture(autouse=True)
-def only_busy_5xx(client: Client) -> Iterator[None]:
-    """No answer may be a 5xx but 503 (busy, with Retry-After), in any test."""
-    yield
-    assert not unexpected_5xx(client), client.answers
-
-
-def test_imports_and_puts_at_once_all_land_and_counters_equal_a_recount(client: Client) -> None:
+def test_imports_and_puts_at_once_all_land_and_counters_equal_a_recount(
+    faulty_client: Client,
+) -> None:
     """Ten 200-row imports posted at once (they take the import lock in turn) while twenty
     PUTs change the statuses of the patients of the first one done, as soon as it is."""
     batches = [rows_from(FIRST + CASELOAD + 200 * n, 200) for n in range(10)]
     with ThreadPoolExecutor(max_workers=10) as pool:
-        file_ids = list(pool.map(client.post_mif, batches))
-        done, in_progress = client.first_done(file_ids)
+        file_ids = list(pool.map(faulty_client.post_mif, batches))
+        done, in_progress = faulty_client.first_done(file_ids)
         assert (done["status"], done["created_count"]) == ("completed", 200), done
         members = {r["MEMBER_ID"] for r in batches[file_ids.index(done["id"])][:20]}
-        targets = [p for m, p in patients_by_member(client.stack).items() if m in members]
-        changed = list(pool.map(lambda n: _change(client, targets[n], n), range(20)))
-        details = list(pool.map(client.wait, file_ids))
+        targets = [p for m, p in patients_by_member(faulty_client.stack).items() if m in members]
+        changed = list(pool.map(lambda n: _change(faulty_client, targets[n], n), range(20)))
+        details = list(pool.map(faulty_client.wait, file_ids))
     assert in_progress >= 2  # the PUTs met imports still running
     assert changed == list(range(20))
     assert [(d["status"], d["created_count"]) for d in details] == [("completed", 200)] * 10
-    stored = patients_by_member(client.stack)
+    stored = patients_by_member(faulty_client.stack)
     for row in (r for batch in batches for r in batch):
         assert stored_fields(stored[row["MEMBER_ID"]]) == as_stored(row)
     by_status = Counter(p["eligibility"]["member_record_status"] for p in stored.values())
     assert {s: by_status[s] for s in STATUSES} == dict.fromkeys(STATUSES, 5)
-    total, everyone = client.paged()
+    total, everyone = faulty_client.paged()
     assert total == len(everyone) == len(stored)
     assert len({p["id"] for p in everyone}) == len(stored)
     for status, count in by_status.items():
-        total, listed = client.paged(f"&status={status}")
+        total, listed = faulty_client.paged(f"&status={status}")
         assert total == len(listed) == count, status
         assert all(
             p["ecm_eligibility_information"]["member_record_status"] == status for p in listed

@@ -4,7 +4,6 @@ failed import is rolled back to the exact prior state."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,42 +13,29 @@ from faulty_stack import (
     Client,
     as_stored,
     rows_from,
-    start_faulty_stack,
     stored_fields,
-    unexpected_5xx,
 )
-from stack_fixture import patients_by_member, snapshot, stop_stack
+from stack_fixture import patients_by_member, snapshot
+
+#: No answer may be a 5xx but 503 (busy, with Retry-After), in any test.
+pytestmark = pytest.mark.usefixtures("only_busy_5xx")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    faulty = start_faulty_stack(tmp_path_factory.mktemp("aws-faults"))
-    yield faulty
-    stop_stack(faulty.stack)
-
-
-@pytest.fixture(autouse=True)
-def only_busy_5xx(client: Client) -> Iterator[None]:
-    """No answer may be a 5xx but 503 (busy, with Retry-After), in any test."""
-    yield
-    assert not unexpected_5xx(client), client.answers
-
-
-@pytest.fixture(scope="module")
-def caseload(client: Client) -> dict[str, Any]:
+def caseload(faulty_client: Client) -> dict[str, Any]:
     """A 2,000-row MIF imported under the faults: the file's detail."""
     started = time.monotonic()
-    detail = client.wait(client.post_mif(rows_from(FIRST, CASELOAD)))
+    detail = faulty_client.wait(faulty_client.post_mif(rows_from(FIRST, CASELOAD)))
     detail["seconds"] = time.monotonic() - started
     return detail
 
 
 def test_a_2000_row_import_stores_every_row_exactly(
-    client: Client, caseload: dict[str, Any]
+    faulty_client: Client, caseload: dict[str, Any]
 ) -> None:
     assert (caseload["status"], caseload["stage"]) == ("completed", "done"), caseload
     assert (caseload["created_count"], caseload["rows_processed"]) == (CASELOAD, CASELOAD)
-    stored = patients_by_member(client.stack)
+    stored = patients_by_member(faulty_client.stack)
     rows = rows_from(FIRST, CASELOAD)
     mine = {r["MEMBER_ID"] for r in rows}
     assert {m: stored_fields(p) for m, p in stored.items() if m in mine} == {
@@ -59,7 +45,7 @@ def test_a_2000_row_import_stores_every_row_exactly(
 
 
 def test_a_failed_import_is_rolled_back_to_the_exact_prior_state(
-    client: Client, caseload: dict[str, Any]
+    faulty_client: Client, caseload: dict[str, Any]
 ) -> None:
     """40 members of the caseload changed and 560 new ones (a 500-row chunk, a 100-row one and
     the new members' lookup keys); the second apply chunk fails after its writes (the
@@ -67,13 +53,13 @@ def test_a_failed_import_is_rolled_back_to_the_exact_prior_state(
     rows = rows_from(FIRST, 40) + rows_from(FIRST + 10_000, 560)
     for row in rows[:40]:
         row["ACUITY_LEVEL"], row["PHONE"] = "Medium", "(805) 555-0199"
-    ddb = client.stack.client("dynamodb")
+    ddb = faulty_client.stack.client("dynamodb")
     fault = {"pk": {"S": "fault#apply"}, "mode": {"S": "raise"}, "after_chunk": {"N": "1"}}
     ddb.put_item(TableName="MetaTable", Item=fault)
     try:
-        before = snapshot(client.stack)
-        detail = client.wait(client.post_mif(rows))
-        after = snapshot(client.stack)
+        before = snapshot(faulty_client.stack)
+        detail = faulty_client.wait(faulty_client.post_mif(rows))
+        after = snapshot(faulty_client.stack)
     finally:
         ddb.delete_item(TableName="MetaTable", Key={"pk": {"S": "fault#apply"}})
     assert (detail["status"], detail["stage"]) == ("failed", "rolled_back"), detail

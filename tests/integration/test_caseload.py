@@ -84,10 +84,7 @@ def test_care_manager_and_provider_names_are_what_a_reader_sees(
     assert (manager.status_code, manager.json()) == (422, {"errors": [f"care_manager.{message}"]})
     assert call(stack, "GET", "/care_managers").json()["care_managers"] == before
     provider = call(stack, "POST", "/providers", {"provider": {"name": name}})
-    assert (provider.status_code, provider.json()) == (
-        422,
-        {"errors": [f"provider: Provider {message}"]},
-    )
+    assert (provider.status_code, provider.json()) == (422, {"errors": [f"provider.{message}"]})
 
 
 def test_assign_filter_count_and_clear_a_case_load(stack: RunningStack) -> None:

@@ -89,9 +89,26 @@ def test_ids_spelled_another_way_name_no_record(stack: RunningStack, raw: str) -
         assert (response.status_code, _errors(response)) == (404, [message]), path
 
 
+@pytest.mark.parametrize("raw", ["%0A", "1%0A", "%0D%0A", "1%09", "1%00"])
+def test_an_id_holding_a_control_character_is_a_404_whatever_the_query(
+    stack: RunningStack, raw: str
+) -> None:
+    for method, path, message in (
+        ("GET", f"{BASE}/mifs/{raw}?records_per_page=7", "MIF file not found"),
+        ("GET", f"{BASE}/authorizations/{raw}?page=1", "Authorization file not found"),
+        ("GET", f"{BASE}/patients/{raw}/audit?search=a", "Patient not found"),
+        ("PUT", f"{BASE}/care_managers/{raw}?x=1", "Care manager not found"),
+        ("POST", f"{BASE}/users/{raw}/disable", "User not found"),
+    ):
+        response = _send(stack, method, path, json={})
+        assert (response.status_code, _errors(response)) == (404, [message]), path
+
+
 def test_an_unknown_path_is_a_json_404(stack: RunningStack) -> None:
     response = _send(stack, "GET", f"{BASE}/nothing-here")
     assert (response.status_code, _errors(response)) == (404, ["Not found"])
+    deeper = _send(stack, "GET", f"{BASE}/mifs/1/nothing?records_per_page=7")
+    assert (deeper.status_code, _errors(deeper)) == (404, ["Not found"])
 
 
 def test_every_json_answer_says_application_json(stack: RunningStack) -> None:

@@ -194,6 +194,68 @@ def test_every_api_route_answers_non_admins_before_doing_anything(
         assert (response["statusCode"], _body(response)["errors"]) == expected, (method, path)
 
 
+ADMIN = {"user_id": "1", "role": "admin", "name": "Sample Admin", "principalId": "1"}
+#: What each collection answers for an id that names none of its records.
+NOT_FOUND = {
+    "mifs": "MIF file not found",
+    "authorizations": "Authorization file not found",
+    "patients": "Patient not found",
+    "care_managers": "Care manager not found",
+    "users": "User not found",
+    "exports": "Export not found",
+}
+
+
+def _with_id(method: str, path: str, raw: str, authorizer: dict[str, str]) -> dict[str, Any]:
+    """The route's event with ``raw`` as its id, a query no route declares and a body no
+    route takes: only the id check can answer first (before any AWS call: no moto here)."""
+    event = _route_event(method, path, authorizer)
+    event["path"] = path.replace("{id}", raw)
+    event["pathParameters"] = {"id": raw}
+    event["queryStringParameters"] = {"records_per_page": "7", "bogus": "1"}
+    event["body"] = "not json" if method in ("POST", "PUT") else None
+    return event
+
+
+@pytest.mark.parametrize("raw", ["\n", "1\n", "\t1", "1\x00", "01", "1 ", "+1", "١", "abc"])
+def test_an_id_of_another_spelling_is_the_routes_404_before_its_query_or_body(
+    functions: dict[str, Function], raw: str
+) -> None:
+    with_id = [(logical, m, p) for logical, m, p in _routes(functions) if "{id}" in p]
+    assert len(with_id) == 13
+    for logical, method, path in with_id:
+        response = _call(functions, logical, _with_id(method, path, raw, ADMIN))
+        collection = path.split("/")[5]
+        expected = (404, [NOT_FOUND[collection]])
+        assert (response["statusCode"], _body(response)["errors"]) == expected, (method, path)
+        staff = {**ADMIN, "role": "staff"}
+        response = _call(functions, logical, _with_id(method, path, raw, staff))
+        assert (response["statusCode"], _body(response)["errors"]) == (
+            403,
+            ["Admin access required"],
+        ), (method, path)
+
+
+def test_an_id_spelled_right_goes_on_to_the_query_check(functions: dict[str, Function]) -> None:
+    response = _call(
+        functions, "MifsApiFunction", _with_id("GET", "/v1/admin/clinic/ecm/mifs/{id}", "1", ADMIN)
+    )
+    assert (response["statusCode"], _body(response)["errors"]) == (
+        422,
+        ["Unknown query parameter 'bogus'"],
+    )
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/clinic/ecm/nothing", "/v1/admin/clinic/ecm/mifs/1/x"])
+def test_a_path_no_route_has_is_a_404_whatever_its_query(
+    functions: dict[str, Function], path: str
+) -> None:
+    event = _with_id("GET", "/v1/admin/clinic/ecm/mifs/{id}", "1", ADMIN)
+    event.update(path=path, pathParameters=None)
+    response = _call(functions, "MifsApiFunction", event)
+    assert (response["statusCode"], _body(response)) == (404, {"errors": ["Not found"]})
+
+
 def test_the_sample_events_are_valid_json_of_their_kind() -> None:
     names = sorted(p.name for p in Path(EVENTS).glob("*.json"))
     assert names == [

@@ -47,8 +47,13 @@ def field_messages(errors: Sequence[Any], prefix: str | None = None) -> list[str
             loc = loc[1:]
         where = ".".join([*([prefix] if prefix else []), *loc])
         message = str(error["msg"]).removeprefix("Value error, ")
+        limits = error.get("ctx") or {}
         if error["type"] == "extra_forbidden" and place == "query":
             messages.append(f"Unknown query parameter '{where}'")
+        elif error["type"] == "string_too_long":
+            messages.append(f"{where} is longer than {limits['max_length']} characters")
+        elif error["type"] == "string_too_short" and limits.get("min_length") == 1:
+            messages.append(f"{where} can't be blank")
         elif not where:
             messages.append("Request body is required" if error["type"] == "missing" else message)
         elif error["type"] == "extra_forbidden":

@@ -8,11 +8,17 @@ it is a short slug: lowercase letters, digits, ``-`` and ``_``.
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator, WithJsonSchema
 
 from ecm.errors import ApiError
 
-PLAN_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}", re.ASCII)
-PLAN_RULE = "must be 1-40 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+PLAN_MAX = 40
+PLAN_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{PLAN_MAX - 1}}}", re.ASCII)
+PLAN_RULE = (
+    f"must be 1-{PLAN_MAX} lowercase letters, digits, '-' or '_', starting with a letter or digit"
+)
 
 
 def check_plan(value: str) -> str:
@@ -20,6 +26,21 @@ def check_plan(value: str) -> str:
     if not PLAN_PATTERN.fullmatch(value):
         raise ValueError(PLAN_RULE)
     return value
+
+
+#: A plan code in a request body: checked by check_plan, declared by the same pattern.
+PlanCode = Annotated[
+    str,
+    AfterValidator(check_plan),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{PLAN_PATTERN.pattern}$",
+            "minLength": 1,
+            "maxLength": PLAN_MAX,
+        }
+    ),
+]
 
 
 def check_plan_option(plan: str | None, field: str, *, accepted: bool) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BeforeValidator, WithJsonSchema
 
 from ecm.errors import ApiError
@@ -21,16 +22,46 @@ _POSITIVE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 
 #: Page × per_page bound of every list read from an index: page *p* reads *p·n* items.
 MAX_WINDOW = 10_000
+#: The most items a page of a list holds.
+MAX_PER_PAGE = 100
+#: How the document declares MAX_WINDOW on each page number it bounds (JSON Schema has no
+#: product of two fields): this extension, and the description.
+WINDOW_KEY = "x-max-page-window"
+WINDOW_RULE = (
+    f"page × per_page may reach at most {MAX_WINDOW:,} items (a larger product is a 422); "
+    "narrow the list with search or filters to go further"
+)
+WINDOW_SCHEMA: dict[str, Any] = {"description": WINDOW_RULE, WINDOW_KEY: MAX_WINDOW}
+
+
+def is_id(raw: str) -> bool:
+    """Whether ``raw`` is an id as a path spells it (``re.fullmatch``: no trailing newline)."""
+    return _POSITIVE.fullmatch(raw) is not None
 
 
 def parse_id(raw: str, not_found: str) -> int:
     """A path id; anything but a positive integer names no record (404)."""
-    if not _POSITIVE.fullmatch(raw):
+    if not is_id(raw):
         raise ApiError(404, not_found)
     return int(raw)
 
 
-def _positive(maximum: int) -> Any:
+class RecordId(Path):  # type: ignore[misc]
+    """A path parameter naming a record by its id. The resolver checks it before the query
+    and the body (``ecm.api.resolver``): any other spelling names no record, a 404 saying
+    ``not_found`` whatever else the request holds. The pattern tells clients the rule."""
+
+    def __init__(self, not_found: str) -> None:
+        super().__init__(
+            description="A positive integer (ASCII digits, no sign or leading zero)",
+            pattern=f"^{_POSITIVE.pattern}$",
+        )
+        self.not_found = not_found
+
+
+def _checked(maximum: int) -> BeforeValidator:
+    """A query integer from 1 to ``maximum``; absent or empty: None, the route's default."""
+
     def check(raw: Any) -> int | None:
         if raw is None or raw == "":
             return None
@@ -43,34 +74,20 @@ def _positive(maximum: int) -> Any:
             raise ValueError(f"must be at most {maximum}")
         return int(text)
 
-    return check
+    return BeforeValidator(check)
 
 
-def _bounds(maximum: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": 1, "maximum": maximum}
+def _declared(maximum: int, **extra: Any) -> WithJsonSchema:
+    """What _checked(maximum) takes, as the document declares it."""
+    return WithJsonSchema({"type": "integer", "minimum": 1, "maximum": maximum, **extra})
 
 
-#: The page window page_window enforces, declared on the page parameter that it bounds.
-_WINDOW = (
-    f"page × per_page may reach at most {MAX_WINDOW:,} items (a larger product is a 422); "
-    "narrow the list with search or filters to go further"
-)
-
-# Query integers from 1 to a maximum (absent or empty: None, the route's default).
-PageNumber = Annotated[
-    int | None,
-    BeforeValidator(_positive(10**6)),
-    WithJsonSchema({**_bounds(10**6), "description": _WINDOW}),
-]
-PerPage = Annotated[int | None, BeforeValidator(_positive(100)), WithJsonSchema(_bounds(100))]
+PageNumber = Annotated[int | None, _checked(10**6), _declared(10**6, **WINDOW_SCHEMA)]
+PerPage = Annotated[int | None, _checked(MAX_PER_PAGE), _declared(MAX_PER_PAGE)]
 #: Import files and their records are read by id, so their pages may go further.
-FilePage = Annotated[int | None, BeforeValidator(_positive(10**9)), WithJsonSchema(_bounds(10**9))]
-RecordsPerPage = Annotated[
-    int | None, BeforeValidator(_positive(1000)), WithJsonSchema(_bounds(1000))
-]
-ProviderId = Annotated[
-    int | None, BeforeValidator(_positive(10**12)), WithJsonSchema(_bounds(10**12))
-]
+FilePage = Annotated[int | None, _checked(10**9), _declared(10**9)]
+RecordsPerPage = Annotated[int | None, _checked(1000), _declared(1000)]
+ProviderId = Annotated[int | None, _checked(10**12), _declared(10**12)]
 
 
 def page_window(

@@ -3,15 +3,29 @@ error body, pagination, and the table of responses a route documents.
 
 Request bodies refuse unknown fields and strip strings; response bodies refuse fields they
 do not declare, so a response that drifts from the OpenAPI document fails in the tests
-(answered 500 by the resolver) instead of reaching a client undocumented.
+(answered 500 by the resolver) instead of reaching a client undocumented. A request field's
+limits are constraints of its model: pydantic enforces them and the document declares them,
+one number for both.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+
+from ecm.kinds.values import MAX_TEXT, person_name
+
+
+def text_limits(max_length: int, *, blank: bool = False) -> StringConstraints:
+    """A request string's bounds once stripped: at most ``max_length`` characters and, unless
+    ``blank``, at least one (``ecm.errors.field_messages`` words each refusal)."""
+    return StringConstraints(min_length=None if blank else 1, max_length=max_length)
+
+
+#: A person's name in a request: never blank, bounded, nothing that hides what a reader sees.
+PersonName = Annotated[str, text_limits(MAX_TEXT), AfterValidator(person_name)]
 
 
 class RequestBody(BaseModel):

@@ -12,13 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import Field
 
 from ecm.api.auth import EXPIRY_DAYS
-from ecm.api.params import parse_id
+from ecm.api.params import RecordId, parse_id
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import ObjectBody, ResponseBody, responses
 from ecm.api.users import USER_NOT_FOUND, list_users, rotate_token, set_disabled
 
 USERS = "/v1/admin/clinic/ecm/users"
 USER_TAGS = ["Users"]
+UserId = Annotated[str, RecordId(USER_NOT_FOUND)]
 
 
 class UserSummary(ResponseBody):
@@ -59,6 +60,33 @@ class UserChangeRequest(ObjectBody):
     every other write is (JSON only, one object, no unknown field)."""
 
 
+#: The routes that switch a user off and on: (path's last segment, disabled, summary).
+_SWITCHES = (
+    ("disable", True, "Disable a user: its token is refused (after the authorizer's cache, 60 s)"),
+    ("enable", False, "Enable a disabled user again"),
+)
+
+
+def _switch_route(router: Router, action: str, disabled: bool, summary: str) -> None:
+    """``POST /users/{id}/<action>``: set the user's ``disabled`` to ``disabled``."""
+
+    def switch(
+        user_id: UserId, body: Annotated[UserChangeRequest, Body()]
+    ) -> Response[UserChanged]:
+        target = parse_id(user_id, USER_NOT_FOUND)
+        return json_response(200, set_disabled(target, disabled, current_user(router)))
+
+    switch.__name__ = (
+        f"post_{action}"  # the document's operationId: post_disable_..., post_enable_...
+    )
+    router.post(
+        USERS + f"/<user_id>/{action}",
+        summary=summary,
+        responses=responses({200: UserChanged}, 404, 409, 415),
+        tags=USER_TAGS,
+    )(switch)
+
+
 def user_routes() -> Router:
     """Who may enter, and with which token."""
     router = Router()
@@ -72,29 +100,8 @@ def user_routes() -> Router:
     def get_users() -> Response[UserList]:
         return json_response(200, list_users())
 
-    @router.post(
-        USERS + "/<user_id>/disable",
-        summary="Disable a user: its token is refused (after the authorizer's cache, 60 s)",
-        responses=responses({200: UserChanged}, 404, 409, 415),
-        tags=USER_TAGS,
-    )
-    def post_disable(
-        user_id: str, body: Annotated[UserChangeRequest, Body()]
-    ) -> Response[UserChanged]:
-        target = parse_id(user_id, USER_NOT_FOUND)
-        return json_response(200, set_disabled(target, True, current_user(router)))
-
-    @router.post(
-        USERS + "/<user_id>/enable",
-        summary="Enable a disabled user again",
-        responses=responses({200: UserChanged}, 404, 409, 415),
-        tags=USER_TAGS,
-    )
-    def post_enable(
-        user_id: str, body: Annotated[UserChangeRequest, Body()]
-    ) -> Response[UserChanged]:
-        target = parse_id(user_id, USER_NOT_FOUND)
-        return json_response(200, set_disabled(target, False, current_user(router)))
+    for action, disabled, summary in _SWITCHES:
+        _switch_route(router, action, disabled, summary)
 
     @router.post(
         USERS + "/<user_id>/token",
@@ -103,7 +110,7 @@ def user_routes() -> Router:
         tags=USER_TAGS,
     )
     def post_token(
-        user_id: str, body: Annotated[RotateTokenRequest, Body()]
+        user_id: UserId, body: Annotated[RotateTokenRequest, Body()]
     ) -> Response[TokenRotated]:
         target = parse_id(user_id, USER_NOT_FOUND)
         changed, token = rotate_token(target, body.expires_in_days, current_user(router))

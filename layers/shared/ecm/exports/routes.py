@@ -6,13 +6,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from ecm.api.params import FilePage, PerPage
+from ecm.api.params import FilePage, PerPage, RecordId
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import responses
-from ecm.exports.api import create_export, export_detail, list_exports
+from ecm.exports.api import NOT_FOUND, create_export, export_detail, list_exports
 from ecm.exports.schemas import ExportFile, ExportList, ExportRequest, ExportStarted
 
 TAGS = ["Return files"]
+ExportId = Annotated[str, RecordId(NOT_FOUND)]
 
 
 def export_routes(base: str) -> Router:
@@ -45,7 +46,7 @@ def export_routes(base: str) -> Router:
         responses=responses({200: ExportFile}, 404),
         tags=TAGS,
     )
-    def get_export(export_id: str) -> Response[ExportFile]:
+    def get_export(export_id: ExportId) -> Response[ExportFile]:
         return json_response(200, export_detail(export_id))
 
     return router

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ecm.api.schemas import Envelope, Pagination, RequestBody, ResponseBody
-from ecm.plans import check_plan
+from ecm.plans import PlanCode
 
 ExportStatus = Literal["pending", "processing", "completed", "failed"]
 
 
 class ExportCreate(RequestBody):
     kind: Literal["rtf", "otf"] = Field(description="rtf: Return Transmission; otf: Outreach")
-    plan: str = Field(description="The health plan's code, as its MIFs name it")
+    plan: PlanCode = Field(description="The health plan's code, as its MIFs name it")
     period: str = Field(description="The reporting month, YYYY-MM (California's calendar)")
     format: Literal["csv", "xlsx"] = "csv"
     production_date: str | None = Field(
@@ -22,8 +22,6 @@ class ExportCreate(RequestBody):
         description="YYYY-MM-DD written in the file and its name; today (California) if absent. "
         "The same data, period and production date give the same bytes",
     )
-
-    _plan = field_validator("plan")(check_plan)
 
 
 class ExportRequest(Envelope):

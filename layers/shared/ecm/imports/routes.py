@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from ecm.api.params import FilePage, PerPage, RecordsPerPage
+from ecm.api.params import FilePage, PerPage, RecordId, RecordsPerPage
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import responses
 from ecm.imports.api import create_import, file_detail, list_files
@@ -68,7 +68,7 @@ def import_router(kind_name: str, base: str) -> Router:
         tags=tag,
     )
     def get_file(
-        file_id: str,
+        file_id: Annotated[str, RecordId(kind.not_found)],
         records_page: Annotated[FilePage, Query()] = None,
         records_per_page: Annotated[RecordsPerPage, Query(description="Default 500")] = None,
     ) -> Response[models.detail]:  # type: ignore[name-defined]

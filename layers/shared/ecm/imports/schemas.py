@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
 from ecm.api.schemas import Envelope, ObjectBody, Pagination, RequestBody, ResponseBody
 from ecm.kinds.registry import ALL_OR_NOTHING, ImportKind, ImportMode, get_kind
+from ecm.plans import PlanCode
+from ecm.webhooks import MAX_URL_LENGTH
 
 PLAN_DESCRIPTION = (
     "MIF only: the health plan that sent the file, a short code (lowercase letters, digits, "
     "'-', '_'); kept on each member's eligibility record, return files are made per plan"
 )
+
+#: A webhook URL in a request; ecm.webhooks checks it (with this bound) before it is kept.
+WebhookUrl = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH}
+    ),
+]
 
 FileStatus = Literal["pending", "processing", "completed", "failed", "waiting", "expired"]
 
@@ -39,8 +49,8 @@ class ImportSource(RequestBody):
     file_type: str | None = Field(None, description="Format; detected from the bytes if absent")
     dry_run: bool = Field(False, description="Validate and plan only; nothing is written")
     mode: ImportMode = Field(ALL_OR_NOTHING, description="valid_rows imports the rows that pass")
-    webhook_url: str | None = Field(None, description="https URL told when the import ends")
-    plan: str | None = Field(None, description=PLAN_DESCRIPTION)
+    webhook_url: WebhookUrl | None = Field(None, description="https URL told when the import ends")
+    plan: PlanCode | None = Field(None, description=PLAN_DESCRIPTION)
 
 
 class UploadRequest(ObjectBody):
@@ -50,8 +60,8 @@ class UploadRequest(ObjectBody):
     file_type: str | None = None
     dry_run: bool = False
     mode: ImportMode = ALL_OR_NOTHING
-    webhook_url: str | None = None
-    plan: str | None = Field(None, description=PLAN_DESCRIPTION)
+    webhook_url: WebhookUrl | None = None
+    plan: PlanCode | None = Field(None, description=PLAN_DESCRIPTION)
 
 
 class Upload(ResponseBody):

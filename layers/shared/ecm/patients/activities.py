@@ -65,15 +65,13 @@ _TIMESTAMP = re.compile(
 _TIMESTAMP_MESSAGE = "must be an ISO 8601 timestamp with a time zone, e.g. 2024-11-20T14:30:00Z"
 
 
-def _optional_text(value: Any, limit: int) -> str | None:
+def _optional_text(value: Any) -> str | None:
+    """Stripped, blank as absent; the field's max_length bounds what is left."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError("must be a string")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValueError(f"is longer than {limit} characters")
-    return value or None
+    return value.strip() or None
 
 
 def normalise_timestamp(value: Any) -> str:
@@ -103,15 +101,15 @@ class ActivityCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_required, strict=True)
 
-    type: str = Field(None, validate_default=True)
-    occurred_at: str = Field(None, validate_default=True)
+    type: str = Field(None, validate_default=True, min_length=1)
+    occurred_at: str = Field(None, validate_default=True, min_length=1)
     method: str | None = None
-    outcome: str | None = None
-    minutes: int | None = None
+    outcome: str | None = Field(None, max_length=MAX_OUTCOME)
+    minutes: int | None = Field(None, ge=0, le=MAX_MINUTES)
     successful: bool | None = Field(
         None, description="Outreach: whether the attempt reached the member (unknown if absent)"
     )
-    note: str | None = None
+    note: str | None = Field(None, max_length=MAX_NOTE)
 
     @field_validator("type", mode="before")
     @classmethod
@@ -136,15 +134,7 @@ class ActivityCreate(BaseModel):
             raise ValueError(f"must be one of {', '.join(ACTIVITY_METHODS)}")
         return str(value)
 
-    @field_validator("outcome", mode="before")
-    @classmethod
-    def _outcome(cls, value: Any) -> str | None:
-        return _optional_text(value, MAX_OUTCOME)
-
-    @field_validator("note", mode="before")
-    @classmethod
-    def _note(cls, value: Any) -> str | None:
-        return _optional_text(value, MAX_NOTE)
+    _texts = field_validator("outcome", "note", mode="before")(_optional_text)
 
     @model_validator(mode="after")
     def _successful_is_outreach(self) -> ActivityCreate:

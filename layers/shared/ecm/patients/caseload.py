@@ -8,17 +8,17 @@ commits with its count deltas in one transaction, conditional on the version it 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 from pynamodb.expressions.update import Action
 
 from ecm.api.auth import create_user
 from ecm.api.params import parse_id
-from ecm.api.schemas import RequestBody
+from ecm.api.schemas import PersonName, RequestBody, text_limits
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError
-from ecm.kinds.values import normalize_email, normalize_phone, person_name
+from ecm.kinds.values import MAX_EMAIL, normalize_email, normalize_phone, person_name
 from ecm.log import logger
 from ecm.models import Patient, Provider, User
 from ecm.models.access import all_items, get, put_versioned
@@ -36,8 +36,12 @@ CARE_MANAGER_FIELDS = ["id", "name", "role", "phone", "email"]
 CARE_MANAGER_NOT_FOUND = "Care manager not found"
 
 
+#: A care manager's email in a request; blank clears it as null does.
+Email = Annotated[str, text_limits(MAX_EMAIL, blank=True)]
+
+
 class ProviderBody(RequestBody):
-    name: str
+    name: PersonName
     npi: str | None = None
 
 
@@ -51,18 +55,18 @@ def _contact(field: str, value: str | None) -> str | None:
 
 
 class CareManagerBody(RequestBody):
-    name: str
+    name: PersonName
     role: str
     phone: str | None = Field(None, description="10 digits; the return files' lead care manager")
-    email: str | None = None
+    email: Email | None = None
 
 
 class CareManagerUpdate(RequestBody):
     """The fields to change; a null phone or email clears it."""
 
-    name: str | None = None
+    name: PersonName | None = None
     phone: str | None = None
-    email: str | None = None
+    email: Email | None = None
 
 
 class CaseLoadBody(RequestBody):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.indexes import Index
 
-from ecm.api.params import page_window
+from ecm.api.params import MAX_PER_PAGE, WINDOW_SCHEMA, page_window
 from ecm.api.schemas import ObjectBody
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
@@ -95,8 +95,8 @@ class PatientFilterRequest(ObjectBody):
     sort_by: str = "name"
     sort_dir: str = "ASC"
     filters: PatientFilters = PatientFilters()
-    page: int = 1
-    per_page: int = 25
+    page: int = Field(1, ge=1, json_schema_extra=WINDOW_SCHEMA)
+    per_page: int = Field(25, ge=1, le=MAX_PER_PAGE)
 
     @field_validator("sort_by")
     @classmethod
@@ -112,18 +112,20 @@ class PatientFilterRequest(ObjectBody):
             raise ValueError("must be ASC or DESC")
         return value.upper()
 
-    @field_validator("page")
+    # Before the fields' own bounds, for these messages; a value of another type is left to
+    # the strict type check.
+    @field_validator("page", mode="before")
     @classmethod
-    def _page(cls, value: int) -> int:
-        if value < 1:
+    def _page(cls, value: Any) -> Any:
+        if type(value) is int and value < 1:
             raise ValueError("must be a positive integer")
         return value
 
-    @field_validator("per_page")
+    @field_validator("per_page", mode="before")
     @classmethod
-    def _per_page(cls, value: int) -> int:
-        if not 1 <= value <= 100:
-            raise ValueError("must be between 1 and 100")
+    def _per_page(cls, value: Any) -> Any:
+        if type(value) is int and not 1 <= value <= MAX_PER_PAGE:
+            raise ValueError(f"must be between 1 and {MAX_PER_PAGE}")
         return value
 
 

@@ -11,13 +11,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from ecm.api.params import PageNumber, PerPage, ProviderId
+from ecm.api.params import PageNumber, PerPage, ProviderId, RecordId
 from ecm.api.resolver import BASE, current_user, json_response
 from ecm.api.schemas import responses
 from ecm.patients.activities import create_activity, list_activities
 from ecm.patients.audit import list_audit
 from ecm.patients.bulk import BulkUpdateRequest, bulk_update
 from ecm.patients.caseload import (
+    CARE_MANAGER_NOT_FOUND,
     add_care_manager,
     add_provider,
     assign_case_load,
@@ -27,6 +28,7 @@ from ecm.patients.caseload import (
 )
 from ecm.patients.detail import patient_detail
 from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+from ecm.patients.reading import NOT_FOUND as PATIENT_NOT_FOUND
 from ecm.patients.schemas import (
     ActivityCreated,
     ActivityList,
@@ -52,6 +54,8 @@ PATIENTS = BASE + "/patients"
 PATIENT_TAGS = ["Patients"]
 CASELOAD_TAGS = ["Case loads"]
 ACTIVITIES = PATIENTS + "/<patient_id>/activities"
+PatientId = Annotated[str, RecordId(PATIENT_NOT_FOUND)]
+CareManagerId = Annotated[str, RecordId(CARE_MANAGER_NOT_FOUND)]
 
 
 def patient_routes() -> Router:
@@ -105,7 +109,7 @@ def patient_routes() -> Router:
         responses=responses({200: PatientDetail}, 404),
         tags=PATIENT_TAGS,
     )
-    def get_patient(patient_id: str) -> Response[PatientDetail]:
+    def get_patient(patient_id: PatientId) -> Response[PatientDetail]:
         return json_response(200, patient_detail(patient_id, current_user(router)))
 
     @router.put(
@@ -115,7 +119,7 @@ def patient_routes() -> Router:
         tags=PATIENT_TAGS,
     )
     def put_patient(
-        patient_id: str, body: Annotated[PatientUpdateRequest, Body()]
+        patient_id: PatientId, body: Annotated[PatientUpdateRequest, Body()]
     ) -> Response[PatientDetail]:
         user = current_user(router)
         return json_response(200, update_patient(patient_id, body.patient, user))
@@ -127,7 +131,7 @@ def patient_routes() -> Router:
         tags=PATIENT_TAGS,
     )
     def put_case_load(
-        patient_id: str, body: Annotated[CaseLoadRequest, Body()]
+        patient_id: PatientId, body: Annotated[CaseLoadRequest, Body()]
     ) -> Response[PatientDetail]:
         user = current_user(router)
         return json_response(200, assign_case_load(patient_id, body.case_load, user))
@@ -139,7 +143,7 @@ def patient_routes() -> Router:
         tags=PATIENT_TAGS,
     )
     def get_audit(
-        patient_id: str,
+        patient_id: PatientId,
         page: Annotated[PageNumber, Query()] = None,
         per_page: Annotated[PerPage, Query(description="Default 25")] = None,
     ) -> Response[AuditTrail]:
@@ -197,7 +201,7 @@ def caseload_routes() -> Router:
         tags=CASELOAD_TAGS,
     )
     def put_care_manager(
-        care_manager_id: str, body: Annotated[CareManagerUpdateRequest, Body()]
+        care_manager_id: CareManagerId, body: Annotated[CareManagerUpdateRequest, Body()]
     ) -> Response[CareManagerUpdated]:
         return json_response(200, update_care_manager(care_manager_id, body.care_manager))
 
@@ -215,7 +219,7 @@ def activity_routes() -> Router:
         tags=PATIENT_TAGS,
     )
     def post_activity(
-        patient_id: str, body: Annotated[ActivityRequest, Body()]
+        patient_id: PatientId, body: Annotated[ActivityRequest, Body()]
     ) -> Response[ActivityCreated]:
         user = current_user(router)
         return json_response(201, create_activity(patient_id, body.activity, user))
@@ -227,7 +231,7 @@ def activity_routes() -> Router:
         tags=PATIENT_TAGS,
     )
     def get_activities(
-        patient_id: str,
+        patient_id: PatientId,
         page: Annotated[PageNumber, Query()] = None,
         per_page: Annotated[PerPage, Query(description="Default 25")] = None,
     ) -> Response[ActivityList]:

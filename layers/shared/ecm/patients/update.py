@@ -10,11 +10,10 @@ from datetime import date
 from pydantic import Field, field_validator
 from pynamodb.transactions import TransactWrite
 
-from ecm.api.schemas import RequestBody
+from ecm.api.schemas import PersonName, RequestBody
 from ecm.clock import DATE_FORMAT, iso_timestamp, parse_iso_date
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import DISCONTINUATION_FIELDS, TERMINATED, change_status
-from ecm.kinds.values import person_name
 from ecm.models import Patient, PatientKey
 from ecm.models.access import as_model, get, next_ids, put_versioned
 from ecm.models.versions import versioned
@@ -61,17 +60,10 @@ class EligibilityUpdate(RequestBody):
 
 
 class PatientUpdate(RequestBody):
-    first_name: str | None = None
-    last_name: str | None = None
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
     date_of_birth: str | None = None
     ecm_eligibility_information: EligibilityUpdate | None = None
-
-    @field_validator("first_name", "last_name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is not None and not value:
-            raise ValueError("can't be blank")
-        return None if value is None else person_name(value)
 
     @field_validator("date_of_birth")
     @classmethod
