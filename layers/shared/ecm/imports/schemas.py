@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, field_validator
 
 from ecm.api.schemas import Envelope, ObjectBody, Pagination, RequestBody, ResponseBody
 from ecm.kinds.registry import ALL_OR_NOTHING, ImportKind, ImportMode, get_kind
+from ecm.plans import fold_plan
 
 PLAN_DESCRIPTION = (
-    "MIF only: the health plan that sent the file, a short code (lowercase letters, digits, "
-    "'-', '_'); kept on each member's eligibility record, return files are made per plan"
+    "MIF only: the health plan that sent the file, a short code (letters, digits, '-', '_'; "
+    "case does not matter, it is kept in lower case); kept on each member's eligibility "
+    "record, return files are made per plan, and the plan's mif_columns read the file"
 )
 
 FileStatus = Literal["pending", "processing", "completed", "failed", "waiting", "expired"]
@@ -41,6 +43,15 @@ class ImportSource(RequestBody):
     mode: ImportMode = Field(ALL_OR_NOTHING, description="valid_rows imports the rows that pass")
     webhook_url: str | None = Field(None, description="https URL told when the import ends")
     plan: str | None = Field(None, description=PLAN_DESCRIPTION)
+    filename: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The file's own name, shown as original_filename (an inline file has "
+        "no other; a URL's or a path's name is taken when this is absent)",
+    )
+
+    _plan = field_validator("plan")(fold_plan)
 
 
 class UploadRequest(ObjectBody):
@@ -53,6 +64,8 @@ class UploadRequest(ObjectBody):
     webhook_url: str | None = None
     plan: str | None = Field(None, description=PLAN_DESCRIPTION)
 
+    _plan = field_validator("plan")(fold_plan)
+
 
 class Upload(ResponseBody):
     id: int
@@ -63,11 +76,31 @@ class Upload(ResponseBody):
     expires_at: str
 
 
+class Suggestion(ResponseBody):
+    field: str = Field(description="A field of the kind the column may be")
+    score: float = Field(description="How alike their names are, 0-1")
+
+
+class UnmappedColumn(ResponseBody):
+    """A column no field is known by: its values were not imported. Map it for the plan
+    (PUT /plans/{code}, mif_columns) and every later file of the plan imports it."""
+
+    column: str = Field(description="The header, as the file spells it")
+    suggestions: list[Suggestion] = Field(description="Plausible fields only, best first")
+
+
+UNMAPPED_DESCRIPTION = "The columns no field is known by, each with the fields it may be"
+
+
 class FileSummary(ResponseBody):
     """One import file as the list shows it: the seed's fields and the progress ones."""
 
     id: int
     filename: str | None
+    original_filename: str | None = Field(
+        description="The file's name as it came (uploaded, in the URL or the bucket key); "
+        "filename is the one we give it"
+    )
     file_type: str | None
     source_type: str = Field(description="base64, url, path, inbox or upload")
     plan: str | None = Field(description="The health plan the file came from (MIF)")
@@ -94,6 +127,7 @@ class FileSummary(ResponseBody):
     would_create: int | None
     would_update: int | None
     records_failed: int
+    unmapped_columns: list[UnmappedColumn] = Field(description=UNMAPPED_DESCRIPTION)
     result_file_url: str | None
     errors_file_url: str | None
     created_at: str
@@ -176,6 +210,7 @@ def kind_schemas(kind_name: str) -> KindSchemas:
     valid_rows: Any = {
         "records_failed": (int, Field(description="Rows skipped (valid_rows mode)")),
         "errors": (list[str], Field(description="Why each skipped row failed")),
+        "unmapped_columns": (list[UnmappedColumn], Field(description=UNMAPPED_DESCRIPTION)),
     }
     counts = {
         "message": (str, ...),
