@@ -46,7 +46,7 @@ def plan_routes() -> Router:
         description="The plan is stored whole (what the body leaves out takes its default). "
         "422 names every wrong header, field or layout part, and nothing is stored; 409 while "
         "the plan's layout document from the bucket is not migrated.",
-        responses=responses({200: PlanBody}, 409, 415),
+        responses=responses({200: PlanBody}, 404, 409, 415),
         tags=PLAN_TAGS,
     )
     def put_one_plan(code: str, body: Annotated[PlanRequest, Body()]) -> Response[PlanBody]:
