@@ -272,3 +272,15 @@ def test_a_files_own_name_is_kept_beside_the_one_we_give_it(stack: RunningStack)
     assert upload.status_code == 201, upload.text
     waiting = _call(stack, "GET", f"{MIF_URL}/{upload.json()['id']}").json()["mif_file"]
     assert waiting["original_filename"] == "From Molina.csv"
+
+
+def test_a_plan_too_large_to_store_is_refused(stack: RunningStack) -> None:
+    codes = {f"value-{i}": "x" * 200 for i in range(1500)}
+    body = {"plan": {"name": "Big", "rtf": {"codes": {"ecm_status": codes}}}}
+    refused = _call(stack, "PUT", f"{PLANS}/big-plan", body)
+    assert refused.status_code == 422
+    (message,) = refused.json()["errors"]
+    assert message.startswith("plan is ") and message.endswith(
+        "bytes as JSON; a plan holds 262,144 at most"
+    ), message
+    assert _stored(stack, "big-plan") is None

@@ -231,3 +231,10 @@ def test_migrating_makes_each_document_a_record_once(tables: None) -> None:
     }
     assert (get_plan("beta") or {})["name"] == "Beta, as a record"
     assert migrate_documents()["migrated"] == []  # once
+
+
+def test_a_long_header_is_listed_cut_to_what_a_plan_can_map() -> None:
+    (listed,) = unmapped_columns(MIF_FIELDS, ["x" * 5000])
+    assert listed == {"column": "x" * 200, "suggestions": []}
+    many = unmapped_columns(MIF_FIELDS, [f"Extra {i}" for i in range(150)])
+    assert [c["column"] for c in many] == [f"Extra {i}" for i in range(100)]

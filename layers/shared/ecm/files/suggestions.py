@@ -20,8 +20,10 @@ from ecm.files.fields import FieldMap, normalize_header
 #: A suggestion below this score is noise more often than not.
 MIN_SCORE = 0.85
 MAX_SUGGESTIONS = 3
-#: Columns listed at most (a file record stays far below DynamoDB's item limit).
+#: Columns listed at most, and the characters of each header kept (a file record stays far
+#: below DynamoDB's item limit; a plan maps headers of 200 characters at most).
 MAX_COLUMNS = 100
+MAX_HEADER = 200
 #: How much less a match of consonant skeletons, or of a header's words within a longer
 #: name, counts than a match of the words themselves.
 SKELETON_WEIGHT = 0.95
@@ -68,5 +70,5 @@ def unmapped_columns(
 ) -> list[Any]:
     """Each unknown column once, in the file's order, with what it may be."""
     filled = set(taken)
-    unique = list(dict.fromkeys(c for c in columns if c.strip()))[:MAX_COLUMNS]
+    unique = list(dict.fromkeys(c[:MAX_HEADER] for c in columns if c.strip()))[:MAX_COLUMNS]
     return [{"column": c, "suggestions": suggestions(field_map, c, filled)} for c in unique]

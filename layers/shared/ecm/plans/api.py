@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from ecm.errors import ApiError
 from ecm.exports.kinds import EXPORT_KINDS
 from ecm.exports.layouts import LayoutError, effective_layout, record_document
@@ -23,6 +25,9 @@ from ecm.plans.schemas import PlanFields
 
 Item = dict[str, Any]
 PLAN_NOT_FOUND = "Plan not found"
+#: A plan's stored size at most (its layouts' code tables are the open part): far below
+#: DynamoDB's 400 KB item limit.
+MAX_PLAN_BYTES = 256 * 1024
 
 
 def plan_body(record: Item) -> Item:
@@ -79,6 +84,9 @@ def put_plan(raw_code: str, request: PlanFields, actor: Item) -> Item:
     code = _code(raw_code, not_found=False)
     fields = request.model_dump(exclude_none=True)
     problems = column_problems(request.mif_columns) + _layout_problems(code, fields)
+    size = len(orjson.dumps(fields))
+    if size > MAX_PLAN_BYTES:
+        problems.append(f"plan is {size:,} bytes as JSON; a plan holds {MAX_PLAN_BYTES:,} at most")
     if problems:
         raise ApiError(422, *problems)
     if get_plan(code) is None and has_document(code):
