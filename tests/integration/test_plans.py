@@ -69,7 +69,7 @@ def test_a_plan_is_stored_whole_and_read_in_any_case(stack: RunningStack) -> Non
             "mif_columns": {"Mbr Frst Nm": "FIRST_NAME"},
             "mcp_name": "Health Net",
             "mcp_identifier": "HN01",
-            "rtf": {"date_format": "YYYY-MM-DD", "codes": {"ecm_status": {"inactive_member": "3"}}},
+            "rtf": {"date_format": "YYYY-MM-DD", "codes": {"ecm_status": {"in_outreach": "3"}}},
         }
     }
     put = _call(stack, "PUT", f"{PLANS}/HealthNetX", body)
@@ -91,7 +91,7 @@ def test_a_plan_is_stored_whole_and_read_in_any_case(stack: RunningStack) -> Non
             "file_name": None,
             "delimiter": None,
             "header": None,
-            "codes": {"ecm_status": {"inactive_member": "3"}},
+            "codes": {"ecm_status": {"in_outreach": "3"}},
         },
         "otf": None,
         "updated_by": str(admin["id"]),
@@ -106,7 +106,7 @@ def test_a_plan_is_stored_whole_and_read_in_any_case(stack: RunningStack) -> Non
     assert stored["mif_columns"] == {"Mbr Frst Nm": "FIRST_NAME"}
     assert stored["rtf"] == {
         "date_format": "YYYY-MM-DD",
-        "codes": {"ecm_status": {"inactive_member": "3"}},
+        "codes": {"ecm_status": {"in_outreach": "3"}},
     }
     assert _stored(stack, "HealthNetX") is None  # one plan, one record
 
@@ -218,7 +218,8 @@ def test_a_header_mapped_once_imports_in_every_later_file_of_the_plan(
     # The plan named in any case; FIRST_NAME is required, so the file is refused as today.
     refused = post_mif(stack, {"file": content, "plan": "MapPlan", "dry_run": True})
     assert (refused.status_code, refused.json()) == (422, {"errors": REFUSED})
-    newest = _call(stack, "GET", f"{MIF_URL}?per_page=1").json()["mif_files"][0]
+    listed = _call(stack, "GET", f"{MIF_URL}?per_page=25").json()["mif_files"]
+    newest = next(f for f in listed if f["plan"] == "mapplan")
     assert (newest["plan"], newest["status"], newest["dry_run"]) == ("mapplan", "failed", True)
     assert [c["column"] for c in newest["unmapped_columns"]] == [
         "Mbr Frst Nm",
@@ -266,8 +267,12 @@ def test_a_files_own_name_is_kept_beside_the_one_we_give_it(stack: RunningStack)
     assert detail["filename"].startswith("mif_") and detail["filename"].endswith(".csv")
     unnamed = post_mif(stack, {"file": content})
     assert unnamed.status_code == 201, unnamed.text
-    listed = _call(stack, "GET", f"{MIF_URL}?per_page=2").json()["mif_files"]
-    assert [f["original_filename"] for f in listed] == [None, "Health Net Dec 2026.csv"]
+    ids = {named.json()["mif_file_id"], unnamed.json()["mif_file_id"]}
+    listed = _call(stack, "GET", f"{MIF_URL}?per_page=25").json()["mif_files"]
+    assert sorted((f["id"], f["original_filename"]) for f in listed if f["id"] in ids) == [
+        (named.json()["mif_file_id"], "Health Net Dec 2026.csv"),
+        (unnamed.json()["mif_file_id"], None),
+    ]
     upload = _call(stack, "POST", f"{MIF_URL}/uploads", {"filename": "From Molina.csv"})
     assert upload.status_code == 201, upload.text
     waiting = _call(stack, "GET", f"{MIF_URL}/{upload.json()['id']}").json()["mif_file"]
@@ -275,7 +280,7 @@ def test_a_files_own_name_is_kept_beside_the_one_we_give_it(stack: RunningStack)
 
 
 def test_a_plan_too_large_to_store_is_refused(stack: RunningStack) -> None:
-    codes = {f"value-{i}": "x" * 200 for i in range(1500)}
+    codes = {"in_outreach": "x" * 300_000}  # a code's text has no bound of its own
     body = {"plan": {"name": "Big", "rtf": {"codes": {"ecm_status": codes}}}}
     refused = _call(stack, "PUT", f"{PLANS}/big-plan", body)
     assert refused.status_code == 422
