@@ -14,6 +14,7 @@ from fixtures_builders import mif_csv, sample_mif_row
 from pydantic import ValidationError
 
 from ecm.clients import client
+from ecm.errors import ApiError
 from ecm.exports.kinds import EXPORT_KINDS
 from ecm.exports.layouts import LayoutError, load_layout
 from ecm.files.fields import plan_columns as header_plan
@@ -22,6 +23,7 @@ from ecm.imports.stages.validate import validate_file
 from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.registry import MIF
 from ecm.plans import check_plan, check_plan_option, fold_plan, inbox_plan
+from ecm.plans.api import all_plans, one_plan, plan_body, put_plan
 from ecm.plans.columns import column_problems
 from ecm.plans.documents import migrate_documents
 from ecm.plans.records import get_plan, save_plan
@@ -238,3 +240,33 @@ def test_a_long_header_is_listed_cut_to_what_a_plan_can_map() -> None:
     assert listed == {"column": "x" * 200, "suggestions": []}
     many = unmapped_columns(MIF_FIELDS, [f"Extra {i}" for i in range(150)])
     assert [c["column"] for c in many] == [f"Extra {i}" for i in range(100)]
+
+
+def test_the_plans_domain_stores_reads_and_refuses(tables: None) -> None:
+    admin = {"user_id": "4"}
+    stored = put_plan("Gamma", PlanFields.model_validate({"name": "Gamma Health"}), admin)
+    assert stored["plan"]["code"] == "gamma"
+    assert one_plan("GAMMA") == stored
+    assert all_plans() == {"plans": [stored["plan"]]}
+    assert plan_body({"code": "old", "name": "Old", "created_at": "t", "updated_at": "t"}) == {
+        "code": "old",
+        "name": "Old",
+        "mif_columns": {},
+        "full_roster": True,
+        "mcp_name": "",
+        "mcp_identifier": "",
+        "rtf": None,
+        "otf": None,
+        "created_at": "t",
+        "updated_at": "t",
+        "updated_by": None,
+    }
+    for raw, status in (("no-such", 404), ("Bad Code", 404)):
+        with pytest.raises(ApiError) as missing:
+            one_plan(raw)
+        assert (missing.value.status, missing.value.messages) == (status, ["Plan not found"])
+    _put_document("delta", {"plan": "delta"})
+    with pytest.raises(ApiError) as held:
+        put_plan("delta", PlanFields.model_validate({"name": "Delta"}), admin)
+    assert held.value.status == 409
+    assert get_plan("delta") is None
