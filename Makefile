@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex openapi clean
+.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex migrate-plans openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -102,6 +102,10 @@ user: setup
 
 reindex: setup
 	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli reindex-patients
+
+# The plans' layout documents of the bucket (config/plans/<plan>.json) as plan records.
+migrate-plans: setup
+	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli migrate-plans
 
 provider: setup
 	AWS_PORT=$(AWS_PORT) $(PY) -m devstack.cli add-provider --name "$(NAME)" $(if $(NPI),--npi $(NPI),)

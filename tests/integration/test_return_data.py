@@ -70,8 +70,8 @@ def test_a_plan_is_a_short_code_and_only_a_mif_names_one(stack: RunningStack) ->
             422,
             {
                 "errors": [
-                    "mif.plan must be 1-40 lowercase letters, digits, '-' or '_', starting "
-                    "with a letter or digit"
+                    "mif.plan must be 1-40 letters, digits, '-' or '_', starting with a "
+                    "letter or digit"
                 ]
             },
         ), plan

@@ -92,7 +92,7 @@ def test_a_plan_document_changes_only_what_it_names() -> None:
         ({"plan": "p", "rtf": {"delimiter": ";"}}, "rtf.delimiter input should be"),
         ({"plan": "p", "rtf": {"columns": []}}, "rtf.columns list should have at least 1 item"),
         ({"plan": "p", "extra": 1}, "extra extra inputs are not permitted"),
-        ({"plan": "P"}, "plan value error, must be 1-40 lowercase letters"),
+        ({"plan": "P Q"}, "plan value error, must be 1-40 letters"),
         (
             {"plan": "p", "rtf": {"codes": {"ecm_status": {"new_member": "3"}}}},
             "rtf.codes.ecm_status.new_member is not one of pending_outreach, in_outreach, "
@@ -241,7 +241,7 @@ def test_an_export_made_once_is_not_made_again(tables: None) -> None:
     record = get_export_record(export_id) or {}
     assert (record["status"], record["row_count"], record["skipped_count"]) == ("completed", 0, 0)
     assert record["file_key"] == "outbox/p/otf/p_OTF_202611_20261205.csv"
-    assert record["warnings"][0].startswith("The plan has no layout document")
+    assert record["warnings"][0].startswith("The plan has no record (PUT ")
     run_export(export_id)
     assert get_export_record(export_id) == record
 

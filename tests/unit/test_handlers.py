@@ -176,6 +176,7 @@ def test_every_api_route_of_the_template_is_listed(functions: dict[str, Function
         "ActivitiesApiFunction",
         "ExportsApiFunction",
         "UsersApiFunction",
+        "PlansApiFunction",
     }
 
 

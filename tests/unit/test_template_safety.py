@@ -95,7 +95,7 @@ def assert_alarmed_above_zero(namespace: str, metric: str, dimension: str, value
 
 
 def test_the_template_has_the_resources_these_tests_are_about() -> None:
-    assert len(of_type("AWS::DynamoDB::Table")) == 11
+    assert len(of_type("AWS::DynamoDB::Table")) == 12
     assert len(of_type("AWS::S3::Bucket")) == 1
     assert len(of_type("AWS::SecretsManager::Secret")) == 1
     assert set(of_type("AWS::DynamoDB::Table")) >= PHI_TABLES

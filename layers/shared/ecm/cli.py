@@ -1,6 +1,7 @@
 """Admin commands for a deployed or local stack: create, list, disable and enable users,
 rotate a user's token (a token is printed once), add and list providers, rewrite the
-patients' index attributes after an index layout change.
+patients' index attributes after an index layout change, make the plans' layout documents
+of the bucket plan records.
 
 ``--stack NAME`` finds the tables of a deployed CloudFormation stack; without it the
 environment names them (``python -m devstack.cli`` gives the local stack's)."""
@@ -21,6 +22,7 @@ from ecm.models import MODELS
 from ecm.models.access import reset_clients
 from ecm.patients.providers import create_provider, list_providers
 from ecm.patients.reindex import reindex_patients
+from ecm.plans.documents import migrate_documents
 from ecm.settings import get_settings
 
 
@@ -63,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         "reindex-patients",
         help="rewrite every patient's search/filter index attributes (after an upgrade)",
     )
+    commands.add_parser(
+        "migrate-plans",
+        help="make each config/plans/<plan>.json of the bucket its plan's record (once)",
+    )
     args = parser.parse_args(argv)
     if args.stack:
         use_stack(args.stack)
@@ -84,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(create_provider(args.name, args.npi)))
         elif args.command == "reindex-patients":
             print(json.dumps(reindex_patients()))
+        elif args.command == "migrate-plans":
+            print(json.dumps(migrate_documents(), indent=2))
         else:
             print(json.dumps(list_providers(), indent=2))
     except ValueError as exc:

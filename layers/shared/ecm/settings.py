@@ -34,10 +34,11 @@ def _optional(env: str, default: Any) -> Any:
     return Field(default=default, validation_alias=env)
 
 
-def _plan_code(variable: str, plan: str) -> None:
-    """A plan code a variable names, checked (the message names the variable)."""
+def _plan_code(variable: str, plan: str) -> str:
+    """A plan code a variable names, checked and in lower case (the message names the
+    variable)."""
     try:
-        check_plan(plan)
+        return check_plan(plan)
     except ValueError as exc:
         raise ValueError(f"{variable}: plan '{plan}' {exc}") from None
 
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     users_table: str = _required("USERS_TABLE")
     providers_table: str = _required("PROVIDERS_TABLE")
     idempotency_table: str = _required("IDEMPOTENCY_TABLE")
+    plans_table: str = _required("PLANS_TABLE")
     files_bucket: str = _required("FILES_BUCKET")
     #: only the functions that start imports have one (the template gives it to them)
     state_machine_arn: str = _optional("IMPORT_STATE_MACHINE_ARN", "")
@@ -113,10 +115,11 @@ class Settings(BaseSettings):
     def _schedule_plans(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        plans = tuple(p.strip() for p in value.split(",") if p.strip())
-        for plan in plans:
-            _plan_code("ECM_EXPORT_SCHEDULE_PLANS", plan)
-        return plans
+        return tuple(
+            _plan_code("ECM_EXPORT_SCHEDULE_PLANS", p.strip())
+            for p in value.split(",")
+            if p.strip()
+        )
 
     @field_validator("inbox_plans", mode="before")
     @classmethod
@@ -132,7 +135,7 @@ class Settings(BaseSettings):
         for prefix, plan in plans.items():
             if not prefix.startswith("inbox/") or not isinstance(plan, str):
                 raise ValueError("ECM_INBOX_PLANS maps inbox/ prefixes to plan codes")
-            _plan_code("ECM_INBOX_PLANS", plan)
+            plans[prefix] = _plan_code("ECM_INBOX_PLANS", plan)
         return plans
 
     @field_validator("aws_faults", mode="before")

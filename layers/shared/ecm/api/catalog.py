@@ -43,6 +43,7 @@ API_FUNCTIONS: dict[str, tuple[Routes, ...]] = {
     "ActivitiesApiFunction": (Routes("ecm.patients.routes", "activity_routes"),),
     "ExportsApiFunction": (Routes("ecm.exports.routes", "export_routes", (BASE + "/exports",)),),
     "UsersApiFunction": (Routes("ecm.api.user_routes", "user_routes"),),
+    "PlansApiFunction": (Routes("ecm.plans.routes", "plan_routes"),),
 }
 
 

@@ -33,8 +33,8 @@ PROGRESS_EVERY = 5000
 FAILED = "The export could not be completed; try again"
 #: Values every layout can use whatever the data; blank ones are worth a warning.
 SETUP_FIELDS = {
-    "mcp_identifier": "the plan document's mcp_identifier",
-    "mcp_name": "the plan document's mcp_name",
+    "mcp_identifier": "the plan's mcp_identifier (PUT /plans/<plan>)",
+    "mcp_name": "the plan's mcp_name (PUT /plans/<plan>)",
     "provider_tin": "ECM_PROVIDER_TIN (template parameter ProviderTin)",
     "provider_phone": "ECM_PROVIDER_PHONE (template parameter ProviderPhone)",
 }
@@ -71,7 +71,7 @@ def setup_warnings(layout: Layout, has_document: bool) -> list[str]:
     warnings = []
     if not has_document:
         warnings.append(
-            f"The plan has no layout document (config/plans/{layout.plan}.json): the DHCS "
+            f"The plan has no record (PUT /v1/admin/clinic/ecm/plans/{layout.plan}): the DHCS "
             "template layout is used and the MCP identifier and name are blank"
         )
     used = {c.field for c in layout.columns}
@@ -189,7 +189,7 @@ def run_export(export_id: int, last_attempt: bool = True) -> None:
                 file_key=key,
                 file_bytes=path.stat().st_size,
                 sha256=digest,
-                warnings=setup_warnings(layout, layout.source.startswith("config/")),
+                warnings=setup_warnings(layout, layout.has_plan),
             )
     except Exception as exc:
         # Only the type: a message could quote a member's data.

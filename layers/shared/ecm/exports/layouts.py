@@ -1,10 +1,12 @@
 """Per-plan layouts of the return files, as data: which columns in which order, their
 headers, date and period formats, the file's name, delimiter and codes.
 
-The DHCS template layout ships with the code (``layouts/dhcs-<kind>.json``); a plan's own
-document, ``config/plans/<plan>.json`` in the files bucket, names the plan (MCP name and
-identifier) and may change any part of a kind's layout. Both are checked when loaded: a
-wrong document is refused with every problem named, never half-applied.
+The DHCS template layout ships with the code (``layouts/dhcs-<kind>.json``); a plan's
+record (``PUT /plans/<plan>``, ecm.plans) names the plan (MCP name and identifier) and may
+change any part of a kind's layout. A plan without a record may still have the document
+that came before records, ``config/plans/<plan>.json`` in the files bucket: it is read
+until ``ecm.cli migrate-plans`` makes it a record. Both are checked when loaded: a wrong
+layout is refused with every problem named, never half-applied.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ecm.exports.codes import CODE_DOMAINS, CODE_SETS
 from ecm.imports.work_area import get_json
 from ecm.plans import check_plan
+from ecm.plans.records import get_plan
 
 LAYOUTS = Path(__file__).parent / "layouts"
 PLAN_PREFIX = "config/plans/"
@@ -117,7 +120,7 @@ class Layout:
     delimiter: str
     header: bool
     codes: dict[str, dict[str, str]]
-    source: str  # the plan's document, or the default's name when the plan has none
+    source: str  # the plan's record or document, or the default's name when it has none
 
     def format_date(self, day: date | None) -> str:
         return day.strftime(DATE_FORMATS[self.date_format]) if day else ""
@@ -130,6 +133,11 @@ class Layout:
 
     def name_file(self, values: dict[str, str], extension: str) -> str:
         return self.file_name.format_map(values) + "." + extension
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the plan's record (or document) was read, not the default alone."""
+        return not self.source.startswith("dhcs-")
 
 
 def _problems(error: ValidationError) -> list[str]:
@@ -154,6 +162,24 @@ def plan_document_key(plan: str) -> str:
     return f"{PLAN_PREFIX}{plan}.json"
 
 
+def plan_record_source(plan: str) -> str:
+    """How a layout error names the plan's record."""
+    return f"plan '{plan}'"
+
+
+#: What of a plan's record is its layout (``PlanDocument`` less the code).
+LAYOUT_FIELDS = ("mcp_name", "mcp_identifier", "rtf", "otf")
+
+
+def record_document(record: dict[str, object]) -> PlanDocument:
+    """A plan record's layout part as a document (the record was checked when stored)."""
+    fields = {k: record[k] for k in LAYOUT_FIELDS if record.get(k) is not None}
+    try:
+        return PlanDocument.model_validate({"plan": record["code"], **fields})
+    except ValidationError as exc:
+        raise LayoutError(plan_record_source(str(record["code"])), _problems(exc)) from None
+
+
 def read_plan_document(plan: str) -> PlanDocument | None:
     """The plan's document from the bucket, checked; None when the plan has none."""
     key = plan_document_key(plan)
@@ -171,14 +197,21 @@ def read_plan_document(plan: str) -> PlanDocument | None:
 
 
 def effective_layout(
-    kind: str, plan: str, fields: frozenset[str], document: PlanDocument | None
+    kind: str,
+    plan: str,
+    fields: frozenset[str],
+    document: PlanDocument | None,
+    source: str | None = None,
 ) -> Layout:
     """The default layout of ``kind`` changed by the plan's document, checked as a whole:
     every column's field is one of ``fields``, every code set is known, the file name
-    pattern uses known placeholders only."""
+    pattern uses known placeholders only. ``source`` names the document in errors (the
+    bucket key by default)."""
     base = default_layout(kind)
     own = getattr(document, kind, None) or KindLayout.model_validate({})
-    source = plan_document_key(plan) if document else f"dhcs-{kind}.json"
+    if document is None:
+        source = f"dhcs-{kind}.json"
+    source = source or plan_document_key(plan)
     merged = base.model_copy(
         update={k: v for k, v in own.model_dump(exclude={"codes"}).items() if v is not None}
     )
@@ -244,5 +277,10 @@ def _name_problems(kind: str, pattern: str) -> list[str]:
 
 
 def load_layout(kind: str, plan: str, fields: frozenset[str]) -> Layout:
-    """The layout of one plan's export of ``kind`` (LayoutError when it cannot be used)."""
+    """The layout of one plan's export of ``kind`` (LayoutError when it cannot be used):
+    from the plan's record, else from its document in the bucket, else the default."""
+    record = get_plan(plan)
+    if record is not None:
+        document = record_document(record)
+        return effective_layout(kind, plan, fields, document, plan_record_source(plan))
     return effective_layout(kind, plan, fields, read_plan_document(plan))

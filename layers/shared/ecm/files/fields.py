@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TRAILING_HINT = re.compile(r"\s*\([^()]*\)\s*$")
@@ -50,6 +50,21 @@ class FieldMap:
         # "Member Client Index Number (CIN)" is a name; "DOB (MM/DD/YYYY)" is DOB with a hint.
         return lookup.get(normalize_header(_TRAILING_HINT.sub("", header)), ())
 
+    def with_columns(self, columns: dict[str, str]) -> FieldMap:
+        """This map with a source's own headers (header -> field) read first: a plan's
+        remembered mappings win over the names we ship."""
+        if not columns:
+            return self
+        return replace(self, aliases={**self.aliases, **{h: (f,) for h, f in columns.items()}})
+
+    def names(self) -> dict[str, tuple[str, ...]]:
+        """Every name a field is known by (its own and its aliases'), normalised."""
+        known: dict[str, list[str]] = {f: [normalize_header(f)] for f in self.fields}
+        for alias, targets in self.aliases.items():
+            for target in targets:
+                known[target].append(normalize_header(alias))
+        return {f: tuple(dict.fromkeys(names)) for f, names in known.items()}
+
 
 @dataclass
 class ColumnPlan:
@@ -65,6 +80,8 @@ class ColumnPlan:
     missing_required: list[str]
     errors: list[str] = field(default_factory=list)
     unnamed: list[int] = field(default_factory=list)
+    #: the headers no field is known by, as the file spells them (spaces collapsed)
+    unknown: list[str] = field(default_factory=list)
 
 
 def column_letter(index: int) -> str:
@@ -129,5 +146,10 @@ def plan_columns(field_map: FieldMap, headers: Sequence[object]) -> ColumnPlan:
         if word in name.lower()
     ]
     return ColumnPlan(
-        columns=columns, warnings=warnings, missing_required=missing, errors=errors, unnamed=blank
+        columns=columns,
+        warnings=warnings,
+        missing_required=missing,
+        errors=errors,
+        unnamed=blank,
+        unknown=unknown,
     )

@@ -53,10 +53,12 @@ def wait_for_import(kind: ImportKind, file_id: int, seconds: float) -> Item:
 
 
 def _skipped(record: Item) -> Item:
-    """The rows a valid_rows import skipped, and why (none in all_or_nothing mode)."""
+    """The rows a valid_rows import skipped, and why (none in all_or_nothing mode), and the
+    columns it could not read, with what each may be."""
     return {
         "records_failed": int(record.get("records_failed") or 0),
         "errors": (record.get("errors") or []) if record.get("mode") == VALID_ROWS else [],
+        "unmapped_columns": record.get("unmapped_columns") or [],
     }
 
 
@@ -126,11 +128,20 @@ def _presigned_if(key: str | None) -> str | None:
     return _presigned(key) if key else None
 
 
+def original_filename(record: Item) -> str | None:
+    """The name the file came with (records from before it was kept apart: the name
+    received, unless the file came inline, which had none)."""
+    if "original_filename" in record:
+        return record["original_filename"]  # type: ignore[no-any-return]
+    return None if record.get("source_type") == "base64" else record.get("original_name")
+
+
 def file_summary(kind: ImportKind, record: Item) -> Item:
     record = expire_if_due(record)
     summary: Item = {
         "id": int(record["id"]),
         "filename": record.get("filename"),
+        "original_filename": original_filename(record),
         "file_type": record.get("file_type"),
         "source_type": record["source_type"],
         "plan": record.get("plan"),
@@ -152,6 +163,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
         "would_create": record.get("would_create"),
         "would_update": record.get("would_update"),
         "records_failed": int(record.get("records_failed") or 0),
+        "unmapped_columns": record.get("unmapped_columns") or [],
         "result_file_url": _presigned_if(record.get("result_file_key")),
         "errors_file_url": _presigned_if(record.get("errors_file_key")),
         "created_at": record["created_at"],

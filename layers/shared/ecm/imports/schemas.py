@@ -19,8 +19,9 @@ from ecm.plans import PlanCode
 from ecm.webhooks import MAX_URL_LENGTH
 
 PLAN_DESCRIPTION = (
-    "MIF only: the health plan that sent the file, a short code (lowercase letters, digits, "
-    "'-', '_'); kept on each member's eligibility record, return files are made per plan"
+    "MIF only: the health plan that sent the file, a short code (letters, digits, '-', '_'; "
+    "case does not matter, it is kept in lower case); kept on each member's eligibility "
+    "record, return files are made per plan, and the plan's mif_columns read the file"
 )
 
 #: A webhook URL in a request; ecm.webhooks checks it (with this bound) before it is kept.
@@ -51,6 +52,13 @@ class ImportSource(RequestBody):
     mode: ImportMode = Field(ALL_OR_NOTHING, description="valid_rows imports the rows that pass")
     webhook_url: WebhookUrl | None = Field(None, description="https URL told when the import ends")
     plan: PlanCode | None = Field(None, description=PLAN_DESCRIPTION)
+    filename: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The file's own name, shown as original_filename (an inline file has "
+        "no other; a URL's or a path's name is taken when this is absent)",
+    )
 
 
 class UploadRequest(ObjectBody):
@@ -73,11 +81,31 @@ class Upload(ResponseBody):
     expires_at: str
 
 
+class Suggestion(ResponseBody):
+    field: str = Field(description="A field of the kind the column may be")
+    score: float = Field(description="How alike their names are, 0-1")
+
+
+class UnmappedColumn(ResponseBody):
+    """A column no field is known by: its values were not imported. Map it for the plan
+    (PUT /plans/{code}, mif_columns) and every later file of the plan imports it."""
+
+    column: str = Field(description="The header, as the file spells it")
+    suggestions: list[Suggestion] = Field(description="Plausible fields only, best first")
+
+
+UNMAPPED_DESCRIPTION = "The columns no field is known by, each with the fields it may be"
+
+
 class FileSummary(ResponseBody):
     """One import file as the list shows it: the seed's fields and the progress ones."""
 
     id: int
     filename: str | None
+    original_filename: str | None = Field(
+        description="The file's name as it came (uploaded, in the URL or the bucket key); "
+        "filename is the one we give it"
+    )
     file_type: str | None
     source_type: str = Field(description="base64, url, path, inbox or upload")
     plan: str | None = Field(description="The health plan the file came from (MIF)")
@@ -104,6 +132,7 @@ class FileSummary(ResponseBody):
     would_create: int | None
     would_update: int | None
     records_failed: int
+    unmapped_columns: list[UnmappedColumn] = Field(description=UNMAPPED_DESCRIPTION)
     result_file_url: str | None
     errors_file_url: str | None
     created_at: str
@@ -186,6 +215,7 @@ def kind_schemas(kind_name: str) -> KindSchemas:
     valid_rows: Any = {
         "records_failed": (int, Field(description="Rows skipped (valid_rows mode)")),
         "errors": (list[str], Field(description="Why each skipped row failed")),
+        "unmapped_columns": (list[UnmappedColumn], Field(description=UNMAPPED_DESCRIPTION)),
     }
     counts = {
         "message": (str, ...),

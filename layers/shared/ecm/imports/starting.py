@@ -42,6 +42,14 @@ def _provisional_type(received: ReceivedFile, declared: str | None) -> str:
     )
 
 
+def _given_name(received: ReceivedFile, options: ImportSource | None) -> str | None:
+    """The file's own name: the one the request gives, else the URL's or the key's (an
+    inline file has none of its own)."""
+    if options is not None and options.filename:
+        return options.filename
+    return None if received.source_type == "base64" else received.original_name
+
+
 def register_file(
     kind: ImportKind,
     received: ReceivedFile,
@@ -62,6 +70,7 @@ def register_file(
         mode=options.mode if options else ALL_OR_NOTHING,
         webhook_url=options.webhook_url if options else None,
         plan=options.plan if options else plan,
+        original_filename=_given_name(received, options),
     )
     filename = generated_filename(
         kind.name, _provisional_type(received, declared), record["created_at"]

@@ -55,6 +55,7 @@ def create_upload(kind_name: str, request: UploadRequest, user_id: Any) -> Item:
         mode=request.mode,
         webhook_url=request.webhook_url,
         plan=request.plan,
+        original_filename=request.filename,
         expires_at=iso_timestamp(expires),
     )
     file_id = int(record["id"])

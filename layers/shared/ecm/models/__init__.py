@@ -14,6 +14,7 @@ from ecm.models.files import ImportFile
 from ecm.models.meta import IdempotencyRecord, MetaItem
 from ecm.models.patients import Patient, PatientKey
 from ecm.models.people import Provider, User
+from ecm.models.plans import PlanRecord
 from ecm.models.records import Activity, AuditEntry
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "MetaItem",
     "Patient",
     "PatientKey",
+    "PlanRecord",
     "Provider",
     "TableModel",
     "User",

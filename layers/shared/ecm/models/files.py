@@ -36,7 +36,8 @@ class ImportFile(TableModel):
     last_id = NumberAttribute(null=True)  # the counter item (id 0) only
 
     # What was received, and how.
-    original_name = UnicodeAttribute(null=True)
+    original_name = UnicodeAttribute(null=True)  # the key's name part (inline: "upload")
+    original_filename = UnicodeAttribute(null=True)  # the file's own name, as it came
     source_type = UnicodeAttribute(null=True)
     declared_type = UnicodeAttribute(null=True)
     data_uri_type = UnicodeAttribute(null=True)
@@ -75,6 +76,8 @@ class ImportFile(TableModel):
     import_errors = UnicodeAttribute(null=True)
     errors = ListAttribute(of=UnicodeAttribute, null=True)
     warnings = ListAttribute(of=UnicodeAttribute, null=True)
+    # The columns no field is known by: [{"column", "suggestions": [{"field", "score"}]}].
+    unmapped_columns = ListAttribute[Any](null=True)
     result_file_key = UnicodeAttribute(null=True)
     errors_file_key = UnicodeAttribute(null=True)
     failed_at = UnicodeAttribute(null=True)

@@ -2,7 +2,7 @@
 
 import { call } from "./api.js";
 import { failure, fill, formatTime, h, label, table } from "./dom.js";
-import { KINDS, errorLines, errorTable, links } from "./importer.js";
+import { KINDS, errorLines, errorTable, fileName, links } from "./importer.js";
 
 const PER_PAGE = 25;
 
@@ -31,7 +31,7 @@ async function load(holder, kind, page) {
     `${KINDS[kind].plural}, page ${pagination.current_page} of ${Math.max(pagination.total_pages, 1)}`,
     [
       ["Id", (f) => String(f.id)],
-      ["File", (f) => f.filename || "—"],
+      ["File", (f) => fileName(f)],
       ["Uploaded", (f) => formatTime(f.created_at)],
       ["Status", (f) => h("span", { class: "status" }, statusText(f))],
       ["Rows", (f) => (f.rows_total === null ? "—" : String(f.rows_total))],
@@ -81,7 +81,7 @@ function fileDetails(kind, file) {
   return h(
     "div",
     { class: "file-details", tabindex: "-1" },
-    h("h3", {}, `File ${file.id}: ${file.filename || ""}`),
+    h("h3", {}, `File ${file.id}: ${fileName(file)}`),
     h("p", {}, `${statusText(file)}; mode ${label(file.mode)}; source ${file.source_type}.`),
     file.warnings && file.warnings.length ? h("ul", {}, file.warnings.map((w) => h("li", {}, w))) : null,
     lines.length ? errorTable(lines) : h("p", { class: "empty" }, "No errors."),

@@ -267,7 +267,7 @@ function showProgress(bar, line, record) {
 
 function fileFacts(record) {
   return facts([
-    ["File", record.filename],
+    ["File", fileName(record)],
     ["Status", record.status],
     ["Rows", record.rows_total === null ? "—" : String(record.rows_total)],
     ["Created", String(record.created_count ?? 0)],
@@ -286,6 +286,13 @@ function sheetText(record) {
 function warnings(record) {
   const list = record.warnings || [];
   return list.length ? notice("warning", "Warnings", list) : null;
+}
+
+/** The file's own name, then the one the service gave it: "Dec.csv (mif_20261207_131556.csv)". */
+export function fileName(record) {
+  if (!record.original_filename) return record.filename || "—";
+  if (!record.filename) return record.original_filename;
+  return `${record.original_filename} (${record.filename})`;
 }
 
 export function errorTable(lines) {

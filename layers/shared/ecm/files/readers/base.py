@@ -26,6 +26,11 @@ class RecordStream:
     sheet_name: str | None = None
     header: HeaderAt | None = None
     header_errors: list[str] = field(default_factory=list)
+    #: the columns (XML: elements) no field is known by, as the file names them; XML's grow
+    #: while ``records`` is consumed
+    unmapped: list[str] = field(default_factory=list)
+    #: the fields some column (XML: element) fills
+    fields: set[str] = field(default_factory=set)
 
 
 def too_many_rows(max_rows: int) -> str:

@@ -186,6 +186,8 @@ def read_csv_records(
         missing_required=plan.missing_required,
         header=at,
         header_errors=[*plan.errors, *([header.not_found] if header.not_found else [])],
+        unmapped=plan.unknown,
+        fields={name for _, name in plan.columns},
     )
 
     def records() -> Iterator[Record]:

@@ -124,6 +124,8 @@ def read_xlsx_records(
         sheet_name=header.at.sheet_name,
         header=header.at,
         header_errors=[*plan.errors, *([header.not_found] if header.not_found else [])],
+        unmapped=plan.unknown,
+        fields={name for _, name in plan.columns},
     )
 
     def records() -> Iterator[Record]:

@@ -38,8 +38,10 @@ def _values(element: Element, field_map: FieldMap, stream: RecordStream, resolve
         targets = resolved.get(tag)
         if targets is None:
             targets = resolved[tag] = field_map.resolve(tag)
+            stream.fields.update(targets)
             if not targets:
                 stream.warnings.append(f"Unknown element '{tag}' ignored")
+                stream.unmapped.append(tag)
         text = (child.text or "").strip()
         for target in targets:
             # The first explicit element wins over an alias that fills several fields

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from ecm.clients import client
 from ecm.errors import FileFormatError, ImportRejected
-from ecm.files.readers import WORKBOOK_TYPES, HeaderAt, detect_file_type, read_records
+from ecm.files.fields import FieldMap
+from ecm.files.readers import WORKBOOK_TYPES, HeaderAt, RecordStream, detect_file_type, read_records
+from ecm.files.suggestions import unmapped_columns
 from ecm.imports.records import (
     generated_filename,
     header_fields,
@@ -23,6 +25,7 @@ from ecm.imports.stages.work import NOT_IMPORTED, Item, announce, load_file, wri
 from ecm.imports.work_area import put_json, rows_key
 from ecm.kinds.registry import VALID_ROWS, ImportKind, get_kind
 from ecm.log import count_metric, logger
+from ecm.plans.records import plan_columns
 from ecm.settings import get_settings
 
 TYPED_CELL_TYPES = WORKBOOK_TYPES
@@ -42,6 +45,14 @@ def _duplicate_errors(
     return [f"Row {row_number}: duplicate {kind.unique_label} '{value}' (also on row {first})"]
 
 
+def file_field_map(kind: ImportKind, record: Item) -> FieldMap:
+    """How this file's headers are read: the headers its plan maps first (a MIF that names
+    its plan), then the names we ship."""
+    if not kind.takes_plan:
+        return kind.field_map
+    return kind.field_map.with_columns(plan_columns(record.get("plan")))
+
+
 def validate_stage(kind_name: str, file_id: int) -> Item:
     """Read and validate every row; write normalised rows in chunks. Writes no patient data."""
     kind = get_kind(kind_name)
@@ -55,6 +66,8 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
     announce(kind_name, file_id, "import.processing")
     failures: dict[int, list[str]] = {}
     header: list[HeaderAt] = []
+    unmapped: list[Item] = []
+    field_map = file_field_map(kind, record)
     rows_read = False  # every row was read (so a result file can list them)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
@@ -74,7 +87,15 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
                 filename=generated_filename(kind_name, file_type, record["created_at"]),
             )
             outcome = _validate_rows(
-                kind, file_id, path, file_type, failures, record.get("mode") == VALID_ROWS, header
+                kind,
+                file_id,
+                path,
+                file_type,
+                failures,
+                record.get("mode") == VALID_ROWS,
+                header,
+                field_map,
+                unmapped,
             )
             rows_read = True
         except FileFormatError as exc:
@@ -89,6 +110,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
             warnings=summarize_errors(outcome.warnings, "warning"),
             stage="validated",
             records_failed=len(failures),
+            unmapped_columns=unmapped,
             **header_fields(header),
         )
         announce(kind_name, file_id, "import.failed")
@@ -112,6 +134,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
         chunk_count=chunks,
         warnings=summarize_errors(warnings, "warning"),
         chunk_rows=settings.chunk_rows,
+        unmapped_columns=unmapped,
         stage="validated",
     )
     logger.info("import validated", extra={"kind": kind_name, "file_id": file_id, "rows": rows})
@@ -128,19 +151,26 @@ def validate_file(
     header: list[HeaderAt] | None = None,
     failures: dict[int, list[str]] | None = None,
     keep_valid: bool = False,
+    *,
+    field_map: FieldMap | None = None,
+    unmapped: list[Item] | None = None,
 ) -> tuple[int, list[str]] | ImportRejected:
     """Read and validate every row of a local file, handing valid rows over in chunks.
 
     Returns (rows, warnings), or every error when the import cannot go on: any invalid row
     (all-or-nothing), or no valid row at all (``keep_valid``, the ``valid_rows`` mode). Then
     the rows already handed over must be discarded. ``failures`` collects each invalid
-    row's reasons; ``header`` receives where the header row was found (CSV and workbooks).
-    The benchmark measures exactly this function.
+    row's reasons; ``header`` receives where the header row was found (CSV and workbooks),
+    ``unmapped`` the columns no field is known by, each with the fields it may be.
+    ``field_map`` reads the headers (the kind's own by default). The benchmark measures
+    exactly this function.
     """
-    stream = read_records(path, file_type, kind.field_map, max_rows)
+    field_map = field_map or kind.field_map
+    stream = read_records(path, file_type, field_map, max_rows)
     if header is not None and stream.header is not None:
         header.append(stream.header)  # where the header row was taken from, failed or not
     if stream.missing_required or stream.header_errors:
+        _note_unmapped(field_map, stream, unmapped)
         return ImportRejected(
             [f"Missing required column: {name}" for name in stream.missing_required]
             + stream.header_errors,
@@ -169,6 +199,7 @@ def validate_file(
             on_chunk(buffer)
             handed += len(buffer)
             buffer = []
+    _note_unmapped(field_map, stream, unmapped)
     if rows == 0:
         errors.append("The file has no data rows")
     if errors and (not keep_valid or handed + len(buffer) == 0):
@@ -176,6 +207,13 @@ def validate_file(
     if buffer:
         on_chunk(buffer)
     return rows, stream.warnings
+
+
+def _note_unmapped(field_map: FieldMap, stream: RecordStream, into: list[Item] | None) -> None:
+    """The stream's unknown columns, with suggestions, once its header (XML: its records)
+    has been read."""
+    if into is not None:
+        into.extend(unmapped_columns(field_map, stream.unmapped, stream.fields))
 
 
 def _validate_rows(
@@ -186,6 +224,8 @@ def _validate_rows(
     failures: dict[int, list[str]],
     keep_valid: bool,
     header: list[HeaderAt],
+    field_map: FieldMap,
+    unmapped: list[Item],
 ) -> tuple[int, int, list[str]] | ImportRejected:
     settings = get_settings()
     written = handed = 0
@@ -207,6 +247,8 @@ def _validate_rows(
         header,
         failures,
         keep_valid,
+        field_map=field_map,
+        unmapped=unmapped,
     )
     if isinstance(outcome, ImportRejected):
         return outcome

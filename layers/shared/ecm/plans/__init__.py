@@ -2,7 +2,9 @@
 the file and on each member's eligibility record, so return files can be made per plan.
 
 A plan code is also a folder of the bucket (``outbox/<plan>/...``) and a file-name part, so
-it is a short slug: lowercase letters, digits, ``-`` and ``_``.
+it is a short slug: letters, digits, ``-`` and ``_``. Case does not tell two plans apart
+(``HealthNet`` and ``healthnet`` are one): a code is kept in lower case wherever it comes
+from, so one plan never ends up in two folders or two records.
 """
 
 from __future__ import annotations
@@ -15,17 +17,27 @@ from pydantic import AfterValidator, WithJsonSchema
 from ecm.errors import ApiError
 
 PLAN_MAX = 40
-PLAN_PATTERN = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{PLAN_MAX - 1}}}", re.ASCII)
-PLAN_RULE = (
-    f"must be 1-{PLAN_MAX} lowercase letters, digits, '-' or '_', starting with a letter or digit"
-)
+#: Either case is accepted (and kept in lower case); ASCII only, so no letter outside a-z
+#: (a Kelvin sign) folds into one. The same text is the OpenAPI pattern, which has no flags.
+PLAN_PATTERN_TEXT = rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{PLAN_MAX - 1}}}"
+PLAN_PATTERN = re.compile(PLAN_PATTERN_TEXT, re.ASCII)
+PLAN_RULE = f"must be 1-{PLAN_MAX} letters, digits, '-' or '_', starting with a letter or digit"
 
 
 def check_plan(value: str) -> str:
-    """The plan code as given, or ValueError saying the rule (the caller names the field)."""
+    """The plan code in lower case, or ValueError saying the rule (the caller names the
+    field)."""
     if not PLAN_PATTERN.fullmatch(value):
         raise ValueError(PLAN_RULE)
-    return value
+    return value.lower()
+
+
+def fold_plan(value: str | None) -> str | None:
+    """A plan code as given, in lower case when it is a valid one (a wrong one is left for
+    the check that names its field)."""
+    if value is None or not PLAN_PATTERN.fullmatch(value):
+        return value
+    return value.lower()
 
 
 #: A plan code in a request body: checked by check_plan, declared by the same pattern.
@@ -35,7 +47,7 @@ PlanCode = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": f"^{PLAN_PATTERN.pattern}$",
+            "pattern": f"^{PLAN_PATTERN_TEXT}$",
             "minLength": 1,
             "maxLength": PLAN_MAX,
         }
@@ -58,4 +70,4 @@ def check_plan_option(plan: str | None, field: str, *, accepted: bool) -> None:
 def inbox_plan(key: str, inbox_plans: dict[str, str]) -> str | None:
     """The plan an inbox file belongs to: the longest configured prefix of its key."""
     matches = [prefix for prefix in inbox_plans if key.startswith(prefix)]
-    return inbox_plans[max(matches, key=len)] if matches else None
+    return fold_plan(inbox_plans[max(matches, key=len)]) if matches else None

@@ -1,0 +1,14 @@
+"""The health plans: list them, read one, put one (admins only)."""
+
+from typing import Any
+
+from ecm.api.catalog import api_resolver
+from ecm.log import logger, tracer
+
+app = api_resolver("PlansApiFunction")
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
