@@ -118,14 +118,18 @@ def test_query_pages_declare_their_bounds_and_the_window(document: dict[str, Any
 
 def test_path_ids_declare_the_one_spelling_of_an_id(document: dict[str, Any]) -> None:
     ids = [
-        parameter["schema"]
-        for item in document["paths"].values()
+        (path, parameter["schema"])
+        for path, item in document["paths"].items()
         for operation in item.values()
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "path"
     ]
-    assert len(ids) == 13
-    assert all(schema["pattern"] == "^[1-9][0-9]{0,17}$" for schema in ids)
+    assert len(ids) == 15
+    for path, schema in ids:
+        if path.endswith("/plans/{code}"):  # a plan's code, in either case
+            assert schema["pattern"] == f"^{PLAN_PATTERN.pattern}$"
+        else:
+            assert schema["pattern"] == "^[1-9][0-9]{0,17}$", path
 
 
 def _objects(document: dict[str, Any], schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -145,10 +149,16 @@ def test_every_request_body_refuses_unknown_fields(document: dict[str, Any]) -> 
         for operation in item.values()
         if "requestBody" in operation
     ]
-    assert len(bodies) == 15
+    assert len(bodies) == 17
     objects = [o for body in bodies for o in _objects(document, body)]
     assert len(objects) > len(bodies)
-    assert all(o["additionalProperties"] is False for o in objects), objects
+    # A record refuses what it does not name; a map (a plan's headers, a layout's code
+    # tables) is keyed by the caller's own names, and says what each value must be.
+    records = [o for o in objects if "properties" in o]
+    maps = [o for o in objects if "properties" not in o]
+    assert all(o["additionalProperties"] is False for o in records), records
+    assert {o["title"] for o in maps} == {"Mif Columns", "Codes"}
+    assert all(isinstance(o["additionalProperties"], dict) for o in maps), maps
 
 
 # --- just over a declared maximum, through the resolver ---------------------------------
@@ -270,6 +280,5 @@ def test_a_plan_longer_than_declared_is_refused(document: dict[str, Any]) -> Non
     status, refused = _request("ExportsApiFunction", "POST", f"{BASE}/exports", body)
     assert status == 422
     assert refused["errors"] == [
-        f"export.plan must be 1-{most} lowercase letters, digits, '-' or '_', starting with a "
-        "letter or digit"
+        f"export.plan must be 1-{most} letters, digits, '-' or '_', starting with a letter or digit"
     ]

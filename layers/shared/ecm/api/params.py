@@ -47,16 +47,24 @@ def parse_id(raw: str, not_found: str) -> int:
 
 
 class RecordId(Path):  # type: ignore[misc]
-    """A path parameter naming a record by its id. The resolver checks it before the query
-    and the body (``ecm.api.resolver``): any other spelling names no record, a 404 saying
-    ``not_found`` whatever else the request holds. The pattern tells clients the rule."""
+    """A path parameter naming a record by its id (or another key spelled one way). The
+    resolver checks it before the query and the body (``ecm.api.resolver``): any other
+    spelling names no record, a 404 saying ``not_found`` whatever else the request holds.
+    The pattern tells clients the rule."""
 
-    def __init__(self, not_found: str) -> None:
-        super().__init__(
-            description="A positive integer (ASCII digits, no sign or leading zero)",
-            pattern=f"^{_POSITIVE.pattern}$",
-        )
+    def __init__(
+        self,
+        not_found: str,
+        spelling: re.Pattern[str] = _POSITIVE,
+        description: str = "A positive integer (ASCII digits, no sign or leading zero)",
+    ) -> None:
+        super().__init__(description=description, pattern=f"^{spelling.pattern}$")
         self.not_found = not_found
+        self.spelling = spelling
+
+    def names_a_record(self, raw: str) -> bool:
+        """Whether ``raw`` is spelled as a key (``re.fullmatch``: no trailing newline)."""
+        return self.spelling.fullmatch(raw) is not None
 
 
 def _checked(maximum: int) -> BeforeValidator:

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecm.api.auth import require_admin
-from ecm.api.params import RecordId, is_id, parse_json_text
+from ecm.api.params import RecordId, parse_json_text
 from ecm.aws_errors import error_name, is_retryable
 from ecm.errors import ApiError, bounded_message, field_messages
 from ecm.log import logger
@@ -86,12 +86,14 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
 
 
 def _check_ids(path_params: list[Any], given: dict[str, str]) -> None:
-    """Every id of the path spelled as an id, else the route's 404, before the query and
-    the body are read: ``/mifs/01?x=1`` names no file, whatever its query says."""
+    """Every record key of the path (a ``RecordId``) spelled as one, else the route's 404,
+    before the query and the body are read: ``/mifs/01?x=1`` names no file, whatever its
+    query says. Another path parameter is the route's to check (a plan's code on a PUT is
+    told the rule)."""
     for param in path_params:
-        if not is_id(given.get(param.alias, "")):
-            info = param.field_info
-            raise ApiError(404, info.not_found if isinstance(info, RecordId) else "Not found")
+        info = param.field_info
+        if isinstance(info, RecordId) and not info.names_a_record(given.get(param.alias, "")):
+            raise ApiError(404, info.not_found)
 
 
 def _authorizer(app: APIGatewayRestResolver) -> dict[str, Any]:
