@@ -6,7 +6,7 @@ One place for every name and limit, so handlers and tests never spell an env var
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -164,10 +164,13 @@ def get_settings() -> Settings:
         raise
 
 
-@lru_cache(maxsize=1)
-def idempotency_store() -> Any:
+@cache
+def idempotency_store(user: str) -> Any:
     """Powertools' idempotency records, in the template's idempotency table (the inbox
-    trigger and the export schedule: an event delivered twice acts once)."""
+    trigger and the export schedule: an event delivered twice acts once). One persistence
+    layer per ``user``: Powertools configures a layer once, with the first config it meets
+    (its key's JMESPath), so a layer shared by two uses would read one's events with the
+    other's key, as happens where both run in one process (the local stack)."""
     # Only the two functions that take events twice use it; the others start without it.
     from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
         DynamoDBPersistenceLayer,

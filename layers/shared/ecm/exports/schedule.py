@@ -38,7 +38,9 @@ def previous_month(today: date) -> str:
 
 def _start_once(job: dict[str, str]) -> int:
     @idempotent_function(
-        data_keyword_argument="job", persistence_store=idempotency_store(), config=config
+        data_keyword_argument="job",
+        persistence_store=idempotency_store("export_schedule"),
+        config=config,
     )
     def start(job: dict[str, str]) -> int:
         request = ExportCreate.model_validate(

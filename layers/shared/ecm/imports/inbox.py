@@ -42,7 +42,9 @@ def inbox_kind(key: str) -> str | None:
 
 def _start_once(s3_object: dict[str, Any]) -> int:
     @idempotent_function(
-        data_keyword_argument="s3_object", persistence_store=idempotency_store(), config=config
+        data_keyword_argument="s3_object",
+        persistence_store=idempotency_store("inbox"),
+        config=config,
     )
     def start(s3_object: dict[str, Any]) -> int:
         return start_inbox_import(s3_object["kind"], s3_object["key"])
