@@ -266,7 +266,7 @@ def test_a_valid_file_imports_all_or_nothing_with_progress_to_the_end(
     history = table_rows(page, "Member Information Files")
     screenshot(page, "files")
     newest = history[0]
-    # The API names an uploaded file itself (mif_<timestamp>.csv, as the seed's files are named).
+    # The API names an uploaded file itself (mif_<timestamp>.csv, as the API documents name them).
     assert newest[1].startswith("mif_") and newest[1].endswith(".csv") and newest[3] == "Completed"
     assert newest[4:8] == ["3", "3", "0", "0"]
     assert all(r["MEMBER_ID"] in patients_by_member(stack) for r in rows)

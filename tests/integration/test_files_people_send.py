@@ -1,6 +1,6 @@
-"""Files as people really send them, through the API of the local stack (issue #14): the
-corpus of tests/fixtures/real_files/ imported end to end, with the stored values checked,
-and two members with one name and date of birth kept apart."""
+"""Files as people really send them, through the API of the local stack
+(docs/using/files-people-send.md): the corpus of tests/fixtures/real_files/ imported end to end,
+with the stored values checked, and two members with one name and date of birth kept apart."""
 
 from __future__ import annotations
 
