@@ -1,0 +1,40 @@
+"""The documentation holds together: the reference page drawn from docs/openapi.json has every
+operation and every schema it links to. (`make docs` builds the site itself, strictly: broken
+links and pages missing from the navigation fail there.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _hook() -> ModuleType:
+    """docs/hooks/openapi_page.py, loaded by path as MkDocs loads it."""
+    path = ROOT / "docs" / "hooks" / "openapi_page.py"
+    spec = importlib.util.spec_from_file_location("openapi_page", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_page_holds_every_operation_and_schema() -> None:
+    hook = _hook()
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    page = hook.render(document)
+    for path, item in document["paths"].items():
+        for method in item:
+            assert f"### {method.upper()} `{path}`" in page, (method, path)
+    anchors = set(re.findall(r"\{#(schema-[a-z0-9-]+)\}", page))
+    assert len(anchors) == len(document["components"]["schemas"])
+    assert set(re.findall(r"\]\(#(schema-[a-z0-9-]+)\)", page)) <= anchors
+
+
+def test_the_hook_leaves_other_pages_alone() -> None:
+    hook = _hook()
+    assert hook.on_page_markdown("# A page\n", None, {"docs_dir": "docs"}, None) == "# A page\n"
