@@ -93,7 +93,7 @@ def page(browser: Any, stack: RunningStack) -> Iterator[Any]:
     assert not [m for m in messages if "Uncaught" in m or "SyntaxError" in m], messages
 
 
-#: `make screenshots` sets this: the tests then save what they see for the README.
+#: `make screenshots` sets this: the tests then save what they see for docs/using/console.md.
 SCREENSHOTS = os.environ.get("ECM_SCREENSHOTS")
 
 

@@ -1,6 +1,7 @@
 """The documentation holds together: the reference page drawn from docs/openapi.json has every
-operation and every schema it links to. (`make docs` builds the site itself, strictly: broken
-links and pages missing from the navigation fail there.)"""
+operation and every schema it links to, and the README stays a five-minute read. (`make docs`
+builds the site itself, strictly: broken links and pages missing from the navigation fail
+there.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
+README_LINES = 250
 
 
 def _hook() -> ModuleType:
@@ -38,3 +40,8 @@ def test_the_reference_page_holds_every_operation_and_schema() -> None:
 def test_the_hook_leaves_other_pages_alone() -> None:
     hook = _hook()
     assert hook.on_page_markdown("# A page\n", None, {"docs_dir": "docs"}, None) == "# A page\n"
+
+
+def test_the_readme_is_a_five_minute_read() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= README_LINES, "move the detail to a page of docs/"
