@@ -1,7 +1,7 @@
 """The documentation holds together: the reference page drawn from docs/openapi.json has every
-operation and every schema it links to, and the README stays a five-minute read. (`make docs`
-builds the site itself, strictly: broken links and pages missing from the navigation fail
-there.)"""
+operation and every schema it links to, every docs page a file names exists, and the README
+stays a five-minute read. (`make docs` builds the site itself, strictly: broken links and
+pages missing from the navigation fail there.)"""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 from types import ModuleType
+
+from test_no_outside_references import tracked_files
 
 ROOT = Path(__file__).resolve().parents[2]
 README_LINES = 250
@@ -40,6 +42,20 @@ def test_the_reference_page_holds_every_operation_and_schema() -> None:
 def test_the_hook_leaves_other_pages_alone() -> None:
     hook = _hook()
     assert hook.on_page_markdown("# A page\n", None, {"docs_dir": "docs"}, None) == "# A page\n"
+
+
+def test_every_docs_page_a_file_names_exists() -> None:
+    missing = []
+    for path in tracked_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for page in re.findall(r"\bdocs/[\w/.-]+\.md\b", line):
+                if not (ROOT / page).is_file():
+                    missing.append(f"{path.relative_to(ROOT)}:{number}: {page}")
+    assert not missing, "pages named but not there:\n" + "\n".join(missing)
 
 
 def test_the_readme_is_a_five_minute_read() -> None:
