@@ -1,16 +1,18 @@
 """The documentation holds together: the reference page drawn from docs/openapi.json has every
 operation and every schema it links to, every docs page a file names exists, and the README
-stays a five-minute read. (`make docs` builds the site itself, strictly: broken links and
-pages missing from the navigation fail there.)"""
+stays a five-minute read, and the release has one version everywhere. (`make docs` builds the
+site itself, strictly: broken links and pages missing from the navigation fail there.)"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import re
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from test_no_outside_references import tracked_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +63,22 @@ def test_every_docs_page_a_file_names_exists() -> None:
 def test_the_readme_is_a_five_minute_read() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= README_LINES, "move the detail to a page of docs/"
+
+
+def test_the_release_has_one_version() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    template = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    semantic = re.search(r"^\s+SemanticVersion: (\S+)$", template, re.MULTILINE)
+    released = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
+    assert semantic is not None and released is not None
+    assert project["project"]["version"] == semantic.group(1) == released.group(1)
+
+
+@pytest.mark.parametrize("name", ["CONTRIBUTING.md", "CHANGELOG.md", "benchmarks/README.md"])
+def test_files_the_site_includes_link_nowhere_relative(name: str) -> None:
+    """They are included into pages of docs/ (pymdownx.snippets), where a relative link would
+    point elsewhere than it does on GitHub: name paths in code spans instead."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    relative = [link for link in re.findall(r"\]\(([^)]+)\)", text) if "://" not in link]
+    assert not relative, relative
