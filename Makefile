@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn unit integration bench bench-uploads user provider reindex migrate-plans openapi clean
+.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn docs docs-serve unit integration bench bench-uploads user provider reindex migrate-plans openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -76,14 +76,29 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium chromium-driver; }
 
-test: lint typecheck cfn browser
+test: lint typecheck cfn docs browser
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile --durations=15
+
+# The documentation site (mkdocs.yml): built with --strict, so a broken link, a missing anchor
+# or a page left out of the navigation fails; then no page may load a script or stylesheet
+# from elsewhere (the site works offline). site/ is git-ignored.
+# Not --quiet: it hides the warnings --strict counts. (NO_MKDOCS_2_WARNING: Material prints
+# a banner about MkDocs 2.0 at every build otherwise.)
+DOCS_PORT ?= 8000
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+docs: setup
+	$(MKDOCS) build --strict --clean --site-dir site
+	@if grep -rlE '<script[^>]+src="https?:|<link[^>]+href="https?:' site --include='*.html'; then \
+		echo "the pages above load a script or stylesheet from elsewhere" >&2; exit 1; fi
+
+docs-serve: setup
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The OpenAPI document from the routes' models; commit docs/openapi.json with the change.
 openapi: setup
 	$(PY) -m devstack.openapi
 
-# The README's console pictures, taken by the browser tests as they run.
+# The console's pictures (docs/using/console.md), taken by the browser tests as they run.
 screenshots: setup browser
 	ECM_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/integration/test_console_browser.py
@@ -129,4 +144,4 @@ test-latest:
 	.venv-latest/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .venv-latest .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .venv-latest .aws-sam .pytest_cache .mypy_cache .ruff_cache site

@@ -1,5 +1,5 @@
-"""Return files at scale (issue #12): an RTF and an OTF of 100,000 members, each made by the
-export engine in a fresh process, as the export function runs it.
+"""Return files at scale (docs/inside/benchmarks.md): an RTF and an OTF of 100,000 members, each
+made by the export engine in a fresh process, as the export function runs it.
 
 Run with ``.venv/bin/python benchmarks/exports.py`` (100,000 members, one outreach attempt
 each in the month, ~10 min) or ``--members 10000``. The members and activities are written

@@ -1,6 +1,6 @@
 """The store's own floor for an import's writes, and the import measured against it.
 
-Issue #13's bound: a 20k-row local import within 2.5x of the time the store (moto, in its
+The bound: a 20k-row local import within 2.5x of the time the store (moto, in its
 own process, as in the end-to-end part) takes for the same DynamoDB writes sent straight
 to it. The writes are the ones the plan stage makes of the file (every row a new patient:
 its item, its member key and its name key), sent as the apply stage sends them (prebuilt

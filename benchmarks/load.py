@@ -1,4 +1,4 @@
-"""Load on the local stack (issue #16): imports of both kinds while clients page, search,
+"""Load on the local stack (benchmarks/README.md): imports of both kinds while clients page, search,
 read and update patients; then the data is checked.
 
 Run with ``.venv/bin/python benchmarks/load.py`` (20 imports, 20 clients, 120 s) or

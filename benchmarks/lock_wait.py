@@ -1,8 +1,8 @@
-"""Imports waiting for the import lock (issue #16): N small MIF imports posted at once against
-the same N imported one after another, each on a fresh local stack.
+"""Imports waiting for the import lock (benchmarks/README.md): N small MIF imports posted at once
+against the same N imported one after another, each on a fresh local stack.
 
 Run with ``.venv/bin/python benchmarks/lock_wait.py`` (12 imports, ~2 min) or
-``--imports 50`` (the issue's figure, ~6 min). Each import is a two-row CSV of distinct
+``--imports 50`` (the target's figure, ~6 min). Each import is a two-row CSV of distinct
 members uploaded to the stack's bucket and imported by ``path``. Prints the total time of
 each run, their ratio (target <= 2), the largest gap between two completions of the
 concurrent run (how long the lock stood free or a waiter slept), the highest

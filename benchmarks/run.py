@@ -35,12 +35,13 @@ from pipeline import (
     write_row_chunks,
 )
 
-#: "auth-xlsx" is an authorization workbook (issue #3), read by the same XLSX reader.
+#: "auth-xlsx" is an authorization workbook (docs/using/authorization-imports.md), read by the same
+#: XLSX reader.
 FORMATS = ("csv", "xml", "xlsx", "auth-xlsx")
 DEFAULT_SIZES = (10_000, 100_000)
 QUICK_SIZES = (2_000, 10_000)
 
-# Targets (issue #13's bounds; see README.md). The CPU bound was 300 µs with the hand-written
+# Targets (see README.md). The CPU bound was 300 µs with the hand-written
 # DynamoDB client; botocore's per-call cost is the accepted price of the libraries.
 CSV_MIN_ROWS_S = 90_000
 CSV_MIN_RATIO = 0.10

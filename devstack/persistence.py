@@ -1,5 +1,5 @@
-"""The local stack's data on disk (issue #16): tables, bucket objects, queued messages and
-secrets saved under a data directory and loaded at the next start, so ``make run`` is a
+"""The local stack's data on disk (docs/running/local-stack.md): tables, bucket objects, queued
+messages and secrets saved under a data directory and loaded at the next start, so ``make run`` is a
 system a small provider can stop and start again.
 
 Layout of the data directory (``ECM_DATA_DIR``, default ``.devstack/``)::

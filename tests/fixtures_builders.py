@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
-#: The 17 fields of the seed's MIF field map, in the seed's order.
+#: The 17 fields of the MIF (docs/using/mif-imports.md), in their documented order.
 MIF_HEADERS: tuple[str, ...] = (
     "MEMBER_ID",
     "CIN",
@@ -49,7 +49,7 @@ _ACUITY = ("Low", "Medium", "High")
 
 
 def sample_mif_row(i: int) -> dict[str, str]:
-    """A valid MIF row (all 17 seed fields as text, as a CSV would carry them)."""
+    """A valid MIF row (all 17 fields as text, as a CSV would carry them)."""
     month = i % 12 + 1
     day = i % 28 + 1
     return {
@@ -164,9 +164,9 @@ def write_file(directory: Path, name: str, data: bytes) -> Path:
     return path
 
 
-# --- authorization workbooks (seed 001) ------------------------------------------------------
+# --- authorization workbooks (docs/using/authorization-imports.md) -------------------------
 
-#: The 15 fields of the seed's authorization field map, in the seed's order.
+#: The 15 fields of the authorization file, in their documented order.
 AUTH_HEADERS: tuple[str, ...] = (
     "AUTH_NO",
     "AUTH_TYPE",
@@ -189,7 +189,7 @@ AUTH_DATE_FIELDS = ("RECEIVED_DATE", "DECISION_DATE", "START_DATE", "EXPIRATION_
 
 
 def sample_auth_row(i: int, **overrides: Any) -> dict[str, Any]:
-    """A valid authorization row (all 15 seed fields) for the member of ``sample_mif_row(i)``.
+    """A valid authorization row (all 15 fields) for the member of ``sample_mif_row(i)``.
 
     Dates are ``YYYY-MM-DD`` text with received <= decision <= start <= expiration.
     """

@@ -1,4 +1,4 @@
-"""Care activities of a patient (issue #4): record one, list them."""
+"""Care activities of a patient (docs/api/patients.md): record one, list them."""
 
 from typing import Any
 

@@ -1,4 +1,5 @@
-"""Authorization import routes (seed 001): POST/GET .../authorizations, GET .../{id}."""
+"""Authorization import routes (docs/api/authorization-imports.md): POST/GET .../authorizations, GET
+.../{id}."""
 
 from typing import Any
 

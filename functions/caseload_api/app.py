@@ -1,4 +1,5 @@
-"""Case load directories (issue #4): ECM providers and care managers (OLCM / ILCM users)."""
+"""Case load directories (docs/api/patients.md): ECM providers and care managers (OLCM / ILCM
+users)."""
 
 from typing import Any
 

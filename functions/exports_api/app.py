@@ -1,4 +1,4 @@
-"""Return file routes (issue #12): POST/GET /v1/admin/clinic/ecm/exports, GET .../{id}."""
+"""Return file routes (docs/api/exports.md): POST/GET /v1/admin/clinic/ecm/exports, GET .../{id}."""
 
 from typing import Any
 

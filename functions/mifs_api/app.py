@@ -1,4 +1,5 @@
-"""MIF import routes (seed 000): POST/GET /v1/admin/clinic/ecm/mifs, GET .../mifs/{id}."""
+"""MIF import routes (docs/api/mif-imports.md): POST/GET /v1/admin/clinic/ecm/mifs, GET
+.../mifs/{id}."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Patient routes (seed 002): list, filter, detail, update, case load, audit trail."""
+"""Patient routes (docs/api/patients.md): list, filter, detail, update, case load, audit trail."""
 
 from typing import Any
 

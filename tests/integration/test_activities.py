@@ -1,4 +1,4 @@
-"""Care activities (issue #4) over HTTP: record and list them, the patient's
+"""Care activities (docs/api/patients.md) over HTTP: record and list them, the patient's
 ``activities_count`` / ``last_activity_at``, validation, 401/403/404, audit, racing writers."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Authorization imports over HTTP against the local stack (seed 001): formats, sources,
-member statuses and their history, unlinked-then-linked, all-or-nothing and rollback."""
+"""Authorization imports over HTTP against the local stack (docs/api/authorization-imports.md):
+formats, sources, member statuses and their history, unlinked-then-linked, all-or-nothing and
+rollback."""
 
 from __future__ import annotations
 
@@ -258,7 +259,7 @@ def test_bad_workbooks_are_invalid_excel_format(stack: RunningStack) -> None:
 
 
 def test_text_claimed_as_a_workbook_is_invalid_excel_format(stack: RunningStack) -> None:
-    """Seed 001: bytes that are not a workbook answer "Invalid Excel format: ...", also when
+    """Bytes that are not a workbook answer "Invalid Excel format: ...", also when
     file_type or the data URI said xlsx; the detail after the colon says which claim."""
     content = b"AUTH_NO,MEMBER_ID\nA1,M1\n"
     by_type = post_auth(stack, {"file": base64.b64encode(content).decode(), "file_type": "xlsx"})

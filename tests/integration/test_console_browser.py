@@ -94,7 +94,7 @@ def page(browser: Any, stack: RunningStack) -> Iterator[Any]:
     assert not [m for m in messages if "Uncaught" in m or "SyntaxError" in m], messages
 
 
-#: `make screenshots` sets this: the tests then save what they see for the README.
+#: `make screenshots` sets this: the tests then save what they see for docs/using/console.md.
 SCREENSHOTS = os.environ.get("ECM_SCREENSHOTS")
 
 
@@ -267,7 +267,8 @@ def test_a_valid_file_imports_all_or_nothing_with_progress_to_the_end(
     history = table_rows(page, "Member Information Files")
     screenshot(page, "files")
     newest = history[0]
-    # The file's own name, then the one the API gives it (mif_<timestamp>.csv, as the seed's).
+    # The file's own name, then the one the API gives it (mif_<timestamp>.csv, as the API
+    # documents name them).
     assert re.fullmatch(r"members\.csv \(mif_\d{8}_\d{6}\.csv\)", newest[1]), newest[1]
     assert newest[3] == "Completed"
     assert newest[4:8] == ["3", "3", "0", "0"]

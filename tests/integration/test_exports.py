@@ -1,5 +1,5 @@
-"""Return files over HTTP (issue #12): a plan's RTF and OTF for a month, made from what the
-caseload holds, read back with the project's own readers, and the same bytes twice."""
+"""Return files over HTTP (docs/using/return-files.md): a plan's RTF and OTF for a month, made from
+what the caseload holds, read back with the project's own readers, and the same bytes twice."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A fault at every stage of an import (issue #16): validate, lock, plan, an apply chunk and
-finalize each raise, time out or crash after their writes; every table ends exactly as it
+"""A fault at every stage of an import (docs/inside/architecture.md): validate, lock, plan, an apply
+chunk and finalize each raise, time out or crash after their writes; every table ends exactly as it
 was, the file is failed with the reason, the lock is free and the next import succeeds. A
 fault inside the rollback is retried and still restores; a webhook that cannot be queued
 never fails an import. (ecm.faults says how a test asks for a fault.)"""

@@ -1,7 +1,7 @@
-"""Files as people really send them, through the API of the local stack (issue #14): the
-corpus of tests/fixtures/real_files/ imported end to end, with the stored values checked,
-and two members with one name and date of birth kept apart; pipe-delimited text, .ods,
-.xlsb and cells merged down over rows."""
+"""Files as people really send them, through the API of the local stack
+(docs/using/files-people-send.md): the corpus of tests/fixtures/real_files/ imported end to
+end, with the stored values checked, and two members with one name and date of birth kept
+apart; pipe-delimited text, .ods, .xlsb and cells merged down over rows."""
 
 from __future__ import annotations
 

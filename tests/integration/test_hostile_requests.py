@@ -1,4 +1,4 @@
-"""Requests no client should send, against the local stack (issue #16's fuzz findings):
+"""Requests no client should send, against the local stack (docs/api/index.md):
 each gets a 4xx with {"errors": [...]} as JSON, never a 500, and the stack stays up."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Patients API (seed 002) over HTTP: list by status/provider with pagination, detail,
+"""Patients API (docs/api/patients.md) over HTTP: list by status/provider with pagination, detail,
 update with validation, status history and optimistic concurrency, audit entries."""
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def test_update_validates_and_records_history(stack: RunningStack) -> None:
     actions = [
         a["action"] for a in get(stack, f"{PATIENTS}/{patient['id']}/audit").json()["audit_entries"]
     ]
-    # The second PUT changed nothing: no version bump, audited as a read (issue #16).
+    # The second PUT changed nothing: no version bump, audited as a read.
     assert actions == ["read", "update"]
 
 
@@ -221,7 +221,7 @@ def test_racing_updates_never_lose_one_silently(stack: RunningStack) -> None:
     conflicts = [r for r in results if r.status_code == 409]
     for r in conflicts:
         assert r.json()["errors"][0].startswith("Patient was changed by someone else")
-    # A PUT asking for the level the patient already has writes nothing (issue #16) and
+    # A PUT asking for the level the patient already has writes nothing and
     # answers the version it read; every other 200 is a write with a version of its own.
     bodies = [r.json()["patient"] for r in ok]
     versions = sorted(b["version"] for b in bodies)

@@ -1,6 +1,6 @@
-"""The local stack keeps its data across restarts (issue #16): patients, files, presigned
-downloads, tokens and ids come back; an import a stop interrupted ends rolled back; a damaged
-or older save is refused, never dropped. Each test runs its own stacks on a data folder."""
+"""The local stack keeps its data across restarts (docs/running/local-stack.md): patients, files,
+presigned downloads, tokens and ids come back; an import a stop interrupted ends rolled back; a
+damaged or older save is refused, never dropped. Each test runs its own stacks on a data folder."""
 
 from __future__ import annotations
 

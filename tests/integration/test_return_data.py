@@ -1,5 +1,5 @@
-"""What the return files need that the seeds do not hold (issue #12): the plan a member came
-from, ECM enrollment dates, the discontinuation of a terminated member, the lead care
+"""What the return files need that the imports do not hold (docs/using/return-files.md): the plan a
+member came from, ECM enrollment dates, the discontinuation of a terminated member, the lead care
 manager's phone and email, and whether an outreach attempt reached the member."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""valid_rows mode and result files (issue #5): which rows were imported, which failed and
-why, as CSVs the admin can open; formula-looking cells escaped. Member ids 800_000+."""
+"""valid_rows mode and result files (docs/using/mif-imports.md): which rows were imported, which
+failed and why, as CSVs the admin can open; formula-looking cells escaped. Member ids 800_000+."""
 
 from __future__ import annotations
 

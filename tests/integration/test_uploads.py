@@ -1,5 +1,5 @@
-"""Large files through a presigned PUT (issue #5): waiting → processing → completed, once;
-expired when nothing arrives in time."""
+"""Large files through a presigned PUT (docs/api/mif-imports.md): waiting → processing → completed,
+once; expired when nothing arrives in time."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Import webhooks through the local stack (issue #5): a receiver on 127.0.0.1 (allowlisted by
-the stack fixture) checks every Standard Webhooks signature with the secret the stack printed;
-it answers 500 twice, and the queue retries with backoff under the same webhook-id. A failed
-import sends import.failed; a URL resolving to loopback without the allowlist gets nothing.
+"""Import webhooks through the local stack (docs/using/webhooks.md): a receiver on 127.0.0.1
+(allowlisted by the stack fixture) checks every Standard Webhooks signature with the secret the
+stack printed; it answers 500 twice, and the queue retries with backoff under the same webhook-id. A
+failed import sends import.failed; a URL resolving to loopback without the allowlist gets nothing.
 
 Member ids 700_000–709_999. Traffic stays on 127.0.0.0/8.
 """

@@ -1,6 +1,6 @@
 """ecm.authorization_plan.AuthorizationPlanner (and the MIF side that links pending
 authorizations) against an in-memory lookup: create/update by AUTH_NO, linking, unlinked
-authorizations, member statuses and their history (seed 001, issue 3)."""
+authorizations, member statuses and their history (docs/using/authorization-imports.md)."""
 
 from __future__ import annotations
 

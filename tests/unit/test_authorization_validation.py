@@ -1,5 +1,6 @@
-"""ecm.authorization: one authorization row validated and normalised (seed 001, issue 3),
-and the authorization workbooks of every format read and validated end to end."""
+"""ecm.authorization: one authorization row validated and normalised
+(docs/using/authorization-imports.md), and the authorization workbooks of every format read and
+validated end to end."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def _ok(**overrides: Any) -> Item:
 # --- the sample row --------------------------------------------------------------------------
 
 
-def test_sample_row_has_every_seed_field_and_matches_the_mif_member() -> None:
+def test_sample_row_has_every_documented_field_and_matches_the_mif_member() -> None:
     row = sample_auth_row(7)
     assert set(row) == set(AUTH_HEADERS)
     assert len(AUTH_HEADERS) == 15
@@ -148,7 +149,7 @@ def test_every_error_of_a_row_is_collected() -> None:
         ("denied", "Denied"),
     ],
 )
-def test_status_is_case_insensitive_and_stored_in_the_seed_spelling(raw: str, stored: str) -> None:
+def test_status_is_case_insensitive_and_stored_as_documented(raw: str, stored: str) -> None:
     assert _ok(STATUS=raw)["status"] == stored
     assert parse_status(raw) == AuthorizationStatus(stored)
 
@@ -164,7 +165,7 @@ def test_blank_status_is_no_status() -> None:
     assert parse_status(None) is None
 
 
-def test_status_values_are_the_seed_values() -> None:
+def test_status_values_are_the_documented_values() -> None:
     assert [s.value for s in AuthorizationStatus] == ["Approved", "Pending", "Cancel", "Denied"]
 
 
@@ -200,7 +201,7 @@ def test_unknown_form_is_an_error(bad: str) -> None:
     ]
 
 
-def test_form_values_are_the_five_seed_forms() -> None:
+def test_form_values_are_the_five_documented_forms() -> None:
     assert [f.value for f in AuthorizationForm] == [
         "Form I",
         "Form E",

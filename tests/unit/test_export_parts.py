@@ -1,4 +1,4 @@
-"""Return files' parts on their own (issue #12): layouts as checked data, codes, the
+"""Return files' parts on their own (docs/return-files.md): layouts as checked data, codes, the
 California month, safe and reproducible files, the worker's retries and the schedule."""
 
 from __future__ import annotations

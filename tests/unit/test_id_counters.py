@@ -1,4 +1,4 @@
-"""Id counters after a rollback (issue #16): an id is never handed out twice.
+"""Id counters after a rollback (docs/inside/architecture.md): an id is never handed out twice.
 
 A rollback puts the counters an import drew from back to their value before it, but only
 when nobody drew from them since: PUT /patients takes status-history ids without the import

@@ -1,5 +1,5 @@
-"""Waiting for the import lock (issue #16): a waiting import starts within seconds of the
-release, shows its place in line, and never fails for waiting while the holder is alive."""
+"""Waiting for the import lock (docs/inside/architecture.md): a waiting import starts within seconds
+of the release, shows its place in line, and never fails for waiting while the holder is alive."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""ecm.member_status: member record status from authorizations, and its history (seed 001)."""
+"""ecm.member_status: member record status from authorizations, and its history
+(docs/using/authorization-imports.md)."""
 
 from __future__ import annotations
 

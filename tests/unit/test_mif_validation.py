@@ -87,7 +87,7 @@ def test_required_fields_cannot_be_blank(field: str, label: str, blank: str | No
     assert _errors({field: blank}, row=7) == [f"Row 7: Validation failed: {label} can't be blank"]
 
 
-def test_missing_member_id_message_is_the_seeds() -> None:
+def test_missing_member_id_message_is_the_documented_one() -> None:
     row = {k: v for k, v in sample_mif_row(1).items() if k != "MEMBER_ID"}
     _, errors = validate_mif_row(7, row, False, TODAY)
     assert errors == ["Row 7: Validation failed: Member ID can't be blank"]

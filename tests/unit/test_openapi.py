@@ -93,7 +93,7 @@ def test_admin_routes_need_the_token_and_public_ones_do_not(document: dict[str, 
                 assert operation["security"] == []
 
 
-def test_bodies_keep_the_seeds_field_names(document: dict[str, Any]) -> None:
+def test_bodies_keep_the_documented_field_names(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     assert set(schemas["MifImportRequest"]["required"]) == {"mif"}
     assert {"file", "url", "path", "file_type"} <= set(schemas["ImportSource"]["properties"])

@@ -51,7 +51,7 @@ def _csv_error(tmp_path: Path, text: str) -> str:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def test_csv_comma_reads_every_seed_field_as_text(tmp_path: Path) -> None:
+def test_csv_comma_reads_every_field_as_text(tmp_path: Path) -> None:
     rows = [sample_mif_row(1), sample_mif_row(2)]
     records, stream = _read(tmp_path, mif_csv(rows), "csv")
     assert [n for n, _ in records] == [2, 3]
@@ -331,7 +331,7 @@ def test_csv_short_rows_fill_missing_cells_with_blank(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line"),
     [
-        # The seed's own example: the quote opens on line 3.
+        # The documented example (docs/using/mif-imports.md): the quote opens on line 3.
         ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,Lopez\nM2,"Ben,Kim\nM3,Cy,Doe\n', 3),
         # A quoted newline earlier moves the physical line on.
         ('MEMBER_ID,FIRST_NAME,LAST_NAME\nM1,Ana,"Lo\npez"\nM2,"Ben,Kim\n', 4),
@@ -892,7 +892,7 @@ def test_detect_refuses_pdf_empty_binary_and_xls(tmp_path: Path) -> None:
     )
 
 
-def test_sample_rows_have_every_seed_field() -> None:
+def test_sample_rows_have_every_documented_field() -> None:
     row = sample_mif_row(7)
     assert tuple(row) == MIF_HEADERS
     assert row["MEMBER_ID"] == "M000000007"

@@ -1,4 +1,5 @@
-"""Files as spreadsheet programs really write them (tests/fixtures/real_files/, issue #14).
+"""Files as spreadsheet programs really write them (tests/fixtures/real_files/,
+docs/using/files-people-send.md).
 
 Each generated file of the corpus was made from a small CSV by LibreOffice or gnumeric
 (``make_corpus.py``); its MANIFEST entry holds the rows as the source CSV wrote them. A
@@ -43,7 +44,8 @@ def _kind(name: str) -> ImportKind:
 
 def _read(name: str) -> tuple[str, Any, list[tuple[int, dict[str, Any]]]]:
     """Detected and read as an import of its kind would (MIF .xls files too: the reader
-    takes them although a MIF import accepts CSV, XML and XLSX only, as seed 000 says)."""
+    takes them although a MIF import accepts CSV, XML and XLSX only, as docs/using/mif-imports.md
+    says)."""
     path = CORPUS / name
     kind = _kind(name)
     file_type = detect_file_type(path, (*kind.file_types, "xls"), filename=name)
@@ -63,7 +65,7 @@ def _expected(name: str) -> dict[int, tuple[dict[str, Any], list[str]]]:
     return _validated(kind, [(n, {k: v for k, v in r.items() if k}) for n, r in text_rows], False)
 
 
-def test_the_corpus_holds_every_case_of_the_issue() -> None:
+def test_the_corpus_holds_every_case_of_the_docs() -> None:
     formats = {(e["kind"], e["format"]) for e in MANIFEST.values()}
     assert {("mif", "csv"), ("mif", "xlsx"), ("mif", "xls")} <= formats
     assert {

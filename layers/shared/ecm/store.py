@@ -35,7 +35,7 @@ _MAX_BACKOFF_SECONDS = 2.0
 BATCH_WRITERS = 8
 
 
-#: Presigned download links expire after 30 minutes (seed 000).
+#: Presigned download links expire after 30 minutes (docs/api/mif-imports.md).
 PRESIGN_SECONDS = 1800
 
 

@@ -54,7 +54,7 @@ class ResponseBody(BaseModel):
 
 class Envelope(RequestBody):
     """A body that wraps its fields in one named object, its only field (``{"mif": {...}}``);
-    anything else is refused with the message the seeds use, naming the key."""
+    anything else is refused with the message docs/api/index.md gives, naming the key."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""Field maps: the seed's column names, the aliases health plans really use, and header mapping.
+"""Field maps: the documented column names, the aliases health plans really use, and header mapping.
 
 Headers are compared after normalisation (case, spaces, line breaks, punctuation), so
 "Member First Name", "MEMBER_FIRST_NAME" and " member⏎first name " are one header; a trailing

@@ -9,8 +9,8 @@ use the original host name.  Redirects are followed by hand and every hop is che
 body is streamed to disk under a size cap and an overall deadline (``ecm.files.pinned``
 holds the connections).
 
-Why not requests-hardened (issue #13 asked): its filter checks only the first address a
-name resolves to (we refuse a name if any address is private), has no per-host allowlist
+Why not requests-hardened (docs/decisions/0014-own-ssrf-guard.md): its filter checks only the first
+address a name resolves to (we refuse a name if any address is private), has no per-host allowlist
 (the local stack and tests need loopback hosts) and no size cap on the body.
 """
 

@@ -63,7 +63,7 @@ def _skipped(record: Item) -> Item:
 
 
 def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
-    """201 with the seed's body, 422 with the errors, or 202 while it still runs."""
+    """201 with the documented body, 422 with the errors, or 202 while it still runs."""
     failed_rows = int(record.get("records_failed") or 0)
     if record["status"] == "completed" and record.get("dry_run"):
         dry: Item = {

@@ -1,4 +1,4 @@
-"""The routes every file kind has (seed 000 / 001): import, upload URL, list, detail.
+"""The routes every file kind has (docs/api/mif-imports.md): import, upload URL, list, detail.
 
 Annotations are evaluated here, at definition, because each kind's body models are built
 from its ``ImportKind`` (no ``from __future__ import annotations`` in this module).

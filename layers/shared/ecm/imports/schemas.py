@@ -1,4 +1,4 @@
-"""The bodies of the import routes (seeds 000 and 001), as pydantic models.
+"""The bodies of the import routes (docs/api/mif-imports.md), as pydantic models.
 
 Both kinds share one shape and differ only in their keys (``mif`` / ``authorization``,
 ``mif_file_id`` / ``authorization_file_id``, ``eligibility_informations`` /
@@ -98,7 +98,7 @@ UNMAPPED_DESCRIPTION = "The columns no field is known by, each with the fields i
 
 
 class FileSummary(ResponseBody):
-    """One import file as the list shows it: the seed's fields and the progress ones."""
+    """One import file as the list shows it: the documented fields and the progress ones."""
 
     id: int
     filename: str | None

@@ -1,4 +1,4 @@
-"""Large files go straight to S3 (seed 003's peer): a presigned PUT bound to one import.
+"""Large files go straight to S3 (docs/api/mif-imports.md): a presigned PUT bound to one import.
 
 ``POST .../uploads`` creates the file record in ``waiting`` and hands out a 10-minute PUT URL
 for ``uploads/<kind>/<id>/<name>``; the object's S3 event starts the import once (the record

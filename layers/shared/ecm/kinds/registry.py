@@ -56,7 +56,8 @@ class ImportKind:
     detail_key: str
     records_key: str
     inbox_prefix: str
-    #: what "imported_count" counts: every row (MIF, seed 000) or new records (seed 001)
+    #: what "imported_count" counts: every row (MIF, docs/api/mif-imports.md) or new records
+    #: (docs/api/authorization-imports.md)
     imported_counts_created_only: bool
     #: the result file's column naming the record each row created or updated
     result_id_column: str

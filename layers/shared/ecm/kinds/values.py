@@ -122,7 +122,7 @@ def parse_date(value: Any, typed_cells: bool) -> date | None:
     text = str(value).strip()
     if not text:
         return None
-    if len(text) == 10 and text[2] == "-" and text[5] == "-":  # MM-DD-YYYY, the seed's format
+    if len(text) == 10 and text[2] == "-" and text[5] == "-":  # MM-DD-YYYY, the documented format
         mm, dd, yyyy = text[:2], text[3:5], text[6:]
         if mm.isdigit() and dd.isdigit() and yyyy.isdigit():
             return date(int(yyyy), int(mm), int(dd))

@@ -1,4 +1,5 @@
-"""The authorizations table (seed 001): one item per AUTH_NO, linked to its patient."""
+"""The authorizations table (docs/using/authorization-imports.md): one item per AUTH_NO, linked to
+its patient."""
 
 from __future__ import annotations
 

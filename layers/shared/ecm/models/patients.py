@@ -32,7 +32,8 @@ class Address(MapAttribute[str, object]):
 
 
 class Eligibility(MapAttribute[str, object]):
-    """The member's ECM eligibility record (seed 000's ``ecm_eligibility_information``)."""
+    """The member's ECM eligibility record (``ecm_eligibility_information``,
+    docs/api/mif-imports.md)."""
 
     id = NumberAttribute(null=True)
     member_id = UnicodeAttribute(null=True)
@@ -66,7 +67,7 @@ class CaseLoad(MapAttribute[str, object]):
 
 
 class StatusChange(MapAttribute[str, object]):
-    """One entry of ``ecm_status_history`` (seed 002)."""
+    """One entry of ``ecm_status_history`` (docs/api/patients.md)."""
 
     id = NumberAttribute(null=True)
     status = UnicodeAttribute(null=True)

@@ -1,2 +1,2 @@
-"""The caseload (seed 002): patient items and their lookup keys (``items``), the patients
-API, case loads, providers, care activities, and the list counts kept with the data."""
+"""The caseload (docs/api/patients.md): patient items and their lookup keys (``items``), the
+patients API, case loads, providers, care activities, and the list counts kept with the data."""

@@ -1,4 +1,4 @@
-"""Care activities of a patient (issue #4): record one, list them newest first.
+"""Care activities of a patient (docs/api/patients.md): record one, list them newest first.
 
 Why this shape: the patient detail's ``activities_count`` and ``last_activity_at`` must be
 real values that a list never has to count, so each activity is written in one transaction

@@ -1,7 +1,7 @@
 """Case loads: ECM providers, care managers (OLCM / ILCM users), and who holds each patient.
 
-Imports assign the provider (DESIGN.md); an admin assigns or clears the provider and the two
-care managers here. A change moves the patient between the provider/OLCM/ILCM lists, so it
+Imports assign the provider (docs/using/patients.md); an admin assigns or clears the provider and
+the two care managers here. A change moves the patient between the provider/OLCM/ILCM lists, so it
 commits with its count deltas in one transaction, conditional on the version it read.
 """
 

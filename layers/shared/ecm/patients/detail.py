@@ -1,5 +1,5 @@
-"""A patient's detail (seed 002): demographics, eligibility, case load, authorizations and
-status history; every read is audited."""
+"""A patient's detail (docs/api/patients.md): demographics, eligibility, case load, authorizations
+and status history; every read is audited."""
 
 from __future__ import annotations
 

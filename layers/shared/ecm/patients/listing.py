@@ -1,4 +1,4 @@
-"""Patients lists (seed 002): GET /patients and POST /patients/filter.
+"""Patients lists (docs/api/patients.md): GET /patients and POST /patients/filter.
 
 A list is a sharded keys-only index in name order (ecm.patients.index_fields): a page merges
 the shards' entries up to it and reads the page's items only (25 items for a page of 25,
@@ -152,7 +152,7 @@ def filter_patients(request: PatientFilterRequest) -> Item:
 
     The most selective index drives the read (search, provider, status, else every patient
     by name). Name order with only that index's filter reads just the page; any other sort
-    or filter reads the driving partition whole (its cost is in the README).
+    or filter reads the driving partition whole (its cost is in docs/inside/access-patterns.md).
     """
     page_window(request.page, request.per_page)
     return _run_filter(request)
@@ -190,7 +190,7 @@ def _run_filter(request: PatientFilterRequest) -> Item:
     page, then the page's items, and takes total_count from its counter; a search in its
     own order with no filter reads index entries up to the page, the page's items, and
     counts the matching entries (``search_page``). Anything else reads the driving list
-    (or every search match) whole: the cost the README's access-pattern table states.
+    (or every search match) whole: the cost docs/inside/access-patterns.md states.
     """
     filters = request.filters
     given = {k for k, v in filters.model_dump().items() if v is not None}

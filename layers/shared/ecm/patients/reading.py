@@ -1,4 +1,4 @@
-"""One patient by id, and the summaries every patient response shares (seed 002)."""
+"""One patient by id, and the summaries every patient response shares (docs/api/patients.md)."""
 
 from __future__ import annotations
 

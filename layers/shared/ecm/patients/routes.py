@@ -1,4 +1,4 @@
-"""The routes of the caseload (seed 002 and the case-load and activity additions), a router
+"""The routes of the caseload (docs/api/patients.md), a router
 factory per API function (each resolver gets routers of its own: a Router answers through
 the resolver it was last included in). Each route declares its bodies and query parameters,
 which the resolver validates and the OpenAPI document describes."""

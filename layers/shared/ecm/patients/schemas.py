@@ -1,4 +1,4 @@
-"""The response bodies of the caseload routes (seed 002 and the README's additions), and the
+"""The response bodies of the caseload routes (docs/api/patients.md), and the
 envelopes of their request bodies; the request fields are the domain's models
 (``PatientUpdate``, ``PatientFilterRequest``, ``ActivityCreate``, ...)."""
 

@@ -1,5 +1,5 @@
-"""PUT /patients/{id} (seed 002): names, date of birth, acuity and status, with the status
-history; a concurrent change between our read and write is a 409, never lost."""
+"""PUT /patients/{id} (docs/api/patients.md): names, date of birth, acuity and status, with the
+status history; a concurrent change between our read and write is a 409, never lost."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ecm.patients.items import name_key, patient_name_key
 from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
 
 ELIGIBILITY = "patient.ecm_eligibility_information"
-#: The eligibility fields a PUT may change (the seed's two, and what return files report).
+#: The eligibility fields a PUT may change (acuity and status, and what return files report).
 ELIGIBILITY_FIELDS = (
     "acuity_level",
     "member_record_status",

@@ -1,5 +1,5 @@
-// Patients: search, the seed's filters, sort and pagination. The search text goes in the
-// POST body of /patients/filter, never in a URL (a name or member id is PHI).
+// Patients: search, the filters of docs/api/patients.md, sort and pagination. The search text goes
+// in the POST body of /patients/filter, never in a URL (a name or member id is PHI).
 
 import { call } from "./api.js";
 import { failure, field, fill, h, label, select, table } from "./dom.js";

@@ -171,7 +171,8 @@ def detect_file_type(
         # An xlsm saved as .xlsx (or the reverse) is still one container format.
         same_family = {claim, actual} <= {"xlsx", "xlsm"}
         if claim != actual and not same_family:
-            # Seed 001: what is not a workbook is "Invalid Excel format: ...", whatever it claimed.
+            # docs/using/authorization-imports.md: what is not a workbook is "Invalid Excel format:
+            # ...", whatever it claimed.
             lead = "Invalid Excel format: " if excel_only else ""
             raise FileFormatError(
                 f"{lead}{source} says '{claim}' but the content is {actual.upper()}"

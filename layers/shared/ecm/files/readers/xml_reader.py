@@ -1,5 +1,5 @@
 """XML: any root, one <Member> per record (any case, any namespace), parsed as a stream by
-defusedxml (DESIGN.md: every XML byte goes through it).
+defusedxml (docs/decisions/0013-xml-by-defusedxml.md: every XML byte goes through it).
 
 The parser refuses any DTD, entity declaration or external reference before its first
 record, so billion-laughs and XXE files fail with a clear message instead of expanding or

@@ -1,2 +1,2 @@
-"""Authorization files (seed 001): columns, row rules, matching by AUTH_NO, and the member
-statuses authorizations set."""
+"""Authorization files (docs/using/authorization-imports.md): columns, row rules, matching by
+AUTH_NO, and the member statuses authorizations set."""

@@ -1,4 +1,5 @@
-"""The authorization file's columns (seed 001) and the names plans' exports give them."""
+"""The authorization file's columns (docs/using/authorization-imports.md) and the names plans'
+exports give them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Member record status from authorizations (seed 001), with its history.
+"""Member record status from authorizations (docs/using/authorization-imports.md), with its history.
 
 Cancel → terminated_member, Pending → pending_member, Approved → new_member when the member
 has no earlier approved authorization, else continuing_member; Denied → no change.

@@ -1,6 +1,6 @@
 """Authorization rows: validate and normalise one row of an authorization workbook.
 
-Statuses and forms are stored in the seed's spelling ("Approved", "Form I"); dates come as
+Statuses and forms are stored in the documented spelling ("Approved", "Form I"); dates come as
 date cells, Excel serials, YYYY-MM-DD, MM/DD/YYYY or MM-DD-YYYY.
 """
 

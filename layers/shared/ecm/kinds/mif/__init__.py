@@ -1,1 +1,2 @@
-"""Member Information Files (seed 000): columns, row rules, and matching rows to patients."""
+"""Member Information Files (docs/using/mif-imports.md): columns, row rules, and matching rows to
+patients."""

@@ -1,4 +1,5 @@
-"""The MIF's columns (seed 000) and the names health plans use for them (DHCS's among them).
+"""The MIF's columns (docs/using/mif-imports.md) and the names health plans use for them (DHCS's
+among them).
 
 Headers are matched after normalisation (``ecm.fields.normalize_header``); an alias may fill
 several fields ("MCP_CIN" is both MEMBER_ID and CIN).

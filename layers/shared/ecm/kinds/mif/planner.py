@@ -1,7 +1,7 @@
 """MIF matching: decide, for every valid row, which patient it creates or updates.
 
-Rules (DESIGN.md): match on MEMBER_ID first; else on first + last name + date of birth
-(case/space-insensitive), but only a patient with no member id: two member ids are two
+Rules (docs/using/mif-imports.md, Matching): match on MEMBER_ID first; else on first + last name +
+date of birth (case/space-insensitive), but only a patient with no member id: two member ids are two
 members, never merged (a warning names both). A name alone never merges two people whose
 dates of birth differ. Two existing patients matching one row, or two rows matching one
 patient, are errors.

@@ -1,6 +1,6 @@
 """MIF rows: validate and normalise one row into the fields the store keeps.
 
-Every rule of the seed's field map and of issue #2; errors read ``Row 7: ...`` and quote
+Every rule of docs/using/mif-imports.md (Fields, Rows); errors read ``Row 7: ...`` and quote
 the value (they are returned to the admin, never logged).
 """
 
