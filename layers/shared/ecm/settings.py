@@ -159,30 +159,3 @@ def get_settings() -> Settings:
         if names:
             raise MissingSetting(f"missing environment variables: {', '.join(names)}") from None
         raise
-
-
-@lru_cache(maxsize=1)
-def idempotency_store() -> Any:
-    """Powertools' idempotency records, in the template's idempotency table (the inbox
-    trigger and the export schedule: an event delivered twice acts once)."""
-    # Only the two functions that take events twice use it; the others start without it.
-    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
-        DynamoDBPersistenceLayer,
-    )
-
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
-
-
-#: How long a read of the webhook signing secret is reused (a rotation is seen within this).
-SECRET_CACHE_SECONDS = 300
-
-
-def webhook_signing_secret() -> str:
-    """The Standard Webhooks signing secret from Secrets Manager, cached by Powertools."""
-    # Only the webhook sender signs; every other function starts without Powertools' parameters.
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - cold start
-
-    secret_id = get_settings().webhook_secret_id
-    if not secret_id:
-        raise RuntimeError("WEBHOOK_SECRET_ID is not set")
-    return str(parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS)).strip()
