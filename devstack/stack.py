@@ -235,6 +235,7 @@ class LocalStack:
             "UrlAllowlist": os.environ.get("ECM_URL_ALLOWLIST", ""),
             "DefaultWebhookUrl": os.environ.get("ECM_DEFAULT_WEBHOOK_URL", ""),
             "InboxPlans": os.environ.get("ECM_INBOX_PLANS", ""),
+            "ExportSchedulePlans": os.environ.get("ECM_EXPORT_SCHEDULE_PLANS", ""),
         }
         self.template = LocalTemplate(load_template(), parameters, aws_port)
         for kind in sorted(unbuilt_types(self.template)):

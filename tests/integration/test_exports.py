@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import requests
 from fixtures_builders import mif_csv, sample_mif_row
-from stack_fixture import RunningStack, data_uri, patients_by_member, post_mif, wait_for_file
+from stack_fixture import (
+    SCHEDULED_PLAN,
+    RunningStack,
+    data_uri,
+    patients_by_member,
+    post_mif,
+    wait_for_file,
+)
 
 from ecm.exports.layouts import default_layout
 from ecm.files.fields import FieldMap
@@ -451,3 +458,27 @@ def test_exports_are_listed_newest_first_with_their_files(
     }
     stored = stack.client("s3").get_object(Bucket=stack.bucket, Key=made["file_key"])
     assert stored["ContentType"] == "text/csv; charset=utf-8"
+
+
+def test_the_monthly_schedule_queues_each_plans_files_once(stack: RunningStack) -> None:
+    """The schedule's target, run as Lambda runs it (EventBridge's event, through the local
+    stack's shim): last month's RTF and OTF of the configured plan, and the same event
+    delivered again queues nothing more (idempotent per event and plan)."""
+    event = {"id": "monthly-2026-12", "time": "2026-12-01T09:00:00Z", "detail": {}}
+
+    def run() -> dict[str, Any]:
+        answer = stack.client("lambda").invoke(
+            FunctionName="ExportScheduleFunction", Payload=json.dumps(event).encode()
+        )
+        return dict(json.loads(answer["Payload"].read()))
+
+    first = run()
+    assert first["period"] == "2026-11" and first["refused"] == []
+    assert len(first["queued"]) == 2
+    assert run() == first
+    made = [_ok(call(stack, "GET", f"/exports/{i}"))["export"] for i in first["queued"]]
+    assert sorted((e["kind"], e["plan"], e["period"]) for e in made) == [
+        ("otf", SCHEDULED_PLAN, "2026-11"),
+        ("rtf", SCHEDULED_PLAN, "2026-11"),
+    ]
+    assert {e["created_by"] for e in made} == {"schedule"}
