@@ -4,6 +4,7 @@ caseload holds, read back with the project's own readers, and the same bytes twi
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -476,9 +477,28 @@ def test_the_monthly_schedule_queues_each_plans_files_once(stack: RunningStack) 
     assert first["period"] == "2026-11" and first["refused"] == []
     assert len(first["queued"]) == 2
     assert run() == first
-    made = [_ok(call(stack, "GET", f"/exports/{i}"))["export"] for i in first["queued"]]
+    made = [_finished(stack, i) for i in first["queued"]]
     assert sorted((e["kind"], e["plan"], e["period"]) for e in made) == [
         ("otf", SCHEDULED_PLAN, "2026-11"),
         ("rtf", SCHEDULED_PLAN, "2026-11"),
     ]
     assert {e["created_by"] for e in made} == {"schedule"}
+    # the plan has no layout document: the DHCS layout, said so (S3's NoSuchKey, read as none)
+    assert all(
+        e["warnings"][0].startswith("The plan has no layout document (config/plans/sched-plan")
+        for e in made
+    )
+    asked = {"export": {"plan": SCHEDULED_PLAN, "period": "2026-10", "kind": "rtf"}}
+    by_hand = _ok(call(stack, "POST", "/exports", asked), 201)
+    assert _finished(stack, by_hand["export_id"])["warnings"][0] == made[0]["warnings"][0]
+
+
+def _finished(stack: RunningStack, export_id: int, timeout: float = 120) -> dict[str, Any]:
+    """The export once the worker has made it (the schedule only queues it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        export = dict(_ok(call(stack, "GET", f"/exports/{export_id}"))["export"])
+        if export["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            assert export["status"] == "completed", export
+            return export
+        time.sleep(0.2)
