@@ -77,6 +77,7 @@ class PrivilegeCheck:
             unused = (
                 "checked" if check_unused else "not checked (not the whole suite, or a failure)"
             )
+            reporter.ensure_newline()
             reporter.write_line(
                 f"privileges: {sum(calls.values())} AWS calls of {len({c.function for c in calls})}"
                 f" functions ({len(calls)} kinds) held to template.yaml; unused grants {unused}"
