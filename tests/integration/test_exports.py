@@ -474,6 +474,7 @@ def test_the_monthly_schedule_queues_each_plans_files_once(stack: RunningStack) 
         return dict(json.loads(answer["Payload"].read()))
 
     first = run()
+    assert "errorType" not in first, first
     assert first["period"] == "2026-11" and first["refused"] == []
     assert len(first["queued"]) == 2
     assert run() == first

@@ -121,7 +121,6 @@ def drop_clients() -> None:
     """Forget the boto3 clients made so far (tests change the endpoint between stacks); the
     faults are read again with the next client."""
     _client.cache_clear()
-    idempotency_store.cache_clear()
     _secrets_provider.cache_clear()
     _FAULTS_READ.clear()
 
@@ -131,10 +130,11 @@ def drop_clients() -> None:
 # them, and so would the local stack's record of each function's calls.
 
 
-@cache
 def idempotency_store() -> Any:
     """Powertools' idempotency records, in the template's idempotency table (the inbox
-    trigger and the export schedule: an event delivered twice acts once)."""
+    trigger and the export schedule: an event delivered twice acts once). A new one each
+    time: Powertools configures a store once, for the first function that uses it, and the
+    local stack runs both functions in one process."""
     # Only the two functions that take events twice use it; the others start without it.
     from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
         DynamoDBPersistenceLayer,
