@@ -4,6 +4,8 @@ Both the stack (event sources, Step Functions) and the API Gateway emulation inv
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 import itertools
 import json
@@ -11,13 +13,52 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from devstack.template import ACCOUNT, REGION, Function
 from ecm.log import logger
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+#: The function whose code runs on this thread (its logical id), None outside any.
+_RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "ecm_running_function", default=None
+)
+
+
+def running_function() -> str | None:
+    """The function running here: on AWS each function is a process of its own; here they
+    share one, so whoever needs to know (the call recorder) asks the thread's context."""
+    return _RUNNING.get()
+
+
+@contextlib.contextmanager
+def running_as(name: str) -> Iterator[None]:
+    """Run the block as function ``name`` (its invocation, or work done on its behalf)."""
+    token = _RUNNING.set(name)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)
+
+
+_ORIGINAL_SUBMIT = ThreadPoolExecutor.submit
+
+
+def _submit_in_context(
+    self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Future[Any]:
+    return _ORIGINAL_SUBMIT(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def carry_context_into_pools() -> None:
+    """Work a function hands to a thread pool (its own, or boto3's transfer threads) runs in
+    a copy of the function's context, as if the pool belonged to the function's own process:
+    the thread knows which function it works for, and Powertools' thread-safe log keys (a
+    context variable) follow it there."""
+    ThreadPoolExecutor.submit = _submit_in_context  # type: ignore[method-assign]
 
 
 class LambdaContext:
@@ -86,7 +127,9 @@ class ExecutionEnvironments:
 
 
 def load_handler(function: Function) -> Handler:
-    return _with_function_name(ExecutionEnvironments(function))
+    with running_as(function.logical_id):  # a module's import-time calls are the function's
+        environments = ExecutionEnvironments(function)
+    return _with_function_name(environments)
 
 
 def _with_function_name(handler: Handler) -> Handler:
@@ -101,7 +144,8 @@ def _with_function_name(handler: Handler) -> Handler:
         }
         logger.thread_safe_append_keys(**keys)
         try:
-            return handler(event, context)
+            with running_as(context.function_name):
+                return handler(event, context)
         finally:
             logger.thread_safe_remove_keys(list(keys))
 

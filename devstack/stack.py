@@ -29,14 +29,16 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from devstack.aws_calls import recorder_from_environment
 from devstack.gateway import serve_api
 from devstack.keeping import LocalData, data_dir_setting, end_interrupted_imports
-from devstack.lambdas import Handler, invoke, load_handler
+from devstack.lambdas import Handler, carry_context_into_pools, invoke, load_handler, running_as
 from devstack.moto_transactions import copy_named_items_only
 from devstack.persistence import ChangeTracker
 from devstack.template import ACCOUNT, REGION, LocalTemplate, SqsSource, load_template
 from ecm import aws_faults
 from ecm.api.auth import create_user, find_user
+from ecm.clients import add_client_hook
 from ecm.models import create_tables
 from ecm.models.access import reset_clients
 from ecm.settings import get_settings
@@ -73,6 +75,8 @@ SKIPPED_TYPES = {
     "AWS::CloudWatch::Alarm": "in-process functions emit none of the AWS metrics they watch",
     "AWS::Logs::LogGroup": "the API's access log: the local gateway writes no access log",
     "AWS::WAFv2::WebACLAssociation": "no WAF in front of the local gateway (and none by default)",
+    "AWS::IAM::Role": "moto enforces no IAM: the tests hold each function's calls to its role "
+    "(devstack.privileges)",
 }
 
 
@@ -232,6 +236,7 @@ class LocalStack:
             "UrlAllowlist": os.environ.get("ECM_URL_ALLOWLIST", ""),
             "DefaultWebhookUrl": os.environ.get("ECM_DEFAULT_WEBHOOK_URL", ""),
             "InboxPlans": os.environ.get("ECM_INBOX_PLANS", ""),
+            "ExportSchedulePlans": os.environ.get("ECM_EXPORT_SCHEDULE_PLANS", ""),
         }
         self.template = LocalTemplate(load_template(), parameters, aws_port)
         for kind in sorted(unbuilt_types(self.template)):
@@ -241,6 +246,7 @@ class LocalStack:
         self.threads: list[threading.Thread] = []
         path = data_dir_setting()
         self.data = LocalData(path, _DYNAMODB_LOCK) if path else None
+        self.recorder = recorder_from_environment()
 
     # --- environment ----------------------------------------------------------------------
     def _environment(self) -> None:
@@ -395,6 +401,7 @@ class LocalStack:
             )
         install_lambda_shim(self.handlers)
         install_s3_event_shim()
+        carry_context_into_pools()
 
     def _create_state_machines(self) -> None:
         sfn = self._client("stepfunctions")
@@ -429,6 +436,12 @@ class LocalStack:
         """
         sqs = self._client("sqs")
         url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        if self.recorder:
+            self.recorder.attach(sqs)
+        with running_as(function):  # the mapping polls and deletes with the function's role
+            self._poll(sqs, url, function, source)
+
+    def _poll(self, sqs: Any, url: str, function: str, source: SqsSource) -> None:
         while not self.stop_event.is_set():
             try:
                 messages = sqs.receive_message(
@@ -463,6 +476,8 @@ class LocalStack:
         starts (persistence.StateError)."""
         snapshot = self.data.load() if self.data else None
         self._environment()
+        if self.recorder:
+            add_client_hook(self.recorder.attach)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         serialise_dynamodb()
         copy_named_items_only()
@@ -542,6 +557,8 @@ class LocalStack:
             self.api_server.shutdown()
         for thread in self.threads:  # pollers (daemon threads) may be in a long poll
             thread.join(timeout=0.2)
+        if self.recorder:
+            self.recorder.write()
         if self.data and getattr(self, "moto", None):
             self.data.stop()
         self.moto.stop()

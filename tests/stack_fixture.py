@@ -22,6 +22,9 @@ from ecm.store import from_item
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 STAFF_TOKEN = "test-staff-token-0123456789abcdef"
+#: The plan whose files the session stack's monthly export schedule queues (test_exports.py
+#: runs the schedule; none fires by itself locally).
+SCHEDULED_PLAN = "sched-plan"
 
 
 def free_port() -> int:

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 from faulty_stack import Client, start_faulty_stack, unexpected_5xx
-from stack_fixture import SERVED, RunningStack, free_port, start_stack, stop_stack
+from stack_fixture import (
+    SCHEDULED_PLAN,
+    SERVED,
+    RunningStack,
+    free_port,
+    start_stack,
+    stop_stack,
+)
 
 FILE_SERVER_PORT = free_port()
 #: test_webhooks.py's receiver: allowlisted (as 127.0.0.1:<port> only) before the stack starts.
@@ -56,6 +63,8 @@ def stack_env(file_server: str) -> dict[str, str]:
         "ECM_CHUNK_ROWS": "50",
         "ECM_WEBHOOK_BACKOFF_SECONDS": "1",
         "ECM_INBOX_PLANS": '{"inbox/mif/healthnet/": "healthnet"}',
+        # Only test_exports.py runs the monthly schedule (no schedule fires locally).
+        "ECM_EXPORT_SCHEDULE_PLANS": SCHEDULED_PLAN,
     }
 
 

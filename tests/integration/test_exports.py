@@ -4,13 +4,21 @@ what the caseload holds, read back with the project's own readers, and the same 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from fixtures_builders import mif_csv, sample_mif_row
-from stack_fixture import RunningStack, data_uri, patients_by_member, post_mif, wait_for_file
+from stack_fixture import (
+    SCHEDULED_PLAN,
+    RunningStack,
+    data_uri,
+    patients_by_member,
+    post_mif,
+    wait_for_file,
+)
 
 from ecm.exports.layouts import default_layout
 from ecm.files.fields import FieldMap
@@ -475,3 +483,47 @@ def test_exports_are_listed_newest_first_with_their_files(
     }
     stored = stack.client("s3").get_object(Bucket=stack.bucket, Key=made["file_key"])
     assert stored["ContentType"] == "text/csv; charset=utf-8"
+
+
+def test_the_monthly_schedule_queues_each_plans_files_once(stack: RunningStack) -> None:
+    """The schedule's target, run as Lambda runs it (EventBridge's event, through the local
+    stack's shim): last month's RTF and OTF of the configured plan, and the same event
+    delivered again queues nothing more (idempotent per event and plan)."""
+    event = {"id": "monthly-2026-12", "time": "2026-12-01T09:00:00Z", "detail": {}}
+
+    def run() -> dict[str, Any]:
+        answer = stack.client("lambda").invoke(
+            FunctionName="ExportScheduleFunction", Payload=json.dumps(event).encode()
+        )
+        return dict(json.loads(answer["Payload"].read()))
+
+    first = run()
+    assert "errorType" not in first, first
+    assert first["period"] == "2026-11" and first["refused"] == []
+    assert len(first["queued"]) == 2
+    assert run() == first
+    made = [_finished(stack, i) for i in first["queued"]]
+    assert sorted((e["kind"], e["plan"], e["period"]) for e in made) == [
+        ("otf", SCHEDULED_PLAN, "2026-11"),
+        ("rtf", SCHEDULED_PLAN, "2026-11"),
+    ]
+    assert {e["created_by"] for e in made} == {"schedule"}
+    # the plan has no layout document: the DHCS layout, said so (S3's NoSuchKey, read as none)
+    assert all(
+        e["warnings"][0].startswith("The plan has no layout document (config/plans/sched-plan")
+        for e in made
+    )
+    asked = {"export": {"plan": SCHEDULED_PLAN, "period": "2026-10", "kind": "rtf"}}
+    by_hand = _ok(call(stack, "POST", "/exports", asked), 201)
+    assert _finished(stack, by_hand["export_id"])["warnings"][0] == made[0]["warnings"][0]
+
+
+def _finished(stack: RunningStack, export_id: int, timeout: float = 120) -> dict[str, Any]:
+    """The export once the worker has made it (the schedule only queues it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        export = dict(_ok(call(stack, "GET", f"/exports/{export_id}"))["export"])
+        if export["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            assert export["status"] == "completed", export
+            return export
+        time.sleep(0.2)

@@ -34,7 +34,7 @@ from ecm.exports.worker import ATTEMPTS, handle_export_message
 from ecm.exports.writer import CsvSink, XlsxSink, safe_cell
 from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
-from ecm.settings import get_settings, idempotency_store
+from ecm.settings import get_settings
 
 
 @pytest.mark.parametrize("kind", sorted(EXPORT_KINDS))
@@ -303,10 +303,3 @@ def test_the_sample_plan_documents_are_usable(path: Path) -> None:
         layout = effective_layout(kind, document.plan, export_kind.fields, document)
         assert layout.mcp_name == document.mcp_name
 
-
-def test_the_schedule_and_the_inbox_keep_their_own_idempotency_keys() -> None:
-    """Both run in one process locally: a layer shared by the two would be configured with
-    whichever key came first and find no key in the other's events."""
-    inbox, schedule = idempotency_store("inbox"), idempotency_store("export_schedule")
-    assert inbox is not schedule
-    assert idempotency_store("inbox") is inbox

@@ -3,8 +3,10 @@
 boto3's clients (S3, SQS, Step Functions, the import stages' bulk DynamoDB calls) come from
 ``client``; pynamodb makes its own DynamoDB clients, and the models pass each through
 ``instrument`` (ecm.models.base). A hook registered with ``add_client_hook`` is applied to
-every client either way: the local AWS faults (ecm.aws_faults) and the capacity benchmark's
-recorder see exactly the calls the product makes, with the product's own retry settings.
+every client either way: the local AWS faults (ecm.aws_faults), the local stack's record of
+each function's calls (devstack.aws_calls) and the capacity benchmark's recorder see exactly
+the calls the product makes, with the product's own retry settings. Powertools' idempotency
+store and secrets provider are given these clients too.
 """
 
 from __future__ import annotations
@@ -119,4 +121,48 @@ def drop_clients() -> None:
     """Forget the boto3 clients made so far (tests change the endpoint between stacks); the
     faults are read again with the next client."""
     _client.cache_clear()
+    _secrets_provider.cache_clear()
     _FAULTS_READ.clear()
+
+
+# --- Powertools' own AWS users, on the product's clients -------------------------------------
+# They would make clients of their own, which no hook reaches: the local faults would miss
+# them, and so would the local stack's record of each function's calls.
+
+
+def idempotency_store() -> Any:
+    """Powertools' idempotency records, in the template's idempotency table (the inbox
+    trigger and the export schedule: an event delivered twice acts once). A new one each
+    time: Powertools configures a store once, for the first function that uses it, and the
+    local stack runs both functions in one process."""
+    # Only the two functions that take events twice use it; the others start without it.
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
+        DynamoDBPersistenceLayer,
+    )
+
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, boto3_client=client("dynamodb")
+    )
+
+
+#: How long a read of the webhook signing secret is reused (a rotation is seen within this).
+SECRET_CACHE_SECONDS = 300
+
+
+def webhook_signing_secret() -> str:
+    """The Standard Webhooks signing secret from Secrets Manager, cached by Powertools."""
+    secret_id = get_settings().webhook_secret_id
+    if not secret_id:
+        raise RuntimeError("WEBHOOK_SECRET_ID is not set")
+    value = _secrets_provider(client("secretsmanager")).get(secret_id, max_age=SECRET_CACHE_SECONDS)
+    return str(value).strip()
+
+
+@cache
+def _secrets_provider(secrets: Any) -> Any:
+    """One provider (and its cache) per client: a client dropped for another endpoint
+    (``drop_clients``) takes its cached secret with it."""
+    # Only the webhook sender signs; every other function starts without Powertools' parameters.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
+
+    return SecretsProvider(boto3_client=secrets)

@@ -6,7 +6,7 @@ One place for every name and limit, so handlers and tests never spell an env var
 from __future__ import annotations
 
 import json
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -162,33 +162,3 @@ def get_settings() -> Settings:
         if names:
             raise MissingSetting(f"missing environment variables: {', '.join(names)}") from None
         raise
-
-
-@cache
-def idempotency_store(user: str) -> Any:
-    """Powertools' idempotency records, in the template's idempotency table (the inbox
-    trigger and the export schedule: an event delivered twice acts once). One persistence
-    layer per ``user``: Powertools configures a layer once, with the first config it meets
-    (its key's JMESPath), so a layer shared by two uses would read one's events with the
-    other's key, as happens where both run in one process (the local stack)."""
-    # Only the two functions that take events twice use it; the others start without it.
-    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - cold start
-        DynamoDBPersistenceLayer,
-    )
-
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
-
-
-#: How long a read of the webhook signing secret is reused (a rotation is seen within this).
-SECRET_CACHE_SECONDS = 300
-
-
-def webhook_signing_secret() -> str:
-    """The Standard Webhooks signing secret from Secrets Manager, cached by Powertools."""
-    # Only the webhook sender signs; every other function starts without Powertools' parameters.
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - cold start
-
-    secret_id = get_settings().webhook_secret_id
-    if not secret_id:
-        raise RuntimeError("WEBHOOK_SECRET_ID is not set")
-    return str(parameters.get_secret(secret_id, max_age=SECRET_CACHE_SECONDS)).strip()

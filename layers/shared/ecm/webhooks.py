@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 
-from ecm.clients import client
+from ecm.clients import client, webhook_signing_secret
 from ecm.clock import iso_timestamp
 from ecm.errors import ApiError, UrlRefused
 from ecm.faults import fault_point
 from ecm.files.addresses import is_allowlisted, is_public_address
 from ecm.log import logger
-from ecm.settings import get_settings, webhook_signing_secret
+from ecm.settings import get_settings
 from ecm.store import presigned_get
 
 Item = dict[str, Any]

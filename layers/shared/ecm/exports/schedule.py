@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from ecm.clients import idempotency_store
 from ecm.clock import california_date
 from ecm.errors import ApiError
 from ecm.exports.api import start_export
 from ecm.exports.schemas import ExportCreate
 from ecm.log import logger
-from ecm.settings import get_settings, idempotency_store
+from ecm.settings import get_settings
 
 SCHEDULE_USER = "schedule"
 IDEMPOTENCY_DAYS = 40
@@ -39,7 +40,7 @@ def previous_month(today: date) -> str:
 def _start_once(job: dict[str, str]) -> int:
     @idempotent_function(
         data_keyword_argument="job",
-        persistence_store=idempotency_store("export_schedule"),
+        persistence_store=idempotency_store(),
         config=config,
     )
     def start(job: dict[str, str]) -> int:

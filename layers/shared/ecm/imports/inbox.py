@@ -17,11 +17,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import ValidationError
 
+from ecm.clients import idempotency_store
 from ecm.imports.starting import start_import, start_inbox_import
 from ecm.imports.uploads import claim_upload, uploaded_file
 from ecm.kinds.registry import KINDS, get_kind
 from ecm.log import logger
-from ecm.settings import get_settings, idempotency_store
+from ecm.settings import get_settings
 
 INBOX_KINDS = {kind.inbox_prefix: kind.name for kind in KINDS.values()}
 IDEMPOTENCY_DAYS = 30
@@ -43,7 +44,7 @@ def inbox_kind(key: str) -> str | None:
 def _start_once(s3_object: dict[str, Any]) -> int:
     @idempotent_function(
         data_keyword_argument="s3_object",
-        persistence_store=idempotency_store("inbox"),
+        persistence_store=idempotency_store(),
         config=config,
     )
     def start(s3_object: dict[str, Any]) -> int:
