@@ -1,6 +1,7 @@
-"""The security page's table (docs/running/security.md) of what each function may do, made from template.yaml's policies, so
-it cannot say other than the template: ``python -m devstack.privilege_table`` rewrites it
-between its markers, ``--check`` fails when it is out of date (a unit test runs that)."""
+"""The table of what each function may do (docs/running/security.md), made from
+template.yaml's policies, so it cannot say other than the template:
+``python -m devstack.privilege_table`` rewrites it between its markers, ``--check`` fails
+when it is out of date (a unit test runs that)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,10 @@ def main(argv: list[str]) -> int:
     wanted = with_table(text, table())
     if "--check" in argv:
         if wanted != text:
-            print("docs/running/security.md's privilege table is out of date: python -m devstack.privilege_table")
+            print(
+                "docs/running/security.md's privilege table is out of date: "
+                "python -m devstack.privilege_table"
+            )
             return 1
         return 0
     Path(TABLE_PAGE).write_text(wanted)
