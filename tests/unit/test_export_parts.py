@@ -302,4 +302,3 @@ def test_the_sample_plan_documents_are_usable(path: Path) -> None:
     for kind, export_kind in EXPORT_KINDS.items():
         layout = effective_layout(kind, document.plan, export_kind.fields, document)
         assert layout.mcp_name == document.mcp_name
-
