@@ -508,9 +508,12 @@ def test_the_monthly_schedule_queues_each_plans_files_once(stack: RunningStack) 
         ("rtf", SCHEDULED_PLAN, "2026-11"),
     ]
     assert {e["created_by"] for e in made} == {"schedule"}
-    # the plan has no layout document: the DHCS layout, said so (S3's NoSuchKey, read as none)
+    # the plan has neither a record nor a layout document: the DHCS layout, said so (S3's
+    # NoSuchKey read as none)
     assert all(
-        e["warnings"][0].startswith("The plan has no layout document (config/plans/sched-plan")
+        e["warnings"][0].startswith(
+            f"The plan has no record (PUT /v1/admin/clinic/ecm/plans/{SCHEDULED_PLAN}): the DHCS"
+        )
         for e in made
     )
     asked = {"export": {"plan": SCHEDULED_PLAN, "period": "2026-10", "kind": "rtf"}}
