@@ -21,13 +21,19 @@ Item = dict[str, Any]
 
 
 def has_document(code: str) -> bool:
-    """Whether the plan has a document in the bucket."""
+    """Whether the plan has a document in the bucket. Asked with a GetObject (its body left
+    unread), as every optional object is read: S3 answers a missing key 404 only to a role
+    that may list the bucket, and the local stack records that answer as the ListBucket it
+    needs, so the grant is checked like the others."""
     try:
-        client("s3").head_object(Bucket=get_settings().files_bucket, Key=plan_document_key(code))
+        answer = client("s3").get_object(
+            Bucket=get_settings().files_bucket, Key=plan_document_key(code)
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return False
         raise
+    answer["Body"].close()
     return True
 
 
