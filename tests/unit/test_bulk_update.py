@@ -112,6 +112,21 @@ def _request(entries: list[Item]) -> BulkUpdateRequest:
 ENROLL = {"member_record_status": "continuing_member", "ecm_enrollment_start_date": "2026-11-01"}
 
 
+def _changed_by_someone_else(patient_id: str) -> None:
+    """Another admin's PUT, landing while the bulk update runs."""
+    change = PatientUpdate.model_validate({"last_name": "Meanwhile"})
+    update_patient(patient_id, change, {"user_id": 2, "name": "Other Admin"})
+
+
+def _enrolling_all_is_refused(patients: list[Item]) -> ApiError:
+    """Enroll every one of ``patients`` in one request, which must be a 409."""
+    entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
+    with pytest.raises(ApiError) as raised:
+        bulk_update(_request(entries).patients, ADMIN)
+    assert raised.value.status == 409
+    return raised.value
+
+
 def test_every_patient_changed_with_history_audit_and_counts(patients: list[Item]) -> None:
     entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
     entries[5] = {"id": 6, "first_name": "Beatriz"}  # a name: the name key moves
@@ -183,17 +198,12 @@ def test_a_patient_changed_meanwhile_is_a_409_and_the_committed_part_is_undone(
 
     def read_then_someone_writes(*args: Any, **kwargs: Any) -> list[Item]:
         found = read(*args, **kwargs)
-        change = PatientUpdate.model_validate({"last_name": "Meanwhile"})
-        update_patient("140", change, {"user_id": 2, "name": "Other Admin"})
+        _changed_by_someone_else("140")
         seen["after"] = _snapshot()
         return found
 
     monkeypatch.setattr(bulk, "batch_read", read_then_someone_writes)
-    entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
-    with pytest.raises(ApiError) as raised:
-        bulk_update(_request(entries).patients, ADMIN)
-    assert raised.value.status == 409
-    assert raised.value.messages == [
+    assert _enrolling_all_is_refused(patients).messages == [
         "patients[139] (id 140): Patient was changed by someone else since it was read; "
         "reload and retry; nothing was written"
     ]
@@ -291,17 +301,12 @@ def test_a_patient_changed_after_its_transaction_keeps_that_change_and_is_named(
         calls["transactions"] += 1
         if calls["transactions"] == 2:
             for patient_id in ("1", "140"):
-                change = PatientUpdate.model_validate({"last_name": "Meanwhile"})
-                update_patient(patient_id, change, {"user_id": 2, "name": "Other Admin"})
+                _changed_by_someone_else(patient_id)
         with real() as writes:
             yield writes
 
     monkeypatch.setattr(bulk_writes, "transaction", others_write_before_the_second)
-    entries = [{"id": p["id"], "ecm_eligibility_information": ENROLL} for p in patients]
-    with pytest.raises(ApiError) as raised:
-        bulk_update(_request(entries).patients, ADMIN)
-    assert raised.value.status == 409
-    assert raised.value.messages == [
+    assert _enrolling_all_is_refused(patients).messages == [
         "patients[139] (id 140): Patient was changed by someone else since it was read; "
         "reload and retry; nothing was written",
         "patients[0] (id 1): changed by someone else after this request wrote it; that "
