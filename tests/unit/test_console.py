@@ -13,6 +13,7 @@ import pytest
 from ecm import console
 from ecm.api.public import public_resolver
 from ecm.console.choices import choices_json
+from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
 
@@ -95,6 +96,7 @@ def test_the_value_lists_are_the_apis_constants() -> None:
     assert choices["acuity_level"] == list(ACUITY_LEVELS)
     assert choices["activity_method"] == list(ACTIVITY_METHODS)
     assert "continuing_member" in choices["member_record_status"]
+    assert choices["mif_field"] == list(MIF_FIELDS.fields)
 
 
 def test_uploads_may_go_to_s3_and_the_local_endpoint_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ import { renderFiles } from "./files.js";
 import { renderImport } from "./importer.js";
 import { renderPatient } from "./patient.js";
 import { renderPatients } from "./patients.js";
+import { renderPlans } from "./plans.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -30,6 +31,7 @@ const ROUTES = [
   [/^#\/files$/, "files", () => renderFiles(main)],
   [/^#\/patients$/, "patients", () => renderPatients(main)],
   [/^#\/patients\/(\d+)$/, "patients", (id) => renderPatient(main, Number(id))],
+  [/^#\/plans$/, "plans", () => renderPlans(main)],
 ];
 
 function showShell(signedIn) {

@@ -5,6 +5,7 @@
 import { ApiError, call, clearFieldErrors, showFieldErrors } from "./api.js";
 import { announce, facts, failure, field, fill, formatTime, h, label, notice, select, table } from "./dom.js";
 import { choices, staff } from "./lookups.js";
+import { planFacts } from "./planfields.js";
 
 export async function renderPatient(main, id) {
   fill(main, h("p", { class: "empty" }, "Loading…"));
@@ -59,6 +60,7 @@ export async function renderPatient(main, id) {
         ]),
       ),
     ),
+    planFacts(patient),
     h(
       "div",
       { class: "columns" },
