@@ -104,6 +104,7 @@ def test_a_column_remembered_for_the_plan_reads_when_the_file_is_checked_again(
     )
     assert Select(choice).first_selected_option.get_attribute("value") == "FIRST_NAME"
     assert unlabelled_controls(page) == []
+    page.execute_script("arguments[0].scrollIntoView()", choice)
     screenshot(page, "unmapped-columns")
 
     button(page, "Remember for c27-remember and check again").click()
