@@ -189,6 +189,8 @@ def test_the_errors_table_offers_an_input_per_failed_cell_and_sends_only_changed
     wait_text(page, "1 corrected cell sent; the file was checked again.")
     wait_text(page, "Every row is valid.")
     assert _focused_id(page) == "dry-run-title"  # focus moves to the outcome
+    facts = page.find_element(By.CSS_SELECTOR, "section .facts").text
+    assert "Would create\n3" in facts and "(1 cell corrected)" in facts
     assert rows[1]["MEMBER_ID"] not in patients_by_member(stack)  # still a dry run
 
     button(page, "Import").click()
@@ -196,7 +198,9 @@ def test_the_errors_table_offers_an_input_per_failed_cell_and_sends_only_changed
     assert "Imported: 3 created, 0 updated." in page.find_element(By.TAG_NAME, "main").text
     stored = patients_by_member(stack)[rows[1]["MEMBER_ID"]]
     answer = _api(stack, "GET", f"/patients/{int(stored['id'])}")
-    assert answer.json()["patient"]["date_of_birth"] == rows[0]["DOB"]
+    month, day, year = rows[0]["DOB"].split("-")
+    assert answer.json()["patient"]["date_of_birth"] == f"{year}-{month}-{day}"
+    assert "(1 cell corrected)" in page.find_element(By.TAG_NAME, "main").text
 
 
 def test_more_failed_rows_than_the_page_corrects_point_to_the_errors_file(
