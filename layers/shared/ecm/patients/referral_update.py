@@ -4,6 +4,8 @@ change by hand, checked against the referral it changes, and the rules
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
 from ecm.api.schemas import RequestBody
@@ -19,7 +21,7 @@ from ecm.patients.referrals import (
     set_status,
 )
 
-Item = dict[str, object]
+Item = dict[str, Any]
 REFERRAL = "patient.ecm_eligibility_information.referral"
 
 
@@ -38,7 +40,7 @@ class ReferralUpdate(RequestBody):
     _dates = field_validator("received_date", "status_date")(request_date)
 
 
-def _by_hand(referral: dict[str, object], update: ReferralUpdate, now: str, by: str) -> None:
+def _by_hand(referral: Item, update: ReferralUpdate, now: str, by: str) -> None:
     """Apply what ``update`` sets, in place; 422 naming the field for a value the referral
     cannot take."""
     today = california_date(now).isoformat()
@@ -77,10 +79,8 @@ def change_referral(
     from the referral the patient had."""
     before = referral_of(prior)
     referral = referral_of(prior)
-    prior_eligibility = prior.get("eligibility") or {}
-    assert isinstance(prior_eligibility, dict)
     if update is None or update.status is None:
-        follow(prior_eligibility, eligibility, referral, now)
+        follow(prior.get("eligibility") or {}, eligibility, referral, now)
     if update is not None:
         _by_hand(referral, update, now, by)
     if referral != before:

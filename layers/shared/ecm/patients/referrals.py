@@ -136,7 +136,7 @@ def set_status(
 def _bounded(referral: Item, day: str | None, today: str) -> str:
     """A rule's status date: the day of the event, never before the referral's receipt
     nor after today."""
-    return max(referral["received_date"], min(day or today, today))
+    return max(str(referral["received_date"]), min(day or today, today))
 
 
 def follow(
