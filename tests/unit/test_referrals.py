@@ -70,23 +70,34 @@ def test_a_referral_is_received_on_the_benefit_date_else_the_import_day() -> Non
     assert (plain["received_date"], plain["received_from"]) == ("2026-03-10", "import")
 
 
-def test_the_earliest_authorization_received_date_dates_the_referral() -> None:
+def test_the_authorization_that_brings_a_member_dates_its_referral() -> None:
     patient = _patient(ecm_benefit_auth_eff_date="2026-01-01")
     keep_referral(patient)
-    assert patient["eligibility"]["referral"]["received_date"] == "2026-01-01"
-    assert authorization_received(patient, [None, "2025-12-20", "2025-12-12"])
+    assert patient["eligibility"]["referral"]["received_from"] == "benefit"
+    # The benefit's date was a stand-in: the authorization's received date replaces it.
+    assert authorization_received(patient, [None, "2026-01-20", "2026-01-12"])
     referral = patient["eligibility"]["referral"]
     assert (referral["received_date"], referral["received_from"]) == (
-        "2025-12-12",
+        "2026-01-12",
         "authorization",
     )
-    assert _statuses(referral) == [("received", "2025-12-12", None)]
-    # A later authorization (a re-authorization) does not move it.
+    assert _statuses(referral) == [("received", "2026-01-12", None)]
+    # A later authorization (a re-authorization) does not move it; an earlier one does.
     assert not authorization_received(patient, ["2026-05-01"])
-    assert patient["eligibility"]["referral"]["received_date"] == "2025-12-12"
-    # Nor does any once a user dated it by hand.
-    referral["received_from"] = "user"
+    assert authorization_received(patient, ["2025-12-30"])
+    assert patient["eligibility"]["referral"]["received_date"] == "2025-12-30"
+    # Nothing moves a date a user gave.
+    patient["eligibility"]["referral"]["received_from"] = "user"
     assert not authorization_received(patient, ["2025-12-01"])
+
+
+def test_a_referral_already_moved_on_keeps_its_date_against_a_later_authorization() -> None:
+    patient = _patient()
+    keep_referral(patient)
+    referral = patient["eligibility"]["referral"]
+    follow({}, {"ecm_enrollment_start_date": "2026-02-01"}, referral, NOW)
+    assert not authorization_received(patient, ["2026-01-20"])
+    assert patient["eligibility"]["referral"]["received_date"] == "2026-01-05"
 
 
 def test_enrollment_accepts_a_received_referral_on_its_start_date() -> None:

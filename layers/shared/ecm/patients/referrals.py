@@ -188,19 +188,22 @@ def referral_of(patient: Item) -> Item:
 
 
 def authorization_received(patient: Item, dates: list[str | None]) -> bool:
-    """Date the referral by its authorizations' received dates, the earliest first, in
-    place: unless a user dated it, a received date earlier than the one held replaces it
-    (with the received status's date when the referral is still only received). True when
-    the referral changed; it is then kept on the patient."""
+    """Date the referral by its authorizations' received dates, in place: the earliest one
+    replaces a date the referral only had from the benefit or the import (while the
+    referral is still just received: the authorization is what brought the member), and
+    replaces any earlier-dated authorization's only when earlier itself (a later one is a
+    re-authorization). A date a user gave is kept. True when the referral changed; it is
+    then kept on the patient."""
     known = [d for d in dates if d]
     eligibility = patient.setdefault("eligibility", {})
     referral = referral_of(patient)
     if not known or referral.get("received_from") == FROM_USER:
         return False
-    earliest = min(known)
-    if earliest >= referral["received_date"]:
+    earliest, old = min(known), referral["received_date"]
+    untouched = referral["status"] == RECEIVED and len(referral.get("history") or []) <= 1
+    fallback = referral.get("received_from") in (FROM_BENEFIT, FROM_IMPORT)
+    if (earliest > old and not (fallback and untouched)) or (earliest == old and not fallback):
         return False
-    old = referral["received_date"]
     referral["received_date"], referral["received_from"] = earliest, FROM_AUTHORIZATION
     for item in [referral, *(referral.get("history") or [])]:
         if item.get("status") == RECEIVED and item.get("status_date") == old:
