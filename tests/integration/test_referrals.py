@@ -70,7 +70,9 @@ def _history(referral: dict[str, Any]) -> list[tuple[str, str, str | None, str]]
 def test_a_members_referral_is_dated_by_what_brought_them(stack: RunningStack) -> None:
     today = california_date().isoformat()
     # An authorization for a member no MIF has brought yet: it waits for the member.
-    _authorizations(stack, [sample_auth_row(FIRST, RECEIVED_DATE="2024-01-10", DECISION_DATE="2024-01-20")])
+    _authorizations(
+        stack, [sample_auth_row(FIRST, RECEIVED_DATE="2024-01-10", DECISION_DATE="2024-01-20")]
+    )
     rows = [sample_mif_row(FIRST + i) for i in range(3)]
     rows[2]["ECM_BENEFIT_AUTH_EFF_DATE"] = rows[2]["ECM_BENEFIT_AUTH_END_DATE"] = ""
     _import(stack, rows)
@@ -93,7 +95,9 @@ def test_a_members_referral_is_dated_by_what_brought_them(stack: RunningStack) -
     assert _referral(stack, by_authorization)["received_date"] == "2024-01-10"
     # An authorization arriving after the member, while the referral is only received,
     # dates it by its own received date.
-    _authorizations(stack, [sample_auth_row(FIRST + 1, RECEIVED_DATE="2024-02-03", DECISION_DATE="2024-02-05")])
+    _authorizations(
+        stack, [sample_auth_row(FIRST + 1, RECEIVED_DATE="2024-02-03", DECISION_DATE="2024-02-05")]
+    )
     moved = _referral(stack, by_benefit)
     assert (moved["received_date"], moved["received_from"]) == ("2024-02-03", "authorization")
     assert _history(moved) == [("received", "2024-02-03", None, "System")]
