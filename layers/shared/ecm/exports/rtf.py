@@ -30,6 +30,7 @@ from ecm.models import Activity
 from ecm.models.access import all_items
 from ecm.patients.caseload import care_manager_users
 from ecm.patients.choices import DISCONTINUATION_REASONS
+from ecm.patients.referrals import referral_as_of, referral_of
 
 #: Work that reaches the member: any of it on record means outreach has happened.
 REACHING = ("outreach", "encounter", "assessment", "care_plan")
@@ -77,6 +78,9 @@ RTF_FIELDS = frozenset(
         "provider_tin",
         "provider_phone",
         "plan",
+        "referral_status",
+        "referral_status_date",
+        "referral_closure_reason",
     }
 )
 
@@ -183,6 +187,22 @@ def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> d
     return values
 
 
+def _referral(patient: Item, context: ExportContext) -> dict[str, Value]:
+    """The three Closed-Loop Referral elements: where the referral stood at the month's end,
+    since when, and why its loop closed (blank while open)."""
+    state = referral_as_of(referral_of(patient), context.period.last.isoformat())
+    reason = state.closure_reason
+    return {
+        "referral_status": context.code("referral_status", state.status, "referral status"),
+        "referral_status_date": context.date(state.status_date),
+        "referral_closure_reason": context.code(
+            "referral_closure_reason", reason, "referral closure reason"
+        )
+        if reason
+        else "",
+    }
+
+
 def rtf_values(
     patient: Item,
     context: ExportContext,
@@ -222,6 +242,7 @@ def rtf_values(
         "plan": context.plan,
         **_enrollment(eligibility, context, engagement),
         **_lead_care_manager(patient, managers),
+        **_referral(patient, context),
     }
 
 

@@ -31,6 +31,27 @@ class Address(MapAttribute[str, object]):
     zip = UnicodeAttribute(null=True)
 
 
+class ReferralChange(MapAttribute[str, object]):
+    """One entry of a referral's history: where it stood from ``status_date`` on."""
+
+    status = UnicodeAttribute(null=True)
+    status_date = UnicodeAttribute(null=True)
+    closure_reason = UnicodeAttribute(null=True)
+    changed_at = UnicodeAttribute(null=True)
+    changed_by = UnicodeAttribute(null=True)
+
+
+class Referral(MapAttribute[str, object]):
+    """The member's referral to ECM, closed-loop (ecm.patients.referrals)."""
+
+    received_date = UnicodeAttribute(null=True)
+    received_from = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    status_date = UnicodeAttribute(null=True)
+    closure_reason = UnicodeAttribute(null=True)
+    history = ListAttribute(of=ReferralChange, null=True)
+
+
 class Eligibility(MapAttribute[str, object]):
     """The member's ECM eligibility record (``ecm_eligibility_information``,
     docs/api/mif-imports.md)."""
@@ -53,6 +74,7 @@ class Eligibility(MapAttribute[str, object]):
     ecm_enrollment_end_date = UnicodeAttribute(null=True)
     discontinuation_reason = UnicodeAttribute(null=True)
     discontinuation_date = UnicodeAttribute(null=True)
+    referral = Referral(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 

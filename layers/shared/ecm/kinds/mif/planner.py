@@ -30,6 +30,7 @@ from ecm.patients.items import (
     patient_name_key,
 )
 from ecm.patients.providers import ProviderDirectory
+from ecm.patients.referrals import authorization_received, keep_referral
 
 Item = dict[str, Any]
 
@@ -172,6 +173,7 @@ class MifPlanner:
                 self.now,
                 plan=self.plan,
             )
+            keep_referral(patient)
             built.append((row_number, prior, patient))
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
@@ -266,11 +268,16 @@ class MifPlanner:
                 entries.append(PlanEntry("authorizations", auth, put=versioned(linked, auth)))
                 events.append(
                     AuthorizationEvent(
-                        auth_no, auth.get("status"), auth.get("decision_date"), int(auth["id"])
+                        auth_no,
+                        auth.get("status"),
+                        auth.get("decision_date"),
+                        int(auth["id"]),
+                        auth.get("received_date"),
                     )
                 )
             if apply_authorization_events(patient, events, self.now):
                 touched.append(patient)
+            authorization_received(patient, [e.received_date for e in events])
             entries.append(PlanEntry("keys", waiting, delete={"key": key}))
             self.linked_authorizations += len(events)
         new_history = sum(1 for p in touched for h in p["ecm_status_history"] if h["id"] is None)
