@@ -22,7 +22,6 @@ from ecm.exports.rows import (
     Missing,
     Value,
     batches,
-    plan_member_ids,
     read_patients,
     ten_digits,
 )
@@ -30,6 +29,7 @@ from ecm.models import Activity
 from ecm.models.access import all_items
 from ecm.patients.caseload import care_manager_users
 from ecm.patients.choices import DISCONTINUATION_REASONS
+from ecm.patients.reading import plan_member_ids
 from ecm.patients.referrals import referral_as_of, referral_of
 
 #: Work that reaches the member: any of it on record means outreach has happened.

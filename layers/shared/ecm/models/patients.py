@@ -8,7 +8,10 @@ data on every write.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -69,6 +72,11 @@ class Eligibility(MapAttribute[str, object]):
     mif_file_id = NumberAttribute(null=True)
     #: the health plan of the MIF that brought the member (ecm.plans)
     plan = UnicodeAttribute(null=True)
+    #: the member's values as the MIFs that listed it last gave them, by MIF field, and
+    #: whether the plan's latest MIF left it out (ecm.kinds.mif.changes)
+    mif_values = MapAttribute[str, Any](null=True)
+    in_latest_mif = BooleanAttribute(null=True)
+    dropped_in_mif_file_id = NumberAttribute(null=True)
     # Set through the API (PUT /patients/{id}); the return files report them.
     ecm_enrollment_start_date = UnicodeAttribute(null=True)
     ecm_enrollment_end_date = UnicodeAttribute(null=True)

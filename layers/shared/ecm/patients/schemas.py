@@ -23,6 +23,12 @@ class EligibilitySummary(ResponseBody):
     acuity_level: str | None
     member_record_status: str | None
     plan: str | None = Field(description="The health plan of the MIF that brought the member")
+    in_latest_mif: bool = Field(
+        description="False when the plan's latest MIF (a full roster) left the member out"
+    )
+    dropped_in_mif_file_id: int | None = Field(
+        description="While in_latest_mif is false: the MIF file that left the member out"
+    )
 
 
 class CaseLoadSummary(ResponseBody):
