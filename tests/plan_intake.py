@@ -236,7 +236,7 @@ def check_file(
         else:
             day = parse_dates(spec.date_format, by_field.get("outreach_date", ""))
             keys[(by_field.get("cin", ""), day[0] if day else None)] += 1
-    problems.extend(_count_problems(spec.kind, keys, Counter(expected)))
+    problems.extend(_count_problems(spec.kind, keys, Counter(list(expected))))
     return problems
 
 

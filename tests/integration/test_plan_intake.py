@@ -87,12 +87,12 @@ def _ok(response: requests.Response, status: int = 200) -> dict[str, Any]:
 
 
 def _mif_rows(first: int) -> list[dict[str, str]]:
-    """Seven members with real-looking CINs and NPIs whose check digits are computed: two
+    """Eight members with real-looking CINs and NPIs whose check digits are computed: two
     providers of the plan's network."""
     rows = []
-    for n in range(7):
+    for n in range(8):
         row = sample_mif_row(first + n)
-        row["CIN"] = f"9{first + n:07d}{'ABCDEFG'[n]}"
+        row["CIN"] = f"9{first + n:07d}{'ABCDEFGH'[n]}"
         north = n < 4
         row["ECM_NPI"] = with_check_digit("1588667" + ("01" if north else "02"))
         row["ECM_PROVIDER_NAME"] = "Intake North Clinic" if north else "Intake South Clinic"
@@ -117,7 +117,7 @@ def _set_up(stack: RunningStack, plan: str, layout: dict[str, Any], first: int) 
     answer = _ok(post_mif(stack, {"file": data_uri(mif_csv(rows), "csv"), "plan": plan}), 201)
     assert wait_for_file(stack, answer["mif_file_id"])["status"] == "completed"
     stored = patients_by_member(stack)
-    _pending, reaching, enrolled, bulk_new, bulk_old, ended, gone = (
+    _pending, reaching, enrolled, bulk_new, bulk_old, ended, gone, late = (
         int(stored[row["MEMBER_ID"]]["id"]) for row in rows
     )
     cin = [row["CIN"] for row in rows]
@@ -153,9 +153,10 @@ def _set_up(stack: RunningStack, plan: str, layout: dict[str, Any], first: int) 
     )
     _activity(stack, enrolled, type="outreach", occurred_at="2026-11-01T06:30:00Z", method="phone")
     _activity(stack, bulk_old, type="encounter", occurred_at="2026-11-09T18:00:00Z", method="video")
+    _activity(stack, late, type="outreach", occurred_at="2026-11-20T18:00:00Z", method="phone")
 
-    # Enrollment: one by PUT, two in one bulk request; a termination in the month and one
-    # before it (that member is not reported).
+    # Enrollment: one by PUT, three in one bulk request (one of them after the month: still
+    # in outreach for it); a termination in the month and one before it (not reported).
     _eligibility(
         stack,
         enrolled,
@@ -174,6 +175,13 @@ def _set_up(stack: RunningStack, plan: str, layout: dict[str, Any], first: int) 
             "ecm_eligibility_information": {
                 "member_record_status": "continuing_member",
                 "ecm_enrollment_start_date": "2026-09-01",
+            },
+        },
+        {
+            "id": late,
+            "ecm_eligibility_information": {
+                "member_record_status": "continuing_member",
+                "ecm_enrollment_start_date": "2026-12-02",
             },
         },
     ]
@@ -202,12 +210,14 @@ def _set_up(stack: RunningStack, plan: str, layout: dict[str, Any], first: int) 
             cin[3]: "delivering_service",
             cin[4]: "delivering_service",
             cin[5]: "discontinued",
+            cin[7]: "in_outreach",
         },
         attempts=[
             (cin[1], date(2026, 11, 3)),
             (cin[1], date(2026, 11, 12)),
             (cin[1], date(2026, 11, 12)),
             (cin[3], date(2026, 11, 30)),
+            (cin[7], date(2026, 11, 20)),
         ],
         left_out=cin[6],
     )
