@@ -43,12 +43,19 @@ CODED_FIELDS = {
 }
 #: Values a plan cannot take a row without.
 REQUIRED_FIELDS = frozenset(
-    {"cin", "ecm_status", "production_date", "reporting_period", "outreach_date"}
-    | {"outreach_method", "provider_npi"}
+    {
+        "cin",
+        "ecm_status",
+        "production_date",
+        "reporting_period",
+        "outreach_date",
+        "outreach_method",
+        "provider_npi",
+    }
 )
 #: A Medi-Cal CIN: nine characters, "9", seven digits and a letter, not one digit repeated
-#: (a placeholder): Kern Health Systems' intake rule, the [KHS] source of
-#: docs/return-files.md (fritzgeralds/kha-etf, app/models/base.py, ``validate_cin``).
+#: (a placeholder): a plan's own intake rule, the [KHS] source in docs/return-files.md (we
+#: hold no CIN rule of our own: the MIF import keeps the text the plan sent).
 CIN = re.compile(r"9[0-9]{7}[A-Z]")
 PLACEHOLDER_CIN = re.compile(r"9([0-9])\1{6}[A-Z]")
 DATE_TOKENS = re.compile(r"YYYY|MM|DD")
@@ -103,7 +110,8 @@ def parse_dates(format_spec: str, text: str) -> list[date] | None:
     match = re.fullmatch(pattern, text)
     if match is None:
         return None
-    dates, current = [], {}
+    dates: list[dict[str, int]] = []
+    current: dict[str, int] = {}
     for token, digits in zip(tokens, match.groups(), strict=True):
         if token in current:
             dates.append(current)
@@ -223,20 +231,23 @@ def check_file(
     if spec.header:
         problems.extend(_header_problems(rows[0], headers))
         first = 2
-    keys: Counter[Any] = Counter()
+    keys: Counter[str] = Counter()
     for number, row in enumerate(rows[first - 1 :], first):
         if len(row) != len(headers):
             problems.append(f"row {number} has {len(row)} cells, the layout {len(headers)}")
             continue
-        values = dict(zip(spec.columns, row, strict=True))
-        problems.extend(_row_problems(number, values, spec, period))
-        by_field = {c.field: v for c, v in values.items() if c.field}
+        cells = list(zip(spec.columns, row, strict=True))
+        problems.extend(_row_problems(number, cells, spec, period))
+        by_field = {c.field: v for c, v in cells if c.field}
         if spec.kind == "rtf":
             keys[by_field.get("cin", "")] += 1
         else:
             day = parse_dates(spec.date_format, by_field.get("outreach_date", ""))
-            keys[(by_field.get("cin", ""), day[0] if day else None)] += 1
-    problems.extend(_count_problems(spec.kind, keys, Counter(list(expected))))
+            keys[f"{by_field.get('cin', '')} on {day[0] if day else 'no date'}"] += 1
+    wanted = Counter(
+        key if isinstance(key, str) else f"{key[0]} on {key[1].isoformat()}" for key in expected
+    )
+    problems.extend(_count_problems(spec.kind, keys, wanted))
     return problems
 
 
@@ -254,17 +265,17 @@ def _header_problems(found: list[str], headers: list[str]) -> list[str]:
 
 
 def _row_problems(
-    number: int, values: dict[Column, str], spec: IntakeSpec, period: str
+    number: int, cells: list[tuple[Column, str]], spec: IntakeSpec, period: str
 ) -> list[str]:
     problems = []
-    for column, text in values.items():
+    for column, text in cells:
         at = f"row {number}, {column.header}"
         if column.field is None:
             if text != column.value:
                 problems.append(f"{at}: '{text}' is not the layout's fixed value '{column.value}'")
             continue
         problems.extend(f"{at}: {p}" for p in _cell_problems(column.field, text, spec, period))
-    by_field = {c.field: v for c, v in values.items() if c.field}
+    by_field = {c.field: v for c, v in cells if c.field}
     problems.extend(f"row {number}: {p}" for p in _status_problems(by_field, spec))
     return problems
 
@@ -297,7 +308,7 @@ def _cell_problems(field: str, text: str, spec: IntakeSpec, period: str) -> list
     return []
 
 
-def _status_problems(values: dict[str | None, str], spec: IntakeSpec) -> list[str]:
+def _status_problems(values: dict[str, str], spec: IntakeSpec) -> list[str]:
     """What the status of engagement needs of the row's other columns (a column the layout
     leaves out is not asked for)."""
     if "ecm_status" not in values:
@@ -319,7 +330,7 @@ def _status_problems(values: dict[str | None, str], spec: IntakeSpec) -> list[st
     return problems
 
 
-def _count_problems(kind: str, found: Counter[Any], expected: Counter[Any]) -> list[str]:
+def _count_problems(kind: str, found: Counter[str], expected: Counter[str]) -> list[str]:
     """RTF: one row per member expected, no other; OTF: one per attempt (a member may have
     two on one day, so only the counts are compared)."""
     if kind == "rtf":
@@ -331,9 +342,6 @@ def _count_problems(kind: str, found: Counter[Any], expected: Counter[Any]) -> l
             if key not in expected
         ]
     missing, extra = expected - found, found - expected
-    return [
-        f"attempt {key} has {n} row(s) too few" for key, n in sorted(missing.items(), key=str)
-    ] + [
-        f"attempt {key} has {n} row(s) more than expected"
-        for key, n in sorted(extra.items(), key=str)
+    return [f"attempt {key} has {n} row(s) too few" for key, n in sorted(missing.items())] + [
+        f"attempt {key} has {n} row(s) more than expected" for key, n in sorted(extra.items())
     ]

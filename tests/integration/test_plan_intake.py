@@ -304,4 +304,5 @@ def test_a_plan_takes_our_otf(
     spec = intake_spec("otf", month.layout)
     assert check_file(content, file_format, spec, PERIOD, month.attempts) == []
     fewer = check_file(content, file_format, spec, PERIOD, month.attempts[1:])
-    assert fewer == [f"attempt {month.attempts[0]} has 1 row(s) more than expected"]
+    cin, day = month.attempts[0]
+    assert fewer == [f"attempt {cin} on {day.isoformat()} has 1 row(s) more than expected"]
