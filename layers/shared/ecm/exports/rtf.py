@@ -162,8 +162,12 @@ def reached(summary: ActivitySummary, patient_id: int) -> bool:
 
 
 def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> dict[str, Value]:
+    """The enrollment as it stood at the month's end: one that begins after it is not yet
+    there (the member is pending or in outreach for the month), nor is its end."""
     start = eligibility.get("ecm_enrollment_start_date")
     end = eligibility.get("ecm_enrollment_end_date")
+    if start and start > context.period.last.isoformat():
+        start = end = None
     values: dict[str, Value] = {
         "enrollment_start_date": context.date(start),
         "enrollment_end_date": context.date(end),
