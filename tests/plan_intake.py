@@ -40,6 +40,8 @@ CODED_FIELDS = {
     "discontinuation_reason_code": "discontinuation_reason",
     "outreach_method": "outreach_method",
     "outreach_successful": "yes_no",
+    "referral_status": "referral_status",
+    "referral_closure_reason": "referral_closure_reason",
 }
 #: Values a plan cannot take a row without.
 REQUIRED_FIELDS = frozenset(
