@@ -22,6 +22,7 @@ from ecm.exports.rows import (
     Missing,
     Value,
     batches,
+    plan_fields_of,
     plan_member_ids,
     read_patients,
     ten_digits,
@@ -237,4 +238,4 @@ def rtf_rows(context: ExportContext) -> Iterator[ExportRow]:
             if patient is None or not reported(patient, context):
                 continue
             values = rtf_values(patient, context, summary, managers, shared)
-            yield ExportRow({"patient_id": patient_id}, values)
+            yield ExportRow({"patient_id": patient_id}, values, plan_fields_of(patient))

@@ -13,6 +13,7 @@ from ecm.kinds.authorization.fields import AUTHORIZATION_FIELDS
 from ecm.kinds.authorization.planner import AuthorizationPlanner
 from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.fields import MIF_FIELDS
+from ecm.kinds.mif.plan_fields import PlanFields
 from ecm.kinds.mif.planner import MifPlanner, PatientLookup
 from ecm.kinds.mif.rows import validate_mif_row
 from ecm.kinds.plan_entry import PlanEntry
@@ -68,7 +69,10 @@ class ImportKind:
 
 def _mif_planner(record: Item, lookup: PatientLookup, now: str) -> Planner:
     directory = ProviderDirectory(list_providers())
-    return MifPlanner(int(record["id"]), lookup, directory, now, plan=record.get("plan"))
+    kept = PlanFields(tuple(record.get("kept_columns") or ()))
+    return MifPlanner(
+        int(record["id"]), lookup, directory, now, plan=record.get("plan"), plan_fields=kept
+    )
 
 
 MIF = ImportKind(

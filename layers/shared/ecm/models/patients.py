@@ -48,6 +48,8 @@ class Eligibility(MapAttribute[str, object]):
     mif_file_id = NumberAttribute(null=True)
     #: the health plan of the MIF that brought the member (ecm.plans)
     plan = UnicodeAttribute(null=True)
+    #: the plan's MIF columns no field is known by: header -> text (ecm.kinds.mif.plan_fields)
+    plan_fields = MapAttribute[str, str](null=True)
     # Set through the API (PUT /patients/{id}); the return files report them.
     ecm_enrollment_start_date = UnicodeAttribute(null=True)
     ecm_enrollment_end_date = UnicodeAttribute(null=True)

@@ -62,6 +62,10 @@ class EligibilityDetail(EligibilitySummary):
     discontinuation_date: str | None = Field(description="YYYY-MM-DD, while terminated_member")
     created_at: str | None
     updated_at: str | None
+    plan_fields: dict[str, str] = Field(
+        description="The plan's MIF columns no field is known by, header -> text, each from "
+        "the latest MIF of the plan that had it ({} when none)"
+    )
 
 
 class CaseLoad(CaseLoadSummary):

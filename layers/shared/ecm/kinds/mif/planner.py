@@ -20,6 +20,7 @@ from ecm.kinds.authorization.member_status import (
     assign_history_ids,
 )
 from ecm.kinds.authorization.planner import pending_key
+from ecm.kinds.mif.plan_fields import PlanFields
 from ecm.kinds.plan_entry import PlanEntry
 from ecm.models.versions import versioned
 from ecm.patients.items import (
@@ -72,6 +73,8 @@ class MifPlanner:
     names: dict[str, NameKeyState] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     linked_authorizations: int = 0
+    #: the file's kept columns, merged into each member's plan fields
+    plan_fields: PlanFields = field(default_factory=PlanFields)
 
     @property
     def tag(self) -> str:
@@ -172,6 +175,7 @@ class MifPlanner:
                 self.now,
                 plan=self.plan,
             )
+            self.plan_fields.apply(prior, patient, record)
             built.append((row_number, prior, patient))
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
@@ -293,6 +297,7 @@ class MifPlanner:
 
     def finish(self) -> list[PlanEntry]:
         """Writes of the name keys, which rows of several chunks may have changed."""
+        self.warnings.extend(self.plan_fields.warnings())
         entries: list[PlanEntry] = []
         for key, state in self.names.items():
             if not state.dirty:
