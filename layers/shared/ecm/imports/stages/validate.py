@@ -211,7 +211,9 @@ def validate_file(
             buffer = []
     _note_unmapped(field_map, stream, unmapped)
     if kept is not None:
-        stream.warnings.extend(kept.warnings())
+        # First: a record shows the first 100 warnings, and a file of 100 kept columns has
+        # as many warnings naming each one.
+        stream.warnings[:0] = kept.warnings()
         if kept_headers is not None:
             kept_headers.extend(kept.headers)
     if rows == 0:
