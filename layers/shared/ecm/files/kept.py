@@ -99,13 +99,15 @@ class KeptColumns:
         (``[]``: the row holds none)."""
         if not cells:
             return []
-        texts = [kept_text(cell) for cell in cells]
+        # Text cells (every CSV and XML one) without a call each: this runs on every row.
+        texts = [c.strip() if c.__class__ is str else kept_text(c) for c in cells]
         while texts and not texts[-1]:
             texts.pop()
-        for position, text in enumerate(texts):
-            if len(text) > MAX_VALUE:
-                texts[position] = text[:MAX_VALUE]
-                self.cut[position] += 1
+        if texts and max(map(len, texts)) > MAX_VALUE:
+            for position, text in enumerate(texts):
+                if len(text) > MAX_VALUE:
+                    texts[position] = text[:MAX_VALUE]
+                    self.cut[position] += 1
         return texts
 
     def warnings(self) -> list[str]:
