@@ -258,18 +258,17 @@ class _Lookup:
         return self.next - count
 
 
+def _planner(stored: Item) -> MifPlanner:
+    """A planner of a plan-a file keeping County, Email and POF, over one stored member."""
+    headers = ("County", "Email", "POF")
+    kept = PlanFields(headers)
+    return MifPlanner(9, _Lookup(stored), ProviderDirectory([]), NOW, "plan-a", plan_fields=kept)
+
+
 def test_the_planner_merges_each_row_into_the_stored_member_and_warns_once() -> None:
     stored = _patient("plan-a", {"County": "Alameda", "Email": "a@example.org"})
     stored["version"] = 2
-    headers = ("County", "Email", "POF")
-    planner = MifPlanner(
-        9,
-        _Lookup(stored),
-        ProviderDirectory([]),
-        NOW,
-        plan="plan-a",
-        plan_fields=PlanFields(headers),
-    )
+    planner = _planner(stored)
     updated, errors = validate_mif_row(2, sample_mif_row(5), False, TODAY)
     new, _ = validate_mif_row(3, sample_mif_row(6), False, TODAY)
     assert errors == []
@@ -294,14 +293,7 @@ def test_the_planner_merges_each_row_into_the_stored_member_and_warns_once() -> 
 
     crowded = _patient("plan-a", {f"Old {i}": "o" for i in range(MAX_FIELDS)})
     crowded["version"] = 1
-    planner = MifPlanner(
-        10,
-        _Lookup(crowded),
-        ProviderDirectory([]),
-        NOW,
-        plan="plan-a",
-        plan_fields=PlanFields(headers),
-    )
+    planner = _planner(crowded)
     row, _ = validate_mif_row(2, sample_mif_row(5), False, TODAY)
     row["plan_fields"] = ["Fresno"]
     planner.plan_chunk([(2, row)])
