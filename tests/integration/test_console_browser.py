@@ -353,7 +353,7 @@ def test_find_a_patient_change_acuity_and_status_assign_and_record_an_activity(
     minutes.send_keys("25")
     button(page, "Record").click()
     wait_until(page, lambda d: table_rows(d, "Activities"))
-    assert table_rows(page, "Activities")[0][1:5] == ["Outreach", "Phone", "", "25"]
+    assert table_rows(page, "Activities")[0][1:6] == ["Outreach", "Phone", "", "", "25"]
     screenshot(page, "patient")
 
 
