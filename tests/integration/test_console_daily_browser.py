@@ -304,10 +304,11 @@ def test_the_exports_page_makes_a_plans_file_and_shows_what_it_left_out(
     )
     assert export["skipped_count"] >= 1 and mailed in [s["patient_id"] for s in export["skipped"]]
     status = page.find_element(By.CSS_SELECTOR, ".export-status")
-    assert (
-        f"{export['row_count']} rows written, {export['skipped_count']} rows skipped."
-        in status.text
+    written, left_out = (
+        f"{n} row" if n == 1 else f"{n} rows"
+        for n in (export["row_count"], export["skipped_count"])
     )
+    assert f"{written} written, {left_out} skipped." in status.text
     skipped = table_rows(page, "Rows left out, and why")
     assert skipped == [
         [f"Patient {s['patient_id']}", str(s["activity_id"] or ""), "; ".join(s["reasons"])]

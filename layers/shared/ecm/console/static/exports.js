@@ -107,6 +107,10 @@ export async function renderExports(main) {
   };
 }
 
+function rows(count) {
+  return count === 1 ? "1 row" : `${count} rows`;
+}
+
 function exportTitle(record) {
   return `${record.kind.toUpperCase()} of ${record.plan} for ${record.period}`;
 }
@@ -122,7 +126,7 @@ function showResult(holder, record) {
       { class: "card", "aria-labelledby": `export-${record.id}` },
       h("h2", { id: `export-${record.id}`, tabindex: "-1" }, `${exportTitle(record)}: ${ok ? "done" : "failed"}`),
       ok
-        ? notice("success", `${record.row_count} rows written, ${record.skipped_count} rows skipped.`)
+        ? notice("success", `${rows(record.row_count)} written, ${rows(record.skipped_count)} skipped.`)
         : notice("error", "The file was not made.", record.errors || []),
       record.warnings && record.warnings.length ? notice("warning", "Warnings", record.warnings) : null,
       facts([
