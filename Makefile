@@ -113,7 +113,8 @@ openapi: setup
 # The console's pictures (docs/using/console.md), taken by the browser tests as they run.
 screenshots: setup browser axe
 	ECM_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
-		tests/integration/test_console_browser.py tests/integration/test_console_daily_browser.py
+		tests/integration/test_console_browser.py tests/integration/test_console_files_browser.py \
+		tests/integration/test_console_daily_browser.py
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -124,7 +124,7 @@ def run_plan(directory: Path) -> tuple[int, float]:
         entries = planner.plan_chunk(chunk)
         json.dumps([(e.stored(), e.snapshot) for e in entries], separators=(",", ":"))
         del entries, chunk
-    tail = planner.finish()
+    tail = list(planner.finish())
     for start in range(0, len(tail), DEFAULT_CHUNK_ROWS * 2):
         piece = tail[start : start + DEFAULT_CHUNK_ROWS * 2]
         json.dumps([e.stored() for e in piece], separators=(",", ":"))

@@ -418,6 +418,7 @@ def test_every_page_passes_axe_and_fits_the_width(
         ("#/files", "Member Information Files"),
         ("#/patients", "patients found."),
         (f"#/patients/{members[1]}", "Change status and enrollment"),
+        ("#/plans", "Health plans"),
         ("#/exports", "Exports made"),
         ("#/people", "Care managers"),
     ]

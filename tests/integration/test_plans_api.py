@@ -242,7 +242,7 @@ def test_a_header_mapped_once_imports_in_every_later_file_of_the_plan(
     done = post_mif(stack, {"file": content, "plan": "MAPPLAN"})
     assert done.status_code == 201, done.text
     body = done.json()
-    assert set(body) == IMPORTED_KEYS | {"unmapped_columns"}
+    assert set(body) == IMPORTED_KEYS | {"unmapped_columns", "changes", "changes_file_url"}
     assert (body["imported_count"], body["created_count"]) == (3, 3)
     assert body["unmapped_columns"] == [{"column": "County", "suggestions": []}]
     members = patients_by_member(stack)

@@ -13,6 +13,7 @@ import pytest
 from ecm import console
 from ecm.api.public import public_resolver
 from ecm.console.choices import choices_json
+from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
@@ -98,6 +99,7 @@ def test_the_value_lists_are_the_apis_constants() -> None:
     assert "continuing_member" in choices["member_record_status"]
     assert choices["discontinuation_reason"] == DISCONTINUATION_REASONS
     assert (choices["export_kind"], choices["export_format"]) == (["rtf", "otf"], ["csv", "xlsx"])
+    assert choices["mif_field"] == list(MIF_FIELDS.fields)
 
 
 def test_uploads_may_go_to_s3_and_the_local_endpoint_only(monkeypatch: pytest.MonkeyPatch) -> None:

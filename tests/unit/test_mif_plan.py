@@ -103,7 +103,7 @@ def _plan(
 ) -> tuple[MifPlanner, list[Item], list[Item]]:
     planner = _planner(lookup, providers)
     entries = planner.plan_chunk([(n, _record(r)) for n, r in rows])
-    return planner, entries, planner.finish()
+    return planner, entries, list(planner.finish())
 
 
 def _decoded(entries: list[PlanEntry], kind: str) -> list[Item]:

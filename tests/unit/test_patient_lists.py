@@ -13,10 +13,10 @@ import pytest
 from patients_table import Reads, put_patients
 
 from devstack.template import LocalTemplate, load_template
-from ecm.exports.rows import plan_member_ids
 from ecm.models.partitions import page_size_for
 from ecm.patients.index_fields import SHARDS, shard_key, with_index_fields
 from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+from ecm.patients.reading import plan_member_ids
 
 Item = dict[str, Any]
 STATUSES = ("new_member", "continuing_member", "inactive_member")
@@ -138,3 +138,33 @@ def test_a_plans_members_come_in_id_order_across_shards(
 ) -> None:
     assert plan_member_ids("healthnet") == list(range(1, 301))
     assert plan_member_ids("other") == []
+
+
+def test_in_latest_mif_filters_the_members_their_plans_latest_mif_left_out(
+    patients_table: Reads,
+) -> None:
+    rng = random.Random(11)
+    patients = [_patient(i, rng) for i in range(1, 41)]
+    for patient in patients[::4]:
+        patient["eligibility"].update(in_latest_mif=False, dropped_in_mif_file_id=7)
+    put_patients(patients)
+    left_out = sorted(patients[::4], key=lambda p: p["sort_name"])
+
+    def filtered(value: bool) -> Item:
+        return filter_patients(
+            PatientFilterRequest.model_validate(
+                {"filters": {"in_latest_mif": value}, "per_page": 100}
+            )
+        )
+
+    body = filtered(False)
+    assert _ids(body) == [p["id"] for p in left_out]
+    assert body["pagination"]["total_count"] == 10
+    shown = body["patients"][0]["ecm_eligibility_information"]
+    assert (shown["in_latest_mif"], shown["dropped_in_mif_file_id"]) == (False, 7)
+    listed = filtered(True)
+    assert listed["pagination"]["total_count"] == 30
+    assert {p["id"] for p in listed["patients"]}.isdisjoint(p["id"] for p in left_out)
+    assert listed["patients"][0]["ecm_eligibility_information"]["in_latest_mif"] is True
+    with pytest.raises(ValueError):  # strict: "false" as text is not a boolean
+        PatientFilterRequest.model_validate({"filters": {"in_latest_mif": "false"}})

@@ -37,6 +37,13 @@ def parse_iso_date(value: str) -> date:
     return parsed
 
 
+def request_date(value: str | None) -> str | None:
+    """A request's date field: YYYY-MM-DD, from 1900 (a pydantic validator)."""
+    if value is not None and parse_iso_date(value).year < 1900:
+        raise ValueError(DATE_FORMAT)
+    return value
+
+
 def wait_for_final(
     read: Callable[[], dict[str, Any]], final: tuple[str, ...], seconds: float
 ) -> dict[str, Any]:

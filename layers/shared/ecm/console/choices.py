@@ -9,6 +9,7 @@ from typing import get_args
 from ecm.exports.schemas import ExportCreate
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.kinds.authorization.rows import AuthorizationStatus
+from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS, ACTIVITY_TYPES
 from ecm.patients.choices import DISCONTINUATION_REASONS
@@ -24,6 +25,7 @@ def choices_json() -> str:
             "authorization_status": [s.value for s in AuthorizationStatus],
             "activity_type": list(ACTIVITY_TYPES),
             "activity_method": list(ACTIVITY_METHODS),
+            "mif_field": list(MIF_FIELDS.fields),
             "sort_by": list(SORTS),
             # value -> what the return files say of it, shown as the option's text
             "discontinuation_reason": DISCONTINUATION_REASONS,

@@ -18,6 +18,7 @@ from ecm.exports.engagement import (
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
+from ecm.patients.referrals import CLOSURE_REASONS, REFERRAL_STATUSES
 
 #: Member ECM status ("Status of Member Engagement"), by the engagement status
 #: ``ecm.exports.engagement`` derives: 1 Pending Outreach, 2 Currently in Outreach,
@@ -52,6 +53,13 @@ DISCONTINUATION_REASON = {
     "other": "15",
 }
 
+#: Referral Status and Reason for Referral (Loop) Closure: the referral's own values
+#: (``ecm.patients.referrals``), written in DHCS's words where a public source states them
+#: ("Declined", "Services Received") and in ours otherwise; no public code numbers were
+#: found, so a plan that wants numbers gives them in its layout.
+REFERRAL_STATUS = {value: code.label for value, code in REFERRAL_STATUSES.items()}
+REFERRAL_CLOSURE_REASON = {value: code.label for value, code in CLOSURE_REASONS.items()}
+
 #: Yes/no indicators: 1 / 0, blank when unknown.
 YES_NO = {"yes": "1", "no": "0"}
 
@@ -65,6 +73,8 @@ CODE_DOMAINS: dict[str, tuple[str, ...]] = {
     "discontinuation_reason": tuple(DISCONTINUATION_REASONS),
     "yes_no": ("yes", "no"),
     "acuity": ACUITY_LEVELS,
+    "referral_status": tuple(REFERRAL_STATUSES),
+    "referral_closure_reason": tuple(CLOSURE_REASONS),
 }
 
 #: The code sets a layout's ``codes`` may extend or change, by name.
@@ -74,4 +84,6 @@ CODE_SETS: dict[str, dict[str, str]] = {
     "discontinuation_reason": DISCONTINUATION_REASON,
     "yes_no": YES_NO,
     "acuity": ACUITY,
+    "referral_status": REFERRAL_STATUS,
+    "referral_closure_reason": REFERRAL_CLOSURE_REASON,
 }

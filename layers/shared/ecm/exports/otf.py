@@ -16,11 +16,11 @@ from ecm.exports.rows import (
     Item,
     Value,
     batches,
-    plan_member_ids,
     read_patients,
 )
 from ecm.models import Activity
 from ecm.models.access import all_items
+from ecm.patients.reading import plan_member_ids
 
 OTF_FIELDS = frozenset(
     {

@@ -18,8 +18,6 @@ from ecm.clock import CALIFORNIA, iso_timestamp
 from ecm.exports.layouts import Layout
 from ecm.models import Patient
 from ecm.models.access import batch_read
-from ecm.models.partitions import first_entries
-from ecm.patients.index_fields import shard_keys
 from ecm.settings import get_settings
 
 Item = dict[str, Any]
@@ -132,12 +130,6 @@ def ten_digits(phone: str | None) -> str:
     """A stored phone (``+1`` and 10 digits) as the files write it: the 10 digits."""
     digits = "".join(c for c in phone or "" if c.isdigit())
     return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-
-
-def plan_member_ids(plan: str) -> list[int]:
-    """The plan's members, in id order: the plan's list merged from its shards (keys only)."""
-    entries = first_entries(Patient.by_plan, shard_keys(plan), lambda e: int(e["id"]), None)
-    return [int(entry["id"]) for entry in entries]
 
 
 def batches(values: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:

@@ -22,7 +22,6 @@ from ecm.exports.rows import (
     Missing,
     Value,
     batches,
-    plan_member_ids,
     read_patients,
     ten_digits,
 )
@@ -30,6 +29,8 @@ from ecm.models import Activity
 from ecm.models.access import all_items
 from ecm.patients.caseload import care_manager_users
 from ecm.patients.choices import DISCONTINUATION_REASONS
+from ecm.patients.reading import plan_member_ids
+from ecm.patients.referrals import referral_as_of, referral_of
 
 #: Work that reaches the member: any of it on record means outreach has happened.
 REACHING = ("outreach", "encounter", "assessment", "care_plan")
@@ -77,6 +78,9 @@ RTF_FIELDS = frozenset(
         "provider_tin",
         "provider_phone",
         "plan",
+        "referral_status",
+        "referral_status_date",
+        "referral_closure_reason",
     }
 )
 
@@ -158,8 +162,12 @@ def reached(summary: ActivitySummary, patient_id: int) -> bool:
 
 
 def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> dict[str, Value]:
+    """The enrollment as it stood at the month's end: one that begins after it is not yet
+    there (the member is pending or in outreach for the month), nor is its end."""
     start = eligibility.get("ecm_enrollment_start_date")
     end = eligibility.get("ecm_enrollment_end_date")
+    if start and start > context.period.last.isoformat():
+        start = end = None
     values: dict[str, Value] = {
         "enrollment_start_date": context.date(start),
         "enrollment_end_date": context.date(end),
@@ -181,6 +189,22 @@ def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> d
         )
         values["discontinuation_reason"] = DISCONTINUATION_REASONS.get(reason or "", "")
     return values
+
+
+def _referral(patient: Item, context: ExportContext) -> dict[str, Value]:
+    """The three Closed-Loop Referral elements: where the referral stood at the month's end,
+    since when, and why its loop closed (blank while open)."""
+    state = referral_as_of(referral_of(patient), context.period.last.isoformat())
+    reason = state.closure_reason
+    return {
+        "referral_status": context.code("referral_status", state.status, "referral status"),
+        "referral_status_date": context.date(state.status_date),
+        "referral_closure_reason": context.code(
+            "referral_closure_reason", reason, "referral closure reason"
+        )
+        if reason
+        else "",
+    }
 
 
 def rtf_values(
@@ -222,6 +246,7 @@ def rtf_values(
         "plan": context.plan,
         **_enrollment(eligibility, context, engagement),
         **_lead_care_manager(patient, managers),
+        **_referral(patient, context),
     }
 
 

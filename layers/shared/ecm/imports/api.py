@@ -16,7 +16,7 @@ from ecm.imports.records import (
     get_import_file,
     list_import_files,
 )
-from ecm.imports.schemas import ImportSource
+from ecm.imports.schemas import CHANGE_NAMES, ImportSource
 from ecm.imports.starting import register_file, start_import
 from ecm.imports.uploads import expire_if_due
 from ecm.imports.work_area import get_json, records_key
@@ -62,6 +62,20 @@ def _skipped(record: Item) -> Item:
     }
 
 
+def _changes(kind: ImportKind, record: Item) -> Item:
+    """A MIF's changes against its plan's list, and the CSV naming each member (null for a
+    file that names no plan, or one that has not ended)."""
+    if not kind.takes_plan:
+        return {}
+    counts = record.get("changes")
+    return {
+        "changes": {name: int(counts.get(name) or 0) for name in CHANGE_NAMES}
+        if counts is not None
+        else None,
+        "changes_file_url": _presigned_if(record.get("changes_file_key")),
+    }
+
+
 def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
     """201 with the documented body, 422 with the errors, or 202 while it still runs."""
     failed_rows = int(record.get("records_failed") or 0)
@@ -76,6 +90,7 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
             "would_update": int(record.get("would_update") or 0),
             "warnings": record.get("warnings") or [],
             **_skipped(record),
+            **_changes(kind, record),
         }
         return 200, dry
     if record["status"] == "completed":
@@ -87,6 +102,7 @@ def import_result(kind: ImportKind, record: Item) -> tuple[int, Item]:
             "created_count": int(record["created_count"]),
             "warnings": record.get("warnings") or [],
             **_skipped(record),
+            **_changes(kind, record),
         }
         return 201, body
     if record["status"] == "failed":
@@ -172,6 +188,7 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
             _presigned(record["s3_key"]) if record["status"] not in ("waiting", "expired") else None
         ),
         "expires_at": record.get("expires_at"),
+        **_changes(kind, record),
     }
     return summary
 

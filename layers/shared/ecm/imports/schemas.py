@@ -97,6 +97,33 @@ class UnmappedColumn(ResponseBody):
 UNMAPPED_DESCRIPTION = "The columns no field is known by, each with the fields it may be"
 
 
+class Changes(ResponseBody):
+    """What a plan's MIF changed against the plan's list as its earlier MIFs left it."""
+
+    added: int = Field(description="Rows of members not on the plan's list (new ones too)")
+    changed: int = Field(description="Members on the list the file gives another value")
+    unchanged: int = Field(description="Members on the list the file gives no other value")
+    dropped: int = Field(
+        description="Members on the list the file leaves out (full_roster plans only): "
+        "marked in_latest_mif false"
+    )
+
+
+CHANGE_NAMES = tuple(Changes.model_fields)
+CHANGES_DESCRIPTION = (
+    "MIF naming its plan, once completed (a dry run: as it would be): the members it adds, "
+    "changes, leaves as they were and drops against the plan's list; null otherwise"
+)
+CHANGES_FILE_DESCRIPTION = (
+    "Presigned GET URL (30 minutes) of the changes CSV: member_id, change (added | changed "
+    "| dropped), fields ('FIELD: old → new' entries joined by '; ')"
+)
+CHANGE_FIELDS: Any = {
+    "changes": (Changes | None, Field(description=CHANGES_DESCRIPTION)),
+    "changes_file_url": (str | None, Field(description=CHANGES_FILE_DESCRIPTION)),
+}
+
+
 class FileSummary(ResponseBody):
     """One import file as the list shows it: the documented fields and the progress ones."""
 
@@ -216,7 +243,12 @@ def kind_schemas(kind_name: str) -> KindSchemas:
         "records_failed": (int, Field(description="Rows skipped (valid_rows mode)")),
         "errors": (list[str], Field(description="Why each skipped row failed")),
         "unmapped_columns": (list[UnmappedColumn], Field(description=UNMAPPED_DESCRIPTION)),
-    }
+    } | (CHANGE_FIELDS if kind.takes_plan else {})
+    summary: Any = (
+        _model(f"{title}FileSummary", FileSummary.__doc__ or "", CHANGE_FIELDS, FileSummary)
+        if kind.takes_plan
+        else FileSummary
+    )
     counts = {
         "message": (str, ...),
         "imported_count": (int, ...),
@@ -247,7 +279,7 @@ def kind_schemas(kind_name: str) -> KindSchemas:
     listing = _model(
         f"{title}Files",
         f"A page of {kind.label} files, newest first.",
-        {"pagination": (Pagination, ...), kind.list_key: (list[FileSummary], ...)},
+        {"pagination": (Pagination, ...), kind.list_key: (list[summary], ...)},
     )
     record_model = RECORD_MODELS[kind.name]
     records: Any = list.__class_getitem__(record_model)
@@ -255,7 +287,7 @@ def kind_schemas(kind_name: str) -> KindSchemas:
         f"{title}FileDetail",
         "The file and the records it imported, paged by records_page.",
         {"records_pagination": (Pagination, ...), kind.records_key: (records, ...)},
-        FileSummary,
+        summary,
     )
     detail = _model(f"{title}File", "One file.", {kind.detail_key: (detail_file, ...)})
     request = _model(

@@ -4,8 +4,9 @@
 - ``files/<kind>/<id>/<name>``: the file as received, kept for the result files.
 - ``work/<kind>/<id>/``: the stages' hand-over: validated rows per chunk (``rows-``), the
   plan per chunk (``plan-``, ``creates-``, ``records-``), the manifest (``plan.json``), the
-  rows that failed (``failures-``) and what each row became (``outcomes.json``).
-- ``results/<kind>/<id>/``: the result and errors CSVs a user downloads.
+  rows that failed (``failures-``), what each row became (``outcomes.json``) and what a
+  plan's MIF changes (``changes-`` pieces, ``changes.json``).
+- ``results/<kind>/<id>/``: the result, errors and changes CSVs a user downloads.
 
 Each prefix is a grant of its own (the functions that write it), so the layout lives here.
 """
@@ -67,6 +68,20 @@ def failures_key(kind: str, file_id: int, stage: str) -> str:
 
 def outcomes_key(kind: str, file_id: int) -> str:
     return f"{work_prefix(kind, file_id)}outcomes.json"
+
+
+def changes_piece_key(kind: str, file_id: int, piece: int) -> str:
+    """A piece of the lines of the changes file, as the plan stage found them."""
+    return f"{work_prefix(kind, file_id)}changes-{piece:05d}.json"
+
+
+def changes_summary_key(kind: str, file_id: int) -> str:
+    """What the file changes in counts, and how many pieces its lines take."""
+    return f"{work_prefix(kind, file_id)}changes.json"
+
+
+def changes_file_key(kind: str, file_id: int) -> str:
+    return f"results/{kind}/{file_id}/changes.csv"
 
 
 def result_keys(kind: str, file_id: int) -> tuple[str, str]:

@@ -9,14 +9,18 @@ from typing import Any, Literal, Protocol
 
 from ecm.errors import ApiError
 from ecm.files.fields import FieldMap
+from ecm.imports.changes_file import WorkAreaChanges
 from ecm.kinds.authorization.fields import AUTHORIZATION_FIELDS
 from ecm.kinds.authorization.planner import AuthorizationPlanner
 from ecm.kinds.authorization.rows import validate_authorization_row
+from ecm.kinds.mif.changes import ChangeTracker
 from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.mif.planner import MifPlanner, PatientLookup
 from ecm.kinds.mif.rows import validate_mif_row
 from ecm.kinds.plan_entry import PlanEntry
 from ecm.patients.providers import ProviderDirectory, list_providers
+from ecm.patients.reading import plan_member_ids
+from ecm.plans.records import full_roster
 
 Item = dict[str, Any]
 
@@ -68,7 +72,15 @@ class ImportKind:
 
 def _mif_planner(record: Item, lookup: PatientLookup, now: str) -> Planner:
     directory = ProviderDirectory(list_providers())
-    return MifPlanner(int(record["id"]), lookup, directory, now, plan=record.get("plan"))
+    file_id, plan = int(record["id"]), record.get("plan")
+    changes = (
+        ChangeTracker(
+            file_id, plan, full_roster(plan), WorkAreaChanges("mif", file_id), plan_member_ids
+        )
+        if plan
+        else ChangeTracker(file_id)
+    )
+    return MifPlanner(file_id, lookup, directory, now, plan=plan, changes=changes)
 
 
 MIF = ImportKind(

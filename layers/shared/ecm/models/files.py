@@ -80,6 +80,10 @@ class ImportFile(TableModel):
     unmapped_columns = ListAttribute[Any](null=True)
     result_file_key = UnicodeAttribute(null=True)
     errors_file_key = UnicodeAttribute(null=True)
+    # What a plan's MIF changed on the plan's list: {"added", "changed", "unchanged",
+    # "dropped"}, and the CSV naming each member (ecm.kinds.mif.changes).
+    changes = MapAttribute[str, Any](null=True)
+    changes_file_key = UnicodeAttribute(null=True)
     failed_at = UnicodeAttribute(null=True)
 
     # What rollback undoes: each id counter's value before the import and after its last

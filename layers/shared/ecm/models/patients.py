@@ -8,7 +8,10 @@ data on every write.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -31,6 +34,27 @@ class Address(MapAttribute[str, object]):
     zip = UnicodeAttribute(null=True)
 
 
+class ReferralChange(MapAttribute[str, object]):
+    """One entry of a referral's history: where it stood from ``status_date`` on."""
+
+    status = UnicodeAttribute(null=True)
+    status_date = UnicodeAttribute(null=True)
+    closure_reason = UnicodeAttribute(null=True)
+    changed_at = UnicodeAttribute(null=True)
+    changed_by = UnicodeAttribute(null=True)
+
+
+class Referral(MapAttribute[str, object]):
+    """The member's referral to ECM, closed-loop (ecm.patients.referrals)."""
+
+    received_date = UnicodeAttribute(null=True)
+    received_from = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    status_date = UnicodeAttribute(null=True)
+    closure_reason = UnicodeAttribute(null=True)
+    history = ListAttribute(of=ReferralChange, null=True)
+
+
 class Eligibility(MapAttribute[str, object]):
     """The member's ECM eligibility record (``ecm_eligibility_information``,
     docs/api/mif-imports.md)."""
@@ -48,11 +72,17 @@ class Eligibility(MapAttribute[str, object]):
     mif_file_id = NumberAttribute(null=True)
     #: the health plan of the MIF that brought the member (ecm.plans)
     plan = UnicodeAttribute(null=True)
+    #: the member's values as the MIFs that listed it last gave them, by MIF field, and
+    #: whether the plan's latest MIF left it out (ecm.kinds.mif.changes)
+    mif_values = MapAttribute[str, Any](null=True)
+    in_latest_mif = BooleanAttribute(null=True)
+    dropped_in_mif_file_id = NumberAttribute(null=True)
     # Set through the API (PUT /patients/{id}); the return files report them.
     ecm_enrollment_start_date = UnicodeAttribute(null=True)
     ecm_enrollment_end_date = UnicodeAttribute(null=True)
     discontinuation_reason = UnicodeAttribute(null=True)
     discontinuation_date = UnicodeAttribute(null=True)
+    referral = Referral(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 

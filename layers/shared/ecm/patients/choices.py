@@ -1,5 +1,5 @@
 """The closed value sets request bodies are checked against (statuses, acuity levels,
-discontinuation reasons)."""
+discontinuation reasons, referral statuses and closure reasons)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import AfterValidator
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.kinds.authorization.rows import AuthorizationStatus
 from ecm.kinds.values import ACUITY_LEVELS
+from ecm.patients.referrals import CLOSURE_REASONS, REFERRAL_STATUSES
 
 
 def _one_of(choices: tuple[str, ...] | list[str]) -> AfterValidator:
@@ -24,6 +25,8 @@ def _one_of(choices: tuple[str, ...] | list[str]) -> AfterValidator:
 MemberStatusField = Annotated[str | None, _one_of(MEMBER_STATUSES)]
 AcuityField = Annotated[str | None, _one_of(ACUITY_LEVELS)]
 AuthorizationStatusField = Annotated[str | None, _one_of([s.value for s in AuthorizationStatus])]
+ReferralStatusField = Annotated[str | None, _one_of(tuple(REFERRAL_STATUSES))]
+ClosureReasonField = Annotated[str | None, _one_of(tuple(CLOSURE_REASONS))]
 
 #: Why a member's ECM ended, as the API records it (the reasons DHCS's Health Homes and ECM
 #: reporting use); ``ecm.exports.codes`` maps them to the return files' codes.

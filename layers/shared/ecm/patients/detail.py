@@ -15,6 +15,7 @@ from ecm.patients.reading import (
     load_patient,
     parse_patient_id,
 )
+from ecm.patients.referrals import referral_view
 
 
 def _authorizations(patient_id: int) -> list[Item]:
@@ -64,6 +65,7 @@ def patient_detail_body(patient: Item, authorizations: list[Item] | None = None)
                 "ecm_enrollment_end_date": eligibility.get("ecm_enrollment_end_date"),
                 "discontinuation_reason": eligibility.get("discontinuation_reason"),
                 "discontinuation_date": eligibility.get("discontinuation_date"),
+                "referral": referral_view(patient),
                 "created_at": eligibility.get("created_at"),
                 "updated_at": eligibility.get("updated_at"),
             },

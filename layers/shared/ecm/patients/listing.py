@@ -22,7 +22,13 @@ from ecm.models.partitions import first_entries
 from ecm.patients.choices import AcuityField, AuthorizationStatusField, MemberStatusField
 from ecm.patients.counts import read_counts
 from ecm.patients.index_fields import ALL_PATIENTS, shard_keys
-from ecm.patients.reading import Item, caseload_summary, eligibility_summary, patients_by_id
+from ecm.patients.reading import (
+    Item,
+    caseload_summary,
+    eligibility_summary,
+    in_latest_mif,
+    patients_by_id,
+)
 from ecm.patients.search import search_matches, search_page
 
 
@@ -86,6 +92,8 @@ class PatientFilters(BaseModel):
     olcm_user_id: int | None = None
     ilcm_user_id: int | None = None
     authorization_status: AuthorizationStatusField = None
+    #: false: the members their plan's latest MIF left out; true: every other one
+    in_latest_mif: bool | None = None
 
 
 class PatientFilterRequest(ObjectBody):
@@ -144,6 +152,7 @@ def _matches(patient: Item, filters: PatientFilters) -> bool:
             filters.authorization_status is None
             or patient.get("latest_authorization_status") == filters.authorization_status
         )
+        and (filters.in_latest_mif is None or in_latest_mif(eligibility) is filters.in_latest_mif)
     )
 
 

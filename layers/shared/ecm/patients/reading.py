@@ -13,6 +13,8 @@ from ecm.api.params import parse_id
 from ecm.errors import ApiError
 from ecm.models import Patient
 from ecm.models.access import batch_read, condition_failed, get, transaction
+from ecm.models.partitions import first_entries
+from ecm.patients.index_fields import shard_keys
 
 Item = dict[str, Any]
 NOT_FOUND = "Patient not found"
@@ -25,6 +27,13 @@ def patients_by_id(ids: list[int]) -> list[Item]:
     too: half the read units of a consistent read, and no less fresh than the list."""
     by_id = {int(item["id"]): item for item in batch_read(Patient, ids, consistent=False)}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def plan_member_ids(plan: str) -> list[int]:
+    """The plan's members, in id order: the plan's list merged from its shards (keys only;
+    the index is eventually consistent, so a caller that acts on one reads its item)."""
+    entries = first_entries(Patient.by_plan, shard_keys(plan), lambda e: int(e["id"]), None)
+    return [int(entry["id"]) for entry in entries]
 
 
 def eligibility_summary(patient: Item) -> Item:
@@ -40,7 +49,14 @@ def eligibility_summary(patient: Item) -> Item:
         "acuity_level": elig.get("acuity_level"),
         "member_record_status": elig.get("member_record_status"),
         "plan": elig.get("plan"),
+        "in_latest_mif": in_latest_mif(elig),
+        "dropped_in_mif_file_id": elig.get("dropped_in_mif_file_id"),
     }
+
+
+def in_latest_mif(eligibility: Item) -> bool:
+    """False only for a member its plan's latest MIF left out (ecm.kinds.mif.changes)."""
+    return eligibility.get("in_latest_mif") is not False
 
 
 def caseload_summary(patient: Item) -> Item:

@@ -23,6 +23,12 @@ class EligibilitySummary(ResponseBody):
     acuity_level: str | None
     member_record_status: str | None
     plan: str | None = Field(description="The health plan of the MIF that brought the member")
+    in_latest_mif: bool = Field(
+        description="False when the plan's latest MIF (a full roster) left the member out"
+    )
+    dropped_in_mif_file_id: int | None = Field(
+        description="While in_latest_mif is false: the MIF file that left the member out"
+    )
 
 
 class CaseLoadSummary(ResponseBody):
@@ -54,12 +60,30 @@ class Address(ResponseBody):
     zip: str | None
 
 
+class ReferralChange(ResponseBody):
+    status: str
+    status_date: str = Field(description="YYYY-MM-DD: the status holds from this day")
+    closure_reason: str | None
+    changed_at: str | None
+    changed_by: str | None = Field(description="The user, or System / System Import for a rule")
+
+
+class Referral(ResponseBody):
+    received_date: str = Field(description="YYYY-MM-DD")
+    received_from: str | None = Field(description="authorization, benefit, import or user")
+    status: str = Field(description="received, accepted, declined or closed")
+    status_date: str = Field(description="YYYY-MM-DD: the Date of Referral Status Update")
+    closure_reason: str | None = Field(description="While declined or closed")
+    history: list[ReferralChange] = Field(description="Oldest first")
+
+
 class EligibilityDetail(EligibilitySummary):
     ecm_npi: str | None
     ecm_enrollment_start_date: str | None = Field(description="YYYY-MM-DD")
     ecm_enrollment_end_date: str | None = Field(description="YYYY-MM-DD")
     discontinuation_reason: str | None = Field(description="While terminated_member")
     discontinuation_date: str | None = Field(description="YYYY-MM-DD, while terminated_member")
+    referral: Referral = Field(description="The member's referral to ECM, closed-loop")
     created_at: str | None
     updated_at: str | None
 

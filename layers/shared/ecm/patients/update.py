@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from pynamodb.transactions import TransactWrite
 
 from ecm.api.schemas import PersonName, RequestBody
-from ecm.clock import DATE_FORMAT, iso_timestamp, parse_iso_date
+from ecm.clock import iso_timestamp, parse_iso_date, request_date
 from ecm.errors import ApiError
 from ecm.kinds.authorization.member_status import DISCONTINUATION_FIELDS, TERMINATED, change_status
 from ecm.models import Patient, PatientKey
@@ -24,6 +24,7 @@ from ecm.patients.detail import patient_detail_body
 from ecm.patients.index_fields import with_index_fields
 from ecm.patients.items import name_key, patient_name_key
 from ecm.patients.reading import Item, load_patient, parse_patient_id, patient_change
+from ecm.patients.referral_update import ReferralUpdate, change_referral
 
 ELIGIBILITY = "patient.ecm_eligibility_information"
 #: The eligibility fields a PUT may change (acuity and status, and what return files report).
@@ -33,13 +34,8 @@ ELIGIBILITY_FIELDS = (
     "ecm_enrollment_start_date",
     "ecm_enrollment_end_date",
     *DISCONTINUATION_FIELDS,
+    "referral",
 )
-
-
-def _iso_date(value: str | None) -> str | None:
-    if value is not None and parse_iso_date(value).year < 1900:
-        raise ValueError(DATE_FORMAT)
-    return value
 
 
 class EligibilityUpdate(RequestBody):
@@ -54,9 +50,13 @@ class EligibilityUpdate(RequestBody):
         None, description="YYYY-MM-DD; defaults to the day the member becomes terminated_member"
     )
 
+    referral: ReferralUpdate | None = Field(
+        None, description="The member's referral: its status set by hand, its dates"
+    )
+
     _dates = field_validator(
         "ecm_enrollment_start_date", "ecm_enrollment_end_date", "discontinuation_date"
-    )(_iso_date)
+    )(request_date)
 
 
 class PatientUpdate(RequestBody):
@@ -212,9 +212,11 @@ def plan_update(prior: Item, change: PatientUpdate, user: Item, now: str) -> Pla
     if change.ecm_eligibility_information is not None:
         by = user.get("name") or f"user {user.get('user_id')}"
         eligibility = patient["eligibility"]
-        entry = _change_eligibility(eligibility, change.ecm_eligibility_information, now, by)
+        update = change.ecm_eligibility_information
+        entry = _change_eligibility(eligibility, update, now, by)
         if entry is not None:
             history.append(entry)
+        change_referral(prior, eligibility, update.referral, now, by)
     if _unchanged(prior, patient):
         return None
     if change.ecm_eligibility_information is not None:

@@ -23,6 +23,12 @@ def plan_columns(code: str | None) -> dict[str, str]:
     return dict((record or {}).get("mif_columns") or {})
 
 
+def full_roster(code: str) -> bool:
+    """Whether the plan's MIFs list every member it has (the default, also without a
+    record): a member a file leaves out is then no longer on the plan's list."""
+    return (get_plan(code) or {}).get("full_roster") is not False
+
+
 def list_plans() -> list[Item]:
     """Every plan, by code (there are a handful: one per health plan a provider serves)."""
     return sorted(all_items(PlanRecord.scan(consistent_read=True)), key=lambda p: p["code"])

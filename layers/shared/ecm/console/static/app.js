@@ -9,6 +9,7 @@ import { renderFiles } from "./files.js";
 import { renderImport } from "./importer.js";
 import { renderPatient } from "./patient.js";
 import { renderPatients } from "./patients.js";
+import { renderPlans } from "./plans.js";
 import { renderPeople } from "./people.js";
 
 const main = document.getElementById("main");
@@ -33,6 +34,7 @@ const ROUTES = [
   [/^#\/files$/, "files", () => renderFiles(main)],
   [/^#\/patients$/, "patients", () => renderPatients(main)],
   [/^#\/patients\/(\d+)$/, "patients", (id) => renderPatient(main, Number(id))],
+  [/^#\/plans$/, "plans", () => renderPlans(main)],
   [/^#\/exports$/, "exports", () => renderExports(main)],
   [/^#\/people$/, "people", () => renderPeople(main)],
 ];

@@ -1,8 +1,11 @@
 // Files: the import history of both kinds, newest first, with status, counts and errors.
 
 import { call } from "./api.js";
-import { failure, fill, formatTime, h, label, table } from "./dom.js";
-import { KINDS, errorLines, errorTable, fileName, links } from "./importer.js";
+import { changesSummary } from "./changes.js";
+import { correctedFacts } from "./corrections.js";
+import { facts, failure, fill, formatTime, h, label, table } from "./dom.js";
+import { errorLines, errorTable } from "./errorlines.js";
+import { KINDS, fileName, links } from "./importer.js";
 
 const PER_PAGE = 25;
 
@@ -83,6 +86,10 @@ function fileDetails(kind, file) {
     { class: "file-details", tabindex: "-1" },
     h("h3", {}, `File ${file.id}: ${fileName(file)}`),
     h("p", {}, `${statusText(file)}; mode ${label(file.mode)}; source ${file.source_type}.`),
+    file.plan || file.corrected_from
+      ? facts([...(file.plan ? [["Plan", file.plan]] : []), ...correctedFacts(file)])
+      : null,
+    changesSummary(file, { dryRun: file.dry_run }),
     file.warnings && file.warnings.length ? h("ul", {}, file.warnings.map((w) => h("li", {}, w))) : null,
     lines.length ? errorTable(lines) : h("p", { class: "empty" }, "No errors."),
     links(file),

@@ -1,11 +1,19 @@
-// Import: pick the kind, drop a file, see the dry run, then import.
+// Import: pick the kind (and a MIF's plan), drop a file, see the dry run, then import.
 //
 // Every file goes through the upload URL (the API's path for files of any size): the file is
 // PUT straight to storage and the import runs in the background, so a 100,000-row workbook
-// is never held in a request body. Progress is polled from the file's detail.
+// is never held in a request body. Progress is polled from the file's detail. After a dry
+// run, the unread columns can be remembered for the plan and the failed cells corrected in
+// place: corrections are sent against the stored file (POST .../{id}/corrections), so the
+// file is not uploaded again and its bytes stay as they came.
 
 import { ApiError, call, putFile } from "./api.js";
-import { announce, facts, field, fill, h, notice, table } from "./dom.js";
+import { changesSummary } from "./changes.js";
+import { correctedFacts, errorsSection } from "./corrections.js";
+import { announce, facts, field, fill, h, notice } from "./dom.js";
+import { errorLines, errorTable } from "./errorlines.js";
+import { unmappedPanel } from "./mapping.js";
+import { planPicker, rememberColumns } from "./plans.js";
 
 export const KINDS = {
   mifs: {
@@ -13,42 +21,28 @@ export const KINDS = {
     plural: "Member Information Files",
     detail: "mif_file",
     list: "mif_files",
+    idField: "mif_file_id",
+    takesPlan: true,
   },
   authorizations: {
     title: "Authorization file",
     plural: "Authorization files",
     detail: "authorization_file",
     list: "authorization_files",
+    idField: "authorization_file_id",
+    takesPlan: false,
   },
 };
 const ACCEPT = ".csv,.txt,.tsv,.xml,.xlsx,.xlsm,.xls,.ods,.xlsb";
 const POLL_MS = 500;
 
-/**
- * "Row 3: DOB '13/45/1990' is not a valid MM-DD-YYYY date" → {row, column, value, message}.
- * The column is the leading capitalised name before the quoted value or the verb; a message
- * that names no column ("Row 4: matches the same patient as row 2") keeps it whole.
- */
-export function parseError(line) {
-  const match = /^Row (\d+): (?:Validation failed: )?(.*)$/s.exec(line);
-  if (!match) return { row: "", column: "", value: "", message: line };
-  const rest = match[2];
-  const column = "([A-Z][A-Za-z0-9_ ]{0,60}?)";
-  const valued = new RegExp(`^${column} '((?:[^']|'(?! ))*)' (.*)$`, "s").exec(rest);
-  if (valued) return { row: match[1], column: valued[1], value: valued[2], message: valued[3] };
-  const verb = new RegExp(`^${column} ((?:can't|cannot|must|is|has|should|does not) .*)$`, "s").exec(rest);
-  if (verb) return { row: match[1], column: verb[1], value: "", message: verb[2] };
-  return { row: match[1], column: "", value: "", message: rest };
-}
-
-export function errorLines(record) {
-  return (record.import_errors || "").split("\n").filter(Boolean);
-}
-
 export function renderImport(main) {
   let stopped = false;
-  const state = { kind: "mifs", file: null };
+  // source: the id of the dry run whose stored file the corrections apply to;
+  // corrections: every cell changed since that dry run, by row and column.
+  const state = { kind: "mifs", file: null, source: null, corrections: new Map() };
   const status = h("div", { class: "import-status" });
+  const plan = planPicker();
 
   const kindChoices = Object.entries(KINDS).map(([value, kind]) =>
     h(
@@ -61,6 +55,7 @@ export function renderImport(main) {
         checked: value === state.kind,
         onchange: () => {
           state.kind = value;
+          plan.element.hidden = !kind.takesPlan;
           fill(status);
         },
       }),
@@ -99,6 +94,8 @@ export function renderImport(main) {
 
   function choose(file) {
     state.file = file || null;
+    state.source = null;
+    state.corrections.clear();
     check.disabled = !state.file;
     chosen.textContent = state.file
       ? `Chosen: ${state.file.name} (${formatSize(state.file.size)})`
@@ -117,6 +114,7 @@ export function renderImport(main) {
       },
     },
     h("fieldset", {}, h("legend", {}, "What kind of file?"), kindChoices),
+    plan.element,
     drop,
     h(
       "div",
@@ -126,58 +124,132 @@ export function renderImport(main) {
     ),
   );
 
-  async function dryRun() {
+  async function dryRun(note) {
     check.disabled = true;
-    const record = await run({ dry_run: true, mode: "valid_rows" }, "Checking the file");
+    const corrected = state.corrections.size > 0 && state.source !== null;
+    const record = corrected
+      ? await correct({ dry_run: true, mode: "valid_rows" }, "Checking again")
+      : await run({ dry_run: true, mode: "valid_rows" }, "Checking the file");
     check.disabled = false;
-    if (record) showDryRun(record);
+    if (!record) return;
+    if (!corrected) state.source = record.id;
+    showDryRun(record, note);
   }
 
   async function commit(mode) {
     check.disabled = true;
-    const record = await run({ dry_run: false, mode }, "Importing");
+    const record =
+      state.corrections.size > 0 && state.source !== null
+        ? await correct({ dry_run: false, mode }, "Importing")
+        : await run({ dry_run: false, mode }, "Importing");
     check.disabled = false;
     if (record) showResult(record);
   }
 
-  /** Upload the file for one run and follow it to its end; the final record, or null. */
-  async function run(options, what) {
-    const kind = KINDS[state.kind];
+  /** A progress card in the status region: [bar, line]. */
+  function progress(what) {
     const bar = h("progress", { max: 1, value: 0, "aria-label": `${what}: progress` });
     const line = h("p", {}, "Uploading…");
     fill(status, h("div", { class: "progress card" }, h("h2", {}, `${what}…`), bar, line));
+    return [bar, line];
+  }
+
+  /** Upload the file for one run and follow it to its end; the final record, or null. */
+  async function run(options, what) {
+    const [bar, line] = progress(what);
     try {
+      const code = KINDS[state.kind].takesPlan ? plan.value() : "";
       const upload = await call("POST", `/${state.kind}/uploads`, {
         filename: state.file.name,
+        ...(code ? { plan: code } : {}),
         ...options,
       });
       await putFile(upload.upload_url, upload.required_headers, state.file);
       announce(`${what}: file uploaded`);
-      for (;;) {
-        if (stopped) return null;
-        const record = (await call("GET", `/${state.kind}/${upload.id}`))[kind.detail];
-        showProgress(bar, line, record);
-        if (record.status === "completed" || record.status === "failed") return record;
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
+      return await follow(upload.id, bar, line);
     } catch (error) {
-      if (stopped) return null;
-      const lines = error instanceof ApiError ? error.errors : [String(error)];
-      fill(status, notice("error", `${what} did not work.`, lines));
-      return null;
+      return failed(error, what);
     }
   }
 
-  function showDryRun(record) {
+  /** The stored file again, with the corrected cells; the final record, or null. */
+  async function correct(options, what) {
+    const [bar, line] = progress(what);
+    line.textContent = "Sending the corrections…";
+    try {
+      const answer = await call("POST", `/${state.kind}/${state.source}/corrections`, {
+        corrections: [...state.corrections.values()],
+        ...options,
+      });
+      return await follow(answer[KINDS[state.kind].idField], bar, line);
+    } catch (error) {
+      return failed(error, what);
+    }
+  }
+
+  async function follow(id, bar, line) {
+    for (;;) {
+      if (stopped) return null;
+      const record = (await call("GET", `/${state.kind}/${id}`))[KINDS[state.kind].detail];
+      showProgress(bar, line, record);
+      if (record.status === "completed" || record.status === "failed") return record;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  function failed(error, what) {
+    if (stopped) return null;
+    const lines = error instanceof ApiError ? error.errors : [String(error)];
+    fill(status, notice("error", `${what} did not work.`, lines));
+    focusHeading(status);
+    announce(`${what} did not work`);
+    return null;
+  }
+
+  /** Store the chosen header → field mappings for the file's plan, then check it again. */
+  async function remember(record, columns) {
+    await rememberColumns(record.plan, columns);
+    const said = Object.entries(columns).map(([header, to]) => `${header} → ${to}`);
+    announce(`Remembered for ${record.plan}`);
+    await dryRun(notice("success", `Remembered for ${record.plan}; the file was checked again.`, said));
+  }
+
+  /** Keep the cells changed in the table, then check the stored file with them. */
+  function checkAgain(changed, say) {
+    const cells = changed();
+    if (!cells.length) {
+      fill(say, notice("warning", "Change a value in the table first: only changed cells are sent."));
+      return;
+    }
+    for (const cell of cells) state.corrections.set(`${cell.row}\u0000${cell.column}`, cell);
+    dryRun(notice("success", `${cells.length} corrected ${cells.length === 1 ? "cell" : "cells"} sent; the file was checked again.`));
+  }
+
+  async function showDryRun(record, note) {
     const lines = errorLines(record);
+    const mapping = KINDS[state.kind].takesPlan
+      ? await unmappedPanel(record, (columns) => remember(record, columns))
+      : null;
     if (record.status === "failed") {
-      fill(status, notice("error", "This file cannot be imported.", lines), fileFacts(record));
+      fill(
+        status,
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "dry-run-title" },
+          h("h2", { id: "dry-run-title", tabindex: "-1" }, "This file cannot be imported"),
+          note,
+          notice("error", "What stops it", lines),
+          fileFacts(record),
+          mapping,
+        ),
+      );
+      focusHeading(status);
       announce("The file cannot be imported");
       return;
     }
-    const failed = record.records_failed || 0;
+    const failedRows = record.records_failed || 0;
     const actions = [];
-    if (failed === 0) {
+    if (failedRows === 0) {
       actions.push(
         h("button", { type: "button", class: "primary", onclick: () => commit("all_or_nothing") }, "Import"),
       );
@@ -194,7 +266,6 @@ export function renderImport(main) {
           },
           `Import the ${valid} valid rows`,
         ),
-        h("span", { class: "hint" }, "Or fix the rows below and check the file again."),
       );
     }
     fill(
@@ -203,20 +274,25 @@ export function renderImport(main) {
         "section",
         { class: "card", "aria-labelledby": "dry-run-title" },
         h("h2", { id: "dry-run-title", tabindex: "-1" }, "Dry run: what this file would do"),
+        note,
         facts([
+          ["Plan", record.plan || "None"],
           ["Would create", String(record.would_create ?? 0)],
           ["Would update", String(record.would_update ?? 0)],
-          ["Rows with errors", String(failed)],
+          ["Rows with errors", String(failedRows)],
           ["Sheet and header row", sheetText(record)],
+          ...correctedFacts(record),
         ]),
+        changesSummary(record, { dryRun: true }),
         warnings(record),
-        failed ? errorTable(lines) : notice("success", "Every row is valid."),
+        mapping,
+        failedRows ? errorsSection(record, lines, checkAgain) : notice("success", "Every row is valid."),
         record.errors_file_url ? h("p", {}, h("a", { href: record.errors_file_url }, "Download every error (CSV)")) : null,
         h("div", { class: "actions" }, actions),
       ),
     );
     focusHeading(status);
-    announce(failed ? `Dry run done: ${failed} rows with errors` : "Dry run done: every row is valid");
+    announce(failedRows ? `Dry run done: ${failedRows} rows with errors` : "Dry run done: every row is valid");
   }
 
   function showResult(record) {
@@ -232,6 +308,7 @@ export function renderImport(main) {
           ? notice("success", `Imported: ${record.created_count} created, ${record.updated_count} updated.`)
           : notice("error", "Nothing was written: the import was rolled back.", lines),
         fileFacts(record),
+        ok ? changesSummary(record) : null,
         ok && lines.length ? errorTable(lines) : null,
         links(record),
       ),
@@ -248,8 +325,10 @@ export function renderImport(main) {
 
 /** Move keyboard and screen-reader users to the outcome they waited for. */
 function focusHeading(holder) {
-  const heading = holder.querySelector("h2");
-  if (heading) heading.focus();
+  const target = holder.querySelector("h2") || holder.querySelector(".notice");
+  if (!target) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus();
 }
 
 function showProgress(bar, line, record) {
@@ -274,6 +353,8 @@ function fileFacts(record) {
     ["Updated", String(record.updated_count ?? 0)],
     ["Rows with errors", String(record.records_failed ?? 0)],
     ["Sheet and header row", sheetText(record)],
+    ...(record.plan ? [["Plan", record.plan]] : []),
+    ...correctedFacts(record),
   ]);
 }
 
@@ -295,23 +376,11 @@ export function fileName(record) {
   return `${record.original_filename} (${record.filename})`;
 }
 
-export function errorTable(lines) {
-  return table(
-    "Rows with errors",
-    [
-      ["Row", (e) => e.row],
-      ["Column", (e) => e.column],
-      ["Value", (e) => e.value],
-      ["Message", (e) => e.message],
-    ],
-    lines.map(parseError),
-  );
-}
-
 export function links(record) {
   const items = [
     ["Result file (every row and what happened to it)", record.result_file_url],
     ["Errors file", record.errors_file_url],
+    ["Changes since the plan's last file (CSV)", record.changes_file_url],
     ["The original file", record.file_url],
   ].filter(([, url]) => url);
   if (!items.length) return null;

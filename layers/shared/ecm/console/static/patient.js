@@ -9,6 +9,7 @@ import { facts, failure, field, fill, formatTime, h, label, notice, pageTitle, s
 import { dateControl, statusControls } from "./enrollment.js";
 import { apiForm } from "./forms.js";
 import { choices, staff } from "./lookups.js";
+import { planFacts } from "./planfields.js";
 
 /** `again`: drawing the page again after a change, from the new data without "Loading…". */
 export async function renderPatient(main, id, again = false) {
@@ -67,6 +68,7 @@ export async function renderPatient(main, id, again = false) {
         ]),
       ),
     ),
+    planFacts(patient),
     h(
       "div",
       { class: "columns" },

@@ -98,10 +98,13 @@ def _conditional_write(entry: PlanEntry, tag: str) -> None:
 
 
 def _patients_written(entry: StoredEntry) -> int:
-    """Patients a plan entry writes (created ones come as key lists)."""
+    """Rows a plan entry writes a patient for (created ones come as key lists; a member
+    marked as left out of the file is no row of it)."""
     if entry.table != "patients":
         return 0
-    return len(entry.keys) if isinstance(entry, CreatedItems) else 1
+    if isinstance(entry, CreatedItems):
+        return len(entry.keys)
+    return 0 if entry.row is None else 1
 
 
 def apply_stage(kind_name: str, file_id: int, chunk: int) -> Item:

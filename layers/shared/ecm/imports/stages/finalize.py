@@ -6,6 +6,7 @@ from __future__ import annotations
 from pynamodb.exceptions import PynamoDBException
 
 from ecm.faults import fault_point
+from ecm.imports.changes_file import changes_fields
 from ecm.imports.records import summarize_errors, update_import_file
 from ecm.imports.results import load_failures, load_outcomes
 from ecm.imports.stages.lock import release_lock
@@ -78,6 +79,7 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
     write_results(
         kind, file_id, failures, lambda: load_outcomes(kind_name, file_id), "", NOT_IMPORTED
     )
+    changes = changes_fields(kind_name, file_id)
     fault_point("finalize", "counted")
     # The commit point: once the file says completed, the import stands (rollback_stage).
     update_import_file(
@@ -90,6 +92,7 @@ def finalize_stage(kind_name: str, file_id: int) -> Item:
         updated_count=updated,
         records_updated=updated,
         **_row_failure_fields(failures),
+        **changes,
     )
     release_lock(lock_holder(kind_name, file_id))
     announce(kind_name, file_id, "import.completed")
@@ -129,6 +132,7 @@ def finish_dry_run_stage(kind_name: str, file_id: int) -> Item:
         would_create=created,
         would_update=updated,
         **_row_failure_fields(failures),
+        **changes_fields(kind_name, file_id),
     )
     announce(kind_name, file_id, "import.completed")
     logger.info(

@@ -62,6 +62,8 @@ class AuthorizationEvent:
     status: str | None
     decision_date: str | None
     row: int
+    #: when the plan received the authorization request: it dates the member's referral
+    received_date: str | None = None
 
     @property
     def order(self) -> tuple[bool, str, int]:

@@ -21,6 +21,7 @@ from ecm.kinds.authorization.member_status import (
 from ecm.kinds.plan_entry import PlanEntry
 from ecm.models.versions import next_version, versioned
 from ecm.patients.items import member_key
+from ecm.patients.referrals import authorization_received
 
 Item = dict[str, Any]
 BATCH = 100
@@ -165,6 +166,7 @@ class AuthorizationPlanner:
                         record.get("status"),
                         record.get("decision_date"),
                         row_number,
+                        record.get("received_date"),
                     )
                 )
             elif item.get("patient_id") is None:
@@ -198,9 +200,12 @@ class AuthorizationPlanner:
                 if prior is None:
                     continue
                 patient = {**prior, "eligibility": dict(prior.get("eligibility") or {})}
-                added = apply_authorization_events(patient, self.events[patient_id], self.now)
+                events = self.events[patient_id]
+                added = apply_authorization_events(patient, events, self.now)
+                dated = authorization_received(patient, [e.received_date for e in events])
                 if (
                     added
+                    or dated
                     or patient["approved_auth_nos"] != (prior.get("approved_auth_nos") or [])
                     or patient.get("latest_authorization") != prior.get("latest_authorization")
                 ):

@@ -11,6 +11,7 @@ dictionary in unit tests; it batches every read per chunk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from ecm.kinds.authorization.member_status import (
     assign_history_ids,
 )
 from ecm.kinds.authorization.planner import pending_key
+from ecm.kinds.mif.changes import ChangeTracker
 from ecm.kinds.plan_entry import PlanEntry
 from ecm.models.versions import versioned
 from ecm.patients.items import (
@@ -30,6 +32,7 @@ from ecm.patients.items import (
     patient_name_key,
 )
 from ecm.patients.providers import ProviderDirectory
+from ecm.patients.referrals import authorization_received, keep_referral
 
 Item = dict[str, Any]
 
@@ -72,6 +75,8 @@ class MifPlanner:
     names: dict[str, NameKeyState] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     linked_authorizations: int = 0
+    #: what the file changes against its plan's list (without one: the snapshots only)
+    changes: ChangeTracker = field(default_factory=ChangeTracker)
 
     @property
     def tag(self) -> str:
@@ -172,6 +177,8 @@ class MifPlanner:
                 self.now,
                 plan=self.plan,
             )
+            keep_referral(patient)
+            self.changes.row(prior, patient, record)
             built.append((row_number, prior, patient))
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
@@ -266,11 +273,16 @@ class MifPlanner:
                 entries.append(PlanEntry("authorizations", auth, put=versioned(linked, auth)))
                 events.append(
                     AuthorizationEvent(
-                        auth_no, auth.get("status"), auth.get("decision_date"), int(auth["id"])
+                        auth_no,
+                        auth.get("status"),
+                        auth.get("decision_date"),
+                        int(auth["id"]),
+                        auth.get("received_date"),
                     )
                 )
             if apply_authorization_events(patient, events, self.now):
                 touched.append(patient)
+            authorization_received(patient, [e.received_date for e in events])
             entries.append(PlanEntry("keys", waiting, delete={"key": key}))
             self.linked_authorizations += len(events)
         new_history = sum(1 for p in touched for h in p["ecm_status_history"] if h["id"] is None)
@@ -291,17 +303,17 @@ class MifPlanner:
             state.ids.append(patient_id)
             state.dirty = True
 
-    def finish(self) -> list[PlanEntry]:
-        """Writes of the name keys, which rows of several chunks may have changed."""
-        entries: list[PlanEntry] = []
+    def finish(self) -> Iterator[PlanEntry]:
+        """Writes of the name keys, which rows of several chunks may have changed, then the
+        marks of the plan's members the file leaves out (read a batch at a time)."""
         for key, state in self.names.items():
             if not state.dirty:
                 continue
             prior = state.prior
             if not state.ids:
                 if prior:
-                    entries.append(PlanEntry("keys", prior, delete={"key": key}))
+                    yield PlanEntry("keys", prior, delete={"key": key})
                 continue
             item = {"key": key, "patient_ids": state.ids, "last_import": self.tag}
-            entries.append(PlanEntry("keys", prior, put=versioned(item, prior)))
-        return entries
+            yield PlanEntry("keys", prior, put=versioned(item, prior))
+        yield from self.changes.drops(self.lookup, set(self.used), self.tag)
