@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecm.files.readers.header import HeaderAt
+from ecm.files.readers.header import FileColumn, HeaderAt
 
 Record = tuple[int, dict[str, Any]]
 
@@ -31,6 +31,9 @@ class RecordStream:
     unmapped: list[str] = field(default_factory=list)
     #: the fields some column (XML: element) fills
     fields: set[str] = field(default_factory=set)
+    #: every named column in file order (XML: each element as first met, growing while
+    #: ``records`` is consumed)
+    columns: list[FileColumn] = field(default_factory=list)
 
 
 def too_many_rows(max_rows: int) -> str:

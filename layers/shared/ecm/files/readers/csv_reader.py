@@ -188,6 +188,7 @@ def read_csv_records(
         header_errors=[*plan.errors, *([header.not_found] if header.not_found else [])],
         unmapped=plan.unknown,
         fields={name for _, name in plan.columns},
+        columns=header.columns(),
     )
 
     def records() -> Iterator[Record]:

@@ -19,6 +19,7 @@ from defusedxml.ElementTree import iterparse
 from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
+from ecm.files.readers.header import FileColumn
 
 RECORD_TAGS = frozenset(("Member", "member", "MEMBER"))
 REFUSED = (
@@ -39,6 +40,7 @@ def _values(element: Element, field_map: FieldMap, stream: RecordStream, resolve
         if targets is None:
             targets = resolved[tag] = field_map.resolve(tag)
             stream.fields.update(targets)
+            stream.columns.append(FileColumn(tag, targets))
             if not targets:
                 stream.warnings.append(f"Unknown element '{tag}' ignored")
                 stream.unmapped.append(tag)

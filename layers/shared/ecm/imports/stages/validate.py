@@ -4,7 +4,7 @@ no patient data: what the rows say, not what they change."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +12,9 @@ from ecm.clients import client
 from ecm.errors import FileFormatError, ImportRejected
 from ecm.files.fields import FieldMap
 from ecm.files.readers import WORKBOOK_TYPES, HeaderAt, RecordStream, detect_file_type, read_records
+from ecm.files.readers.corrected import CellFix, correct_records
 from ecm.files.suggestions import unmapped_columns
+from ecm.imports.corrections import cell_fixes, load_corrections
 from ecm.imports.records import (
     generated_filename,
     header_fields,
@@ -53,6 +55,18 @@ def file_field_map(kind: ImportKind, record: Item) -> FieldMap:
     return kind.field_map.with_columns(plan_columns(record.get("plan")))
 
 
+def record_file_type(kind: ImportKind, record: Item, path: Path) -> str:
+    """The format of a record's file, downloaded to ``path``: its bytes, checked against
+    what the request declared and the name it came with."""
+    return detect_file_type(
+        path,
+        kind.file_types,
+        declared=record.get("declared_type"),
+        data_uri_type=record.get("data_uri_type"),
+        filename=record.get("original_name"),
+    )
+
+
 def validate_stage(kind_name: str, file_id: int) -> Item:
     """Read and validate every row; write normalised rows in chunks. Writes no patient data."""
     kind = get_kind(kind_name)
@@ -68,18 +82,13 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
     header: list[HeaderAt] = []
     unmapped: list[Item] = []
     field_map = file_field_map(kind, record)
+    fixes = cell_fixes(load_corrections(record))
     rows_read = False  # every row was read (so a result file can list them)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
         client("s3").download_file(settings.files_bucket, record["s3_key"], str(path))
         try:
-            file_type = detect_file_type(
-                path,
-                kind.file_types,
-                declared=record.get("declared_type"),
-                data_uri_type=record.get("data_uri_type"),
-                filename=record.get("original_name"),
-            )
+            file_type = record_file_type(kind, record, path)
             update_import_file(
                 kind_name,
                 file_id,
@@ -96,6 +105,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
                 header,
                 field_map,
                 unmapped,
+                fixes,
             )
             rows_read = True
         except FileFormatError as exc:
@@ -154,6 +164,7 @@ def validate_file(
     *,
     field_map: FieldMap | None = None,
     unmapped: list[Item] | None = None,
+    fixes: Sequence[CellFix] = (),
 ) -> tuple[int, list[str]] | ImportRejected:
     """Read and validate every row of a local file, handing valid rows over in chunks.
 
@@ -162,11 +173,12 @@ def validate_file(
     the rows already handed over must be discarded. ``failures`` collects each invalid
     row's reasons; ``header`` receives where the header row was found (CSV and workbooks),
     ``unmapped`` the columns no field is known by, each with the fields it may be.
-    ``field_map`` reads the headers (the kind's own by default). The benchmark measures
-    exactly this function.
+    ``field_map`` reads the headers (the kind's own by default); ``fixes`` are cells read
+    in place of the file's (a corrected import). The benchmark measures exactly this
+    function.
     """
     field_map = field_map or kind.field_map
-    stream = read_records(path, file_type, field_map, max_rows)
+    stream = correct_records(read_records(path, file_type, field_map, max_rows), fixes, field_map)
     if header is not None and stream.header is not None:
         header.append(stream.header)  # where the header row was taken from, failed or not
     if stream.missing_required or stream.header_errors:
@@ -226,6 +238,7 @@ def _validate_rows(
     header: list[HeaderAt],
     field_map: FieldMap,
     unmapped: list[Item],
+    fixes: Sequence[CellFix],
 ) -> tuple[int, int, list[str]] | ImportRejected:
     settings = get_settings()
     written = handed = 0
@@ -249,6 +262,7 @@ def _validate_rows(
         keep_valid,
         field_map=field_map,
         unmapped=unmapped,
+        fixes=fixes,
     )
     if isinstance(outcome, ImportRejected):
         return outcome
