@@ -88,7 +88,7 @@ def import_router(kind_name: str, base: str) -> Router:
     def post_corrections(
         file_id: Annotated[str, RecordId(kind.not_found)],
         body: Annotated[CorrectionsRequest, Body()],
-    ) -> Response[Result]:  # type: ignore[name-defined]
+    ) -> Response[Result]:
         user = current_user(router)["user_id"]
         return json_response(*correct_import(kind.name, file_id, body, user))
 
