@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 import requests
-from fixtures_builders import auth_xlsx, mif_csv, sample_auth_row, sample_mif_row
+from fixtures_builders import auth_xlsx, mif_csv, mif_xml, sample_auth_row, sample_mif_row
 from stack_fixture import (
     MIF_URL,
     RunningStack,
@@ -19,6 +19,7 @@ from stack_fixture import (
     post_mif,
     scan,
     snapshot,
+    wait_for_file,
 )
 
 AUTH_URL = "/v1/admin/clinic/ecm/authorizations"
@@ -149,6 +150,56 @@ def test_a_correction_the_file_has_no_cell_for_starts_nothing(stack: RunningStac
     assert snapshot(stack) == tables
     missing = correct(stack, MIF_URL, 987_654, {"corrections": []})
     assert (missing.status_code, missing.json()) == (404, {"errors": ["MIF file not found"]})
+
+
+def test_an_uploaded_xml_is_corrected_from_the_upload_it_came_as(stack: RunningStack) -> None:
+    """The original stays under uploads/ (whose new objects start imports): the corrected
+    import reads it there and writes its corrections under files/ only."""
+    created = requests.post(
+        f"{stack.api}{MIF_URL}/uploads",
+        json={"filename": "february.xml", "mode": "valid_rows"},
+        headers=stack.headers(),
+        timeout=30,
+    ).json()
+    waiting = correct(stack, MIF_URL, created["id"], {"corrections": []})
+    assert waiting.status_code == 422
+    assert waiting.json()["errors"] == [
+        f"MIF file {created['id']} has no file to correct: it was never uploaded"
+    ]
+    members = [sample_mif_row(i) for i in range(64_000, 64_003)]
+    members[2]["ZIP"] = "9"  # the third <Member>
+    content = mif_xml(members)
+    put = requests.put(
+        created["upload_url"], data=content, headers=created["required_headers"], timeout=60
+    )
+    assert put.status_code == 200
+    first = created["id"]
+    done = wait_for_file(stack, first)
+    assert (done["status"], done["records_failed"]) == ("completed", 1)
+    original = file_item(stack, "mif", first)
+    assert original["s3_key"].startswith("uploads/")
+
+    fix = {"row": 3, "column": "zip", "value": "94110"}
+    imported = correct(stack, MIF_URL, first, {"corrections": [fix]})
+    assert imported.status_code == 201, imported.text
+    body = imported.json()
+    assert (body["updated_count"], body["created_count"], body["records_failed"]) == (2, 1, 0)
+    assert patients_by_member(stack)[members[2]["MEMBER_ID"]]["address"]["zip"] == "94110"
+    listed = detail(stack, MIF_URL, body["mif_file_id"])
+    assert (listed["mode"], listed["source_type"], listed["file_type"]) == (
+        "valid_rows",
+        "upload",
+        "xml",
+    )
+    assert [(c["row"], c["column"]) for c in listed["corrections"]] == [(3, "ZIP")]
+    assert file_item(stack, "mif", first) == original
+    assert stored_bytes(stack, original["s3_key"]) == content
+    corrections = stack.client("s3").list_objects_v2(
+        Bucket=stack.bucket, Prefix=f"files/mif/{first}/"
+    )
+    assert [o["Key"] for o in corrections["Contents"]] == [
+        f"files/mif/{first}/corrections-{body['mif_file_id']}.json"
+    ]
 
 
 def test_an_authorization_file_imports_with_a_cell_corrected(stack: RunningStack) -> None:
