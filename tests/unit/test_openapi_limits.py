@@ -13,6 +13,12 @@ from ecm.api.auth import EXPIRY_DAYS
 from ecm.api.catalog import api_resolver
 from ecm.api.openapi import openapi_document
 from ecm.api.params import MAX_PER_PAGE, MAX_WINDOW, WINDOW_KEY
+from ecm.imports.schemas import (
+    MAX_CORRECTED_TEXT,
+    MAX_CORRECTION_ROW,
+    MAX_CORRECTION_VALUE,
+    MAX_CORRECTIONS,
+)
 from ecm.kinds.values import MAX_EMAIL, MAX_TEXT
 from ecm.patients.activities import MAX_MINUTES, MAX_NOTE, MAX_OUTCOME
 from ecm.plans import PLAN_MAX, PLAN_PATTERN
@@ -53,6 +59,12 @@ LIMITS: list[tuple[str, str, str, int]] = [
     ("PatientFilterRequest", "page", WINDOW_KEY, MAX_WINDOW),
     ("PatientFilterRequest", "per_page", "minimum", 1),
     ("PatientFilterRequest", "per_page", "maximum", MAX_PER_PAGE),
+    ("CorrectionsRequest", "corrections", "maxItems", MAX_CORRECTIONS),
+    ("CellCorrection", "value", "maxLength", MAX_CORRECTION_VALUE),
+    ("CellCorrection", "column", "minLength", 1),
+    ("CellCorrection", "column", "maxLength", 200),
+    ("CellCorrection", "row", "minimum", 1),
+    ("CellCorrection", "row", "maximum", MAX_CORRECTION_ROW),
     ("RotateTokenRequest", "expires_in_days", "minimum", EXPIRY_DAYS[0]),
     ("RotateTokenRequest", "expires_in_days", "maximum", EXPIRY_DAYS[1]),
 ]
@@ -124,7 +136,7 @@ def test_path_ids_declare_the_one_spelling_of_an_id(document: dict[str, Any]) ->
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "path"
     ]
-    assert len(ids) == 15
+    assert len(ids) == 17
     for path, schema in ids:
         if path.endswith("/plans/{code}"):  # a plan's code, in either case
             assert schema["pattern"] == f"^{PLAN_PATTERN.pattern}$"
@@ -149,7 +161,7 @@ def test_every_request_body_refuses_unknown_fields(document: dict[str, Any]) -> 
         for operation in item.values()
         if "requestBody" in operation
     ]
-    assert len(bodies) == 17
+    assert len(bodies) == 19
     objects = [o for body in bodies for o in _objects(document, body)]
     assert len(objects) > len(bodies)
     # A record refuses what it does not name; a map (a plan's headers, a layout's code
@@ -222,6 +234,24 @@ FIELDS = [
         "CareManagerUpdate",
         "email",
     ),
+    (
+        "MifsApiFunction",
+        "POST",
+        f"{BASE}/mifs/1/corrections",
+        lambda v: {"corrections": [{"row": 2, "column": "DOB", "value": v}]},
+        "corrections.0.value",
+        "CellCorrection",
+        "value",
+    ),
+    (
+        "AuthorizationsApiFunction",
+        "POST",
+        f"{BASE}/authorizations/1/corrections",
+        lambda v: {"corrections": [{"row": 2, "column": v, "value": ""}]},
+        "corrections.0.column",
+        "CellCorrection",
+        "column",
+    ),
 ]
 
 
@@ -272,6 +302,33 @@ def test_a_page_past_the_declared_window_is_refused(tables: None, document: dict
         "PatientsApiFunction", "POST", path, {"page": window // 50, "per_page": 50}
     )
     assert (status, page["pagination"]["current_page"]) == (200, window // 50)
+
+
+def test_corrections_over_their_declared_number_are_refused(
+    tables: None, document: dict[str, Any]
+) -> None:
+    most = _declared(document, "CorrectionsRequest", "corrections", "maxItems")
+    path = f"{BASE}/mifs/1/corrections"
+    cell = {"row": 2, "column": "DOB", "value": "01-02-1980"}
+    over = _request("MifsApiFunction", "POST", path, {"corrections": [cell] * (most + 1)})
+    assert over == (422, {"errors": [f"corrections has more than {most:,} items"]})
+    status, taken = _request("MifsApiFunction", "POST", path, {"corrections": [cell] * most})
+    assert (status, taken) == (404, {"errors": ["MIF file not found"]})
+
+
+def test_corrected_text_over_its_bound_in_all_is_refused(tables: None) -> None:
+    path = f"{BASE}/mifs/1/corrections"
+    value = "x" * MAX_CORRECTION_VALUE
+    count = MAX_CORRECTED_TEXT // MAX_CORRECTION_VALUE
+    cells = [{"row": 2 + i, "column": "DOB", "value": value} for i in range(count)]
+    status, taken = _request("MifsApiFunction", "POST", path, {"corrections": cells})
+    assert (status, taken) == (404, {"errors": ["MIF file not found"]})
+    cells.append({"row": 2, "column": "CIN", "value": "x"})
+    over = _request("MifsApiFunction", "POST", path, {"corrections": cells})
+    assert over == (
+        422,
+        {"errors": [f"corrections values hold more than {MAX_CORRECTED_TEXT:,} characters in all"]},
+    )
 
 
 def test_a_plan_longer_than_declared_is_refused(document: dict[str, Any]) -> None:

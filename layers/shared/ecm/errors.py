@@ -52,6 +52,8 @@ def field_messages(errors: Sequence[Any], prefix: str | None = None) -> list[str
             messages.append(f"Unknown query parameter '{where}'")
         elif error["type"] == "string_too_long":
             messages.append(f"{where} is longer than {limits['max_length']} characters")
+        elif error["type"] == "too_long":
+            messages.append(f"{where} has more than {limits['max_length']:,} items")
         elif error["type"] == "string_too_short" and limits.get("min_length") == 1:
             messages.append(f"{where} can't be blank")
         elif not where:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 from ecm.api.params import parse_id
@@ -12,6 +13,7 @@ from ecm.clock import wait_for_final
 from ecm.errors import ApiError
 from ecm.files.readers.detect import accepted_types
 from ecm.files.sources import receive
+from ecm.imports.corrections import load_corrections
 from ecm.imports.records import (
     get_import_file,
     list_import_files,
@@ -120,16 +122,22 @@ def create_import(kind_name: str, request: ImportSource, user_id: Any) -> tuple[
         "import received",
         extra={"kind": kind.name, "file_id": record["id"], "source_type": received.source_type},
     )
-    start_import(kind, int(record["id"]))
+    return run_import(kind, int(record["id"]), started)
+
+
+def run_import(kind: ImportKind, file_id: int, started: float) -> tuple[int, Item]:
+    """Start the file's import and answer as it ends, or 202 once the window has passed
+    (``started``: when the request came, by ``time.monotonic``)."""
+    start_import(kind, file_id)
     # The whole request, download included, must answer within API Gateway's 29 s.
     remaining = get_settings().sync_wait_seconds - (time.monotonic() - started)
     try:
-        final = wait_for_import(kind, int(record["id"]), max(remaining, 0.5))
+        final = wait_for_import(kind, file_id, max(remaining, 0.5))
     except Exception as exc:
         if not is_retryable(exc):
             raise
         # The import runs: a 503 would have the client post the file again; it polls.
-        return 202, {kind.id_field: int(record["id"]), "status": "processing"}
+        return 202, {kind.id_field: file_id, "status": "processing"}
     return import_result(kind, final)
 
 
@@ -188,9 +196,14 @@ def file_summary(kind: ImportKind, record: Item) -> Item:
             _presigned(record["s3_key"]) if record["status"] not in ("waiting", "expired") else None
         ),
         "expires_at": record.get("expires_at"),
+        "corrected_from": _int_or_none(record.get("corrected_from")),
         **_changes(kind, record),
     }
     return summary
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def list_files(kind_name: str, page: int | None, per_page: int | None) -> Item:
@@ -217,6 +230,7 @@ def file_detail(kind_name: str, raw_id: str, page: int | None, per_page: int | N
     detail[kind.records_key] = (
         _imported_records(kind, record, page, per_page) if record["status"] == "completed" else []
     )
+    detail["corrections"] = [asdict(c) for c in load_corrections(record)]
     detail["records_pagination"] = {
         "current_page": page,
         "total_pages": -(-imported // per_page) if record["status"] == "completed" else 0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 from ecm.clients import client
 from ecm.files.fields import FieldMap
 from ecm.files.readers import HeaderAt, read_records
+from ecm.files.readers.corrected import CellFix, correct_records
+from ecm.imports.corrections import cell_fixes, load_corrections
 from ecm.imports.records import header_at, update_import_file
 from ecm.imports.work_area import failures_key, get_json, outcomes_key, put_json, result_keys
 from ecm.settings import get_settings
@@ -114,18 +116,21 @@ class RowResult:
 
 
 def _original_rows(
-    path: Path, file_type: str, header: HeaderAt | None
+    path: Path, file_type: str, header: HeaderAt | None, fixes: Sequence[CellFix] = ()
 ) -> tuple[list[str], Iterator[tuple[int, Item]]]:
-    """Headers and rows of the file as the admin wrote it, numbered as the import numbers them
-    (from the header row the import used: a title row above it is not the header)."""
+    """Headers and rows of the file as the admin wrote it (with the cells they corrected),
+    numbered as the import numbers them (from the header row the import used: a title row
+    above it is not the header)."""
     limit = get_settings().max_rows
     if file_type == "xml":  # elements may differ per record: the header is their union
         headers: dict[str, None] = {}
         for _, values in read_records(path, file_type, ORIGINAL_COLUMNS, limit).records:
             headers.update(dict.fromkeys(values))
         stream = read_records(path, file_type, ORIGINAL_COLUMNS, limit)
-        return list(headers), stream.records
-    stream = read_records(path, file_type, ORIGINAL_COLUMNS, limit, header)
+        return list(headers), correct_records(stream, fixes, ORIGINAL_COLUMNS).records
+    stream = correct_records(
+        read_records(path, file_type, ORIGINAL_COLUMNS, limit, header), fixes, ORIGINAL_COLUMNS
+    )
     first = next(stream.records, None)
     if first is None:
         return [], iter(())
@@ -184,7 +189,10 @@ def write_result_files(
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "upload"
         client("s3").download_file(settings.files_bucket, record["s3_key"], str(source))
-        headers, records = _original_rows(source, str(record["file_type"]), header_at(record))
+        fixes = cell_fixes(load_corrections(record))
+        headers, records = _original_rows(
+            source, str(record["file_type"]), header_at(record), fixes
+        )
         outcomes = outcomes_after_open()
         result_path, errors_path = Path(tmp) / "result.csv", Path(tmp) / "errors.csv"
         with (

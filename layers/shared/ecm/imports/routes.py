@@ -1,4 +1,5 @@
-"""The routes every file kind has (docs/api/mif-imports.md): import, upload URL, list, detail.
+"""The routes every file kind has (docs/api/mif-imports.md): import, upload URL, list, detail,
+and a corrected import of a file already received.
 
 Annotations are evaluated here, at definition, because each kind's body models are built
 from its ``ImportKind`` (no ``from __future__ import annotations`` in this module).
@@ -14,7 +15,8 @@ from ecm.api.params import FilePage, PerPage, RecordId, RecordsPerPage
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import responses
 from ecm.imports.api import create_import, file_detail, list_files
-from ecm.imports.schemas import Upload, UploadRequest, kind_schemas
+from ecm.imports.correcting import correct_import
+from ecm.imports.schemas import CorrectionsRequest, Upload, UploadRequest, kind_schemas
 from ecm.imports.uploads import create_upload
 from ecm.kinds.registry import get_kind
 
@@ -73,5 +75,21 @@ def import_router(kind_name: str, base: str) -> Router:
         records_per_page: Annotated[RecordsPerPage, Query(description="Default 500")] = None,
     ) -> Response[models.detail]:  # type: ignore[name-defined]
         return json_response(200, file_detail(kind.name, file_id, records_page, records_per_page))
+
+    @router.post(
+        base + "/<file_id>/corrections",
+        summary=f"Import a {kind.label} file again with cells corrected",
+        description="A new import of the file's stored original, its cells corrected, answered "
+        "as an import is; the original and its record are kept as they are. 422 names each "
+        "correction whose row or column the file does not have, and nothing starts.",
+        responses=responses({201: models.imported, 200: models.dry_run, 202: models.accepted}, 404),
+        tags=tag,
+    )
+    def post_corrections(
+        file_id: Annotated[str, RecordId(kind.not_found)],
+        body: Annotated[CorrectionsRequest, Body()],
+    ) -> Response[Result]:
+        user = current_user(router)["user_id"]
+        return json_response(*correct_import(kind.name, file_id, body, user))
 
     return router

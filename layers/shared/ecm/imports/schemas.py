@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema, create_model
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 from ecm.api.schemas import Envelope, ObjectBody, Pagination, RequestBody, ResponseBody
 from ecm.kinds.registry import ALL_OR_NOTHING, ImportKind, ImportMode, get_kind
@@ -70,6 +70,68 @@ class UploadRequest(ObjectBody):
     mode: ImportMode = ALL_OR_NOTHING
     webhook_url: WebhookUrl | None = None
     plan: PlanCode | None = Field(None, description=PLAN_DESCRIPTION)
+
+
+#: At most this many cells a request (or a file's corrections, all rounds together) corrects:
+#: the console edits up to 500 failed rows.
+MAX_CORRECTIONS = 5_000
+#: The longest text a cell may be corrected to.
+MAX_CORRECTION_VALUE = 1_000
+#: The corrected text of one file in all: its detail lists every correction, and a Lambda
+#: response holds 6 MB (a character may take 4 bytes).
+MAX_CORRECTED_TEXT = 500_000
+#: A row number is at most this (a spreadsheet has 1,048,576 rows; CSV rows are bounded by
+#: ECM_MAX_ROWS data rows).
+MAX_CORRECTION_ROW = 10_000_000
+
+
+class CellCorrection(RequestBody):
+    """One cell of the file, read as ``value`` instead of what the file holds."""
+
+    row: int = Field(
+        ge=1, le=MAX_CORRECTION_ROW, description="The row, numbered as the errors number it"
+    )
+    column: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The column's header as the file spells it (case and spacing aside; XML: "
+        "the element), or the field it is read as (DOB for a header 'Date of Birth') when "
+        "one column only is",
+    )
+    value: str = Field(
+        max_length=MAX_CORRECTION_VALUE, description="The cell's new text; empty clears it"
+    )
+
+
+def _bounded_text(corrections: list[CellCorrection]) -> list[CellCorrection]:
+    if sum(len(c.value) for c in corrections) > MAX_CORRECTED_TEXT:
+        raise ValueError(f"values hold more than {MAX_CORRECTED_TEXT:,} characters in all")
+    return corrections
+
+
+class CorrectionsRequest(ObjectBody):
+    """Import the file again, from its stored original, with these cells corrected."""
+
+    corrections: Annotated[list[CellCorrection], AfterValidator(_bounded_text)] = Field(
+        max_length=MAX_CORRECTIONS,
+        description="The cells to correct, added to the ones the file was corrected with "
+        "before (a cell corrected twice keeps its last value); at most "
+        f"{MAX_CORRECTED_TEXT:,} characters of values in all",
+    )
+    dry_run: bool = Field(False, description="Validate and plan only; nothing is written")
+    mode: ImportMode | None = Field(
+        None, description="all_or_nothing or valid_rows; the corrected file's mode if absent"
+    )
+
+
+class CorrectionListed(ResponseBody):
+    """A corrected cell, who corrected it and when."""
+
+    row: int
+    column: str = Field(description="The column's header as the file spells it")
+    value: str
+    changed_by: str = Field(description="The id of the admin who corrected it")
+    changed_at: str
 
 
 class Upload(ResponseBody):
@@ -166,6 +228,10 @@ class FileSummary(ResponseBody):
     updated_at: str
     file_url: str | None = Field(description="Presigned GET URL of the original, 30 minutes")
     expires_at: str | None
+    corrected_from: int | None = Field(
+        description="A corrected import (POST .../{id}/corrections): the id of the file whose "
+        "stored original it read"
+    )
 
 
 class EligibilityRecord(ResponseBody):
@@ -286,7 +352,14 @@ def kind_schemas(kind_name: str) -> KindSchemas:
     detail_file = _model(
         f"{title}FileDetail",
         "The file and the records it imported, paged by records_page.",
-        {"records_pagination": (Pagination, ...), kind.records_key: (records, ...)},
+        {
+            "corrections": (
+                list[CorrectionListed],
+                Field(description="The cells read in place of the file's (a corrected import)"),
+            ),
+            "records_pagination": (Pagination, ...),
+            kind.records_key: (records, ...),
+        },
         summary,
     )
     detail = _model(f"{title}File", "One file.", {kind.detail_key: (detail_file, ...)})

@@ -1,7 +1,8 @@
 """Where an import keeps its files in the bucket, and how it reads and writes them.
 
 - ``uploads/<kind>/<id>/<name>``: a presigned upload; an object here starts its import.
-- ``files/<kind>/<id>/<name>``: the file as received, kept for the result files.
+- ``files/<kind>/<id>/<name>``: the file as received, kept for the result files; beside it,
+  ``corrections-<n>.json``: the cells a corrected import of it reads in place of the file's.
 - ``work/<kind>/<id>/``: the stages' hand-over: validated rows per chunk (``rows-``), the
   plan per chunk (``plan-``, ``creates-``, ``records-``), the manifest (``plan.json``), the
   rows that failed (``failures-``), what each row became (``outcomes.json``) and what a
@@ -34,6 +35,11 @@ def upload_key(kind: str, file_id: int, filename: str) -> str:
 
 def original_key(kind: str, file_id: int, original_name: str) -> str:
     return f"files/{kind}/{file_id}/{_safe_name(original_name)}"
+
+
+def corrections_key(kind: str, file_id: int, corrected_id: int) -> str:
+    """The corrections of import ``corrected_id``, beside the original of file ``file_id``."""
+    return f"files/{kind}/{file_id}/corrections-{corrected_id}.json"
 
 
 def work_prefix(kind: str, file_id: int) -> str:

@@ -51,6 +51,10 @@ class ImportFile(TableModel):
     plan = UnicodeAttribute(null=True)  # the health plan a MIF came from (ecm.plans)
     expires_at = UnicodeAttribute(null=True)  # an upload URL's deadline
     execution_arn = UnicodeAttribute(null=True)
+    # A corrected import: the first file's id (whose stored original it reads) and the key
+    # of its corrections in the bucket (ecm.imports.corrections).
+    corrected_from = NumberAttribute(null=True)
+    corrections_key = UnicodeAttribute(null=True)
 
     # Where the import stands.
     status = UnicodeAttribute(null=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecm.files.kept import KeptColumns
-from ecm.files.readers.header import HeaderAt
+from ecm.files.readers.header import FileColumn, HeaderAt
 
 Record = tuple[int, dict[str, Any]]
 
@@ -35,6 +35,9 @@ class RecordStream:
     #: the unknown columns each record carries under ``KEPT`` (a map that keeps them);
     #: XML's grow while ``records`` is consumed
     kept: KeptColumns | None = None
+    #: every named column in file order (XML: each element as first met, growing while
+    #: ``records`` is consumed)
+    columns: list[FileColumn] = field(default_factory=list)
 
 
 def too_many_rows(max_rows: int) -> str:

@@ -190,6 +190,7 @@ def read_csv_records(
         unmapped=plan.unknown,
         fields={name for _, name in plan.columns},
         kept=plan.kept,
+        columns=header.columns(),
     )
 
     def records() -> Iterator[Record]:

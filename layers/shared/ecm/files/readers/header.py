@@ -30,6 +30,15 @@ class HeaderAt:
     delimiter: str | None = None
 
 
+@dataclass(frozen=True)
+class FileColumn:
+    """A column as the file names it (spaces collapsed; XML: an element) and the keys of a
+    record its cells fill (none for a column no field is known by)."""
+
+    name: str
+    fields: tuple[str, ...]
+
+
 @dataclass
 class Header:
     at: HeaderAt
@@ -39,6 +48,17 @@ class Header:
     rows: Iterator[Sequence[Any]]
     #: where we looked, when no row holds every required column
     not_found: str | None = None
+
+    def columns(self) -> list[FileColumn]:
+        """The named columns of the header row, each with the fields it fills."""
+        filled: dict[int, list[str]] = {}
+        for index, name in self.plan.columns:
+            filled.setdefault(index, []).append(name)
+        return [
+            FileColumn(" ".join(str(cell).replace("\ufeff", "").split()), tuple(filled.get(i, ())))
+            for i, cell in enumerate(self.cells)
+            if not is_blank(cell)
+        ]
 
 
 def is_blank(value: Any) -> bool:

@@ -128,6 +128,7 @@ def read_xlsx_records(
         unmapped=plan.unknown,
         fields={name for _, name in plan.columns},
         kept=plan.kept,
+        columns=header.columns(),
     )
 
     def records() -> Iterator[Record]:

@@ -20,6 +20,7 @@ from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap
 from ecm.files.kept import KEPT, KeptColumns
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
+from ecm.files.readers.header import FileColumn
 
 RECORD_TAGS = frozenset(("Member", "member", "MEMBER"))
 REFUSED = (
@@ -59,6 +60,7 @@ def _values(
         if targets is None:
             targets = resolved[tag] = field_map.resolve(tag)
             stream.fields.update(targets)
+            stream.columns.append(FileColumn(tag, targets))
             if not targets:
                 _unknown(tag, stream, kept_at)
         text = (child.text or "").strip()
