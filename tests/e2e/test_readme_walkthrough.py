@@ -1,5 +1,6 @@
-"""The README's walk-through, run for real: `make run`, `make user`, then the curl steps
-(import the sample file, list files, see a failure) as HTTP requests."""
+"""The README's walk-throughs, run for real against `make run`: the five minutes (`make user`,
+then its curl steps as HTTP requests) and the month with one plan (its bash blocks run as
+written, with curl, and what they print checked against the README)."""
 
 from __future__ import annotations
 
