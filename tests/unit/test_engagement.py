@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +14,9 @@ from ecm.exports.engagement import (
     PENDING_OUTREACH,
     engagement_status,
 )
+from ecm.exports.layouts import effective_layout
+from ecm.exports.rows import ExportContext, Period
+from ecm.exports.rtf import REACHING, RTF_FIELDS, ActivitySummary, rtf_values
 
 LAST_DAY = "2026-11-30"
 
@@ -66,3 +70,42 @@ LAST_DAY = "2026-11-30"
 )
 def test_each_rule_and_its_edges(eligibility: dict[str, Any], reached: bool, expected: str) -> None:
     assert engagement_status(eligibility, reached, LAST_DAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "reached", "expected"),
+    [
+        # Enrolled after the month: in outreach for it, and no enrollment dates yet.
+        (
+            {"ecm_enrollment_start_date": "2026-12-02", "ecm_enrollment_end_date": "2027-06-30"},
+            True,
+            ("2", "", ""),
+        ),
+        ({"ecm_enrollment_start_date": "2026-12-01"}, False, ("1", "", "")),
+        # Enrolled by the month's end: the dates as recorded, a later end date included.
+        (
+            {"ecm_enrollment_start_date": LAST_DAY, "ecm_enrollment_end_date": "2027-06-30"},
+            False,
+            ("3", "11/30/2026", "06/30/2027"),
+        ),
+    ],
+)
+def test_the_enrollment_columns_are_as_the_months_end_saw_them(
+    eligibility: dict[str, Any], reached: bool, expected: tuple[str, str, str]
+) -> None:
+    context = ExportContext(
+        plan="p",
+        period=Period.of("2026-11"),
+        production=date(2026, 12, 3),
+        layout=effective_layout("rtf", "p", RTF_FIELDS, None),
+    )
+    summary = ActivitySummary(latest={kind: {} for kind in REACHING})
+    if reached:
+        summary.latest["outreach"][1] = "2026-11-20"
+    patient = {"id": 1, "eligibility": {"cin": "912345678A", **eligibility}}
+    values = rtf_values(patient, context, summary, {}, {})
+    assert (
+        values["ecm_status"],
+        values["enrollment_start_date"],
+        values["enrollment_end_date"],
+    ) == expected

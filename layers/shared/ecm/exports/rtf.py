@@ -22,6 +22,7 @@ from ecm.exports.rows import (
     Missing,
     Value,
     batches,
+    plan_fields_of,
     read_patients,
     ten_digits,
 )
@@ -162,8 +163,12 @@ def reached(summary: ActivitySummary, patient_id: int) -> bool:
 
 
 def _enrollment(eligibility: Item, context: ExportContext, engagement: str) -> dict[str, Value]:
+    """The enrollment as it stood at the month's end: one that begins after it is not yet
+    there (the member is pending or in outreach for the month), nor is its end."""
     start = eligibility.get("ecm_enrollment_start_date")
     end = eligibility.get("ecm_enrollment_end_date")
+    if start and start > context.period.last.isoformat():
+        start = end = None
     values: dict[str, Value] = {
         "enrollment_start_date": context.date(start),
         "enrollment_end_date": context.date(end),
@@ -258,4 +263,4 @@ def rtf_rows(context: ExportContext) -> Iterator[ExportRow]:
             if patient is None or not reported(patient, context):
                 continue
             values = rtf_values(patient, context, summary, managers, shared)
-            yield ExportRow({"patient_id": patient_id}, values)
+            yield ExportRow({"patient_id": patient_id}, values, plan_fields_of(patient))
