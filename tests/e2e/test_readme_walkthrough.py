@@ -314,4 +314,6 @@ def test_readme_month_with_one_plan(
     assert eva["date_of_birth"] == "1966-07-31"
     # December's file was read with the header mapped in November, with nothing sent again.
     assert eva["ecm_eligibility_information"]["acuity_level"] == "low"
+    # The column no field reads is kept on the member's record.
+    assert eva["ecm_eligibility_information"]["plan_fields"] == {"County": "San Joaquin"}
     assert _patient(api, "HN0000000103")["phone"] == "+12095550199"
