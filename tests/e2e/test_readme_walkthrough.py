@@ -114,10 +114,7 @@ def test_readme_walkthrough(make_run: tuple[str, int]) -> None:
 
 
 MONTH_SECTION = "## A month with one plan"
-CORRECTIONS = "/v1/admin/clinic/ecm/mifs/{file_id}/corrections"
 MARK = "@@@ next block @@@"
-# The README's corrections request, and what stands in for it on a stack without the route.
-_CORRECTION_STEP = re.compile(r"curl -s -X POST \$E/mifs/\$BAD/corrections[^\n]*\\\n[^\n]*'\)")
 
 
 def _readme_month() -> tuple[str, list[str]]:
@@ -146,11 +143,6 @@ def _outputs(text: str) -> list[Any]:
             found.append(text[at:end])
             at = end
     return found
-
-
-def _corrections_served(api: str) -> bool:
-    spec = requests.get(f"{api}/v1/openapi.json", timeout=30).json()
-    return CORRECTIONS in spec["paths"]
 
 
 def _csv_rows(url: str) -> list[dict[str, str]]:
@@ -186,7 +178,7 @@ def _patient(api: str, member_id: str) -> dict[str, Any]:
 
 
 def test_readme_month_with_one_plan(
-    make_run: tuple[str, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    make_run: tuple[str, int],
 ) -> None:
     """The README's month, its bash blocks run as written (curl against `make run`), with
     what each printed checked, the printed files' lines found in the README as shown, and
@@ -195,18 +187,6 @@ def test_readme_month_with_one_plan(
     section, blocks = _readme_month()
     assert len(blocks) == 5
     script = f"\nprintf '\\n{MARK}\\n'\n".join(blocks)
-    if not _corrections_served(api):
-        # The console's correction goes through this route; without it, the corrected file
-        # is imported as a new upload so the rest of December still runs.
-        corrected = tmp_path / "healthnet_2026_12.csv"
-        original = (ROOT / "samples/months/healthnet_2026_12.csv").read_text(encoding="utf-8")
-        corrected.write_text(original.replace("31-07-1966", "07-31-1966"), encoding="utf-8")
-        script, replaced = _CORRECTION_STEP.subn(
-            f'curl -s -X POST $E/mifs -H "$H" -H "$J" -d "$(mif {corrected})")', script
-        )
-        assert replaced == 1
-        with capsys.disabled():
-            print(f"\nSKIPPED the README's corrections step: {CORRECTIONS} is not served yet")
     ran = subprocess.run(
         ["bash", "-c", "set -eo pipefail\n" + script],
         cwd=ROOT,
