@@ -35,6 +35,7 @@ LIMITS: list[tuple[str, str, str, int]] = [
             ("PatientUpdate", "first_name"),
             ("PatientUpdate", "last_name"),
             ("ProviderBody", "name"),
+            ("ProviderUpdate", "name"),
             ("CareManagerBody", "name"),
             ("CareManagerUpdate", "name"),
         ]
@@ -65,6 +66,7 @@ LIMITS: list[tuple[str, str, str, int]] = [
     ("CellCorrection", "column", "maxLength", 200),
     ("CellCorrection", "row", "minimum", 1),
     ("CellCorrection", "row", "maximum", MAX_CORRECTION_ROW),
+    ("ProviderUpdate", "version", "minimum", 0),
     ("RotateTokenRequest", "expires_in_days", "minimum", EXPIRY_DAYS[0]),
     ("RotateTokenRequest", "expires_in_days", "maximum", EXPIRY_DAYS[1]),
 ]
@@ -136,7 +138,7 @@ def test_path_ids_declare_the_one_spelling_of_an_id(document: dict[str, Any]) ->
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "path"
     ]
-    assert len(ids) == 17
+    assert len(ids) == 18
     for path, schema in ids:
         if path.endswith("/plans/{code}"):  # a plan's code, in either case
             assert schema["pattern"] == f"^{PLAN_PATTERN.pattern}$"
@@ -161,7 +163,7 @@ def test_every_request_body_refuses_unknown_fields(document: dict[str, Any]) -> 
         for operation in item.values()
         if "requestBody" in operation
     ]
-    assert len(bodies) == 19
+    assert len(bodies) == 20
     objects = [o for body in bodies for o in _objects(document, body)]
     assert len(objects) > len(bodies)
     # A record refuses what it does not name; a map (a plan's headers, a layout's code
@@ -233,6 +235,15 @@ FIELDS = [
         "care_manager.email",
         "CareManagerUpdate",
         "email",
+    ),
+    (
+        "CaseloadApiFunction",
+        "PUT",
+        f"{BASE}/providers/1",
+        lambda v: {"provider": {"name": v}},
+        "provider.name",
+        "ProviderUpdate",
+        "name",
     ),
     (
         "MifsApiFunction",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from ecm.models.base import TableMeta, TableModel, register
@@ -57,3 +62,7 @@ class Provider(TableModel):
     name = UnicodeAttribute()
     npi = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    # Each write over a read version (ecm.models.versions): an edit never overwrites one made
+    # meanwhile. A provider stored before versions has none (read as 0).
+    version = VersionAttribute(null=True)

@@ -27,7 +27,17 @@ from ecm.patients.audit import record_audit
 from ecm.patients.counts import add_count_updates, add_deltas
 from ecm.patients.detail import patient_detail_body
 from ecm.patients.index_fields import with_index_fields
-from ecm.patients.providers import ProviderExists, create_provider, list_providers
+from ecm.patients.providers import (
+    PROVIDER_NOT_FOUND,
+    ProviderChange,
+    ProviderChanged,
+    ProviderExists,
+    ProviderNotFound,
+    create_provider,
+    list_providers,
+    provider_view,
+    update_provider,
+)
 from ecm.patients.reading import load_patient, parse_patient_id, patient_change
 
 Item = dict[str, Any]
@@ -43,6 +53,18 @@ Email = Annotated[str, text_limits(MAX_EMAIL, blank=True)]
 class ProviderBody(RequestBody):
     name: PersonName
     npi: str | None = None
+
+
+class ProviderUpdate(RequestBody):
+    """The fields to change; a null or empty NPI clears it."""
+
+    name: PersonName | None = None
+    npi: str | None = None
+    version: int | None = Field(
+        None,
+        ge=0,
+        description="The provider's version as read; when it has changed since → 409",
+    )
 
 
 def _contact(field: str, value: str | None) -> str | None:
@@ -85,8 +107,34 @@ def add_provider(request: ProviderBody) -> Item:
     return {"provider": provider}
 
 
+def edit_provider(raw_id: str, request: ProviderUpdate) -> Item:
+    """PUT /providers/{id}. A patient's case load shows the provider's current name (read
+    when shown), so nothing else is written."""
+    provider_id = parse_id(raw_id, PROVIDER_NOT_FOUND)
+    given = request.model_fields_set
+    if "name" in given and request.name is None:
+        raise ApiError(422, "provider: Provider name can't be blank")
+    change = ProviderChange(
+        name=request.name,
+        npi=request.npi,
+        npi_given="npi" in given,
+        version=request.version,
+    )
+    try:
+        provider = update_provider(provider_id, change)
+    except ProviderNotFound:
+        raise ApiError(404, PROVIDER_NOT_FOUND) from None
+    except ProviderChanged as exc:
+        raise ApiError(409, str(exc)) from None
+    except ProviderExists as exc:
+        raise ApiError(409, f"provider: {exc}") from None
+    except ValueError as exc:
+        raise ApiError(422, f"provider: {exc}") from None
+    return {"provider": provider}
+
+
 def providers() -> Item:
-    return {"providers": list_providers()}
+    return {"providers": [provider_view(p) for p in list_providers()]}
 
 
 def add_care_manager(request: CareManagerBody) -> Item:

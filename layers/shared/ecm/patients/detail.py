@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from ecm.models import Authorization
 from ecm.models.access import all_items
 from ecm.patients.audit import record_audit
+from ecm.patients.providers import provider_names
 from ecm.patients.reading import (
     Item,
+    case_load_provider_ids,
     caseload_summary,
     eligibility_summary,
     load_patient,
@@ -35,10 +37,17 @@ def _authorizations(patient_id: int) -> list[Item]:
     ]
 
 
-def patient_detail_body(patient: Item, authorizations: list[Item] | None = None) -> Item:
-    """GET /patients/{id}'s body (``authorizations``: the patient's, when already read)."""
+def patient_detail_body(
+    patient: Item,
+    authorizations: list[Item] | None = None,
+    names: dict[int, str] | None = None,
+) -> Item:
+    """GET /patients/{id}'s body (``authorizations``: the patient's, and ``names``: the
+    providers' current names, when already read)."""
     if authorizations is None:
         authorizations = _authorizations(int(patient["id"]))
+    if names is None:
+        names = provider_names(case_load_provider_ids([patient]))
     address = patient.get("address") or {}
     eligibility = patient.get("eligibility") or {}
     return {
@@ -70,7 +79,7 @@ def patient_detail_body(patient: Item, authorizations: list[Item] | None = None)
                 "updated_at": eligibility.get("updated_at"),
                 "plan_fields": dict(eligibility.get("plan_fields") or {}),
             },
-            "case_load": {"id": patient["id"], **caseload_summary(patient)},
+            "case_load": {"id": patient["id"], **caseload_summary(patient, names)},
             "ecm_authorizations": authorizations,
             "ecm_status_history": patient.get("ecm_status_history") or [],
             "activities_count": int(patient.get("activities_count") or 0),
@@ -89,8 +98,9 @@ def patient_details(patients: list[Item]) -> list[Item]:
     authorizations, ``AUTHORIZATION_READERS`` at once)."""
     with ThreadPoolExecutor(max_workers=AUTHORIZATION_READERS) as pool:
         found = list(pool.map(_authorizations, [int(p["id"]) for p in patients]))
+    names = provider_names(case_load_provider_ids(patients))
     return [
-        patient_detail_body(patient, auths)["patient"]
+        patient_detail_body(patient, auths, names)["patient"]
         for patient, auths in zip(patients, found, strict=True)
     ]
 

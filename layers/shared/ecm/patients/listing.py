@@ -22,8 +22,10 @@ from ecm.models.partitions import first_entries
 from ecm.patients.choices import AcuityField, AuthorizationStatusField, MemberStatusField
 from ecm.patients.counts import read_counts
 from ecm.patients.index_fields import ALL_PATIENTS, shard_keys
+from ecm.patients.providers import provider_names
 from ecm.patients.reading import (
     Item,
+    case_load_provider_ids,
     caseload_summary,
     eligibility_summary,
     in_latest_mif,
@@ -38,13 +40,14 @@ def _list_ids(index: Index[Patient], value: Any, wanted: int | None) -> list[int
     return [int(entry["id"]) for entry in entries]
 
 
-def patient_summary(patient: Item) -> Item:
+def patient_summary(patient: Item, names: dict[int, str]) -> Item:
+    """A patient in a list (``names``: the page's providers, ``provider_names``)."""
     return {
         "id": patient["id"],
         "name": patient.get("name"),
         "date_of_birth": patient.get("date_of_birth"),
         "ecm_eligibility_information": eligibility_summary(patient),
-        "case_load": caseload_summary(patient),
+        "case_load": caseload_summary(patient, names),
     }
 
 
@@ -181,8 +184,10 @@ def _page_body(
 ) -> Item:
     """The response for ``page``: of every item up to it, or of just its items (``window``)."""
     start = 0 if window else (page - 1) * per_page
+    shown = items[start : start + per_page]
+    names = provider_names(case_load_provider_ids(shown))
     return {
-        "patients": [patient_summary(p) for p in items[start : start + per_page]],
+        "patients": [patient_summary(p, names) for p in shown],
         "pagination": {
             "current_page": page,
             "total_pages": math.ceil(total / per_page) if total else 0,

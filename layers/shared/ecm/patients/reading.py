@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,16 +59,31 @@ def in_latest_mif(eligibility: Item) -> bool:
     return eligibility.get("in_latest_mif") is not False
 
 
-def caseload_summary(patient: Item) -> Item:
+def caseload_summary(patient: Item, provider_names: Mapping[int, str]) -> Item:
+    """The case load, its provider named as the directory names it now (``provider_names``,
+    from ``ecm.patients.providers.provider_names``): a provider's rename shows on every
+    patient at once without rewriting one. The name stored at assignment is the fallback
+    for a provider no longer in the directory."""
     case_load = patient.get("case_load") or {}
+    provider_id = case_load.get("provider_id")
+    stored_name = case_load.get("provider_name")
     return {
-        "provider_id": case_load.get("provider_id"),
-        "provider_name": case_load.get("provider_name"),
+        "provider_id": provider_id,
+        "provider_name": (
+            stored_name
+            if provider_id is None
+            else provider_names.get(int(provider_id), stored_name)
+        ),
         "olcm_user_id": case_load.get("olcm_user_id"),
         "olcm_name": case_load.get("olcm_name"),
         "ilcm_user_id": case_load.get("ilcm_user_id"),
         "ilcm_name": case_load.get("ilcm_name"),
     }
+
+
+def case_load_provider_ids(patients: list[Item]) -> list[int | None]:
+    """The provider id of each patient's case load (None: no provider)."""
+    return [(p.get("case_load") or {}).get("provider_id") for p in patients]
 
 
 def parse_patient_id(raw: str) -> int:

@@ -23,11 +23,13 @@ from ecm.patients.caseload import (
     add_provider,
     assign_case_load,
     care_managers,
+    edit_provider,
     providers,
     update_care_manager,
 )
 from ecm.patients.detail import patient_detail
 from ecm.patients.listing import PatientFilterRequest, filter_patients, list_patients
+from ecm.patients.providers import PROVIDER_NOT_FOUND
 from ecm.patients.reading import NOT_FOUND as PATIENT_NOT_FOUND
 from ecm.patients.schemas import (
     ActivityCreated,
@@ -47,6 +49,8 @@ from ecm.patients.schemas import (
     ProviderCreated,
     ProviderList,
     ProviderRequest,
+    ProviderUpdated,
+    ProviderUpdateRequest,
 )
 from ecm.patients.update import update_patient
 
@@ -56,6 +60,7 @@ CASELOAD_TAGS = ["Case loads"]
 ACTIVITIES = PATIENTS + "/<patient_id>/activities"
 PatientId = Annotated[str, RecordId(PATIENT_NOT_FOUND)]
 CareManagerId = Annotated[str, RecordId(CARE_MANAGER_NOT_FOUND)]
+ProviderPathId = Annotated[str, RecordId(PROVIDER_NOT_FOUND)]
 
 
 def patient_routes() -> Router:
@@ -173,6 +178,17 @@ def caseload_routes() -> Router:
     )
     def get_providers() -> Response[ProviderList]:
         return json_response(200, providers())
+
+    @router.put(
+        BASE + "/providers/<provider_id>",
+        summary="Change a provider's name or NPI (its claims move with it)",
+        responses=responses({200: ProviderUpdated}, 404, 409, 415),
+        tags=CASELOAD_TAGS,
+    )
+    def put_provider(
+        provider_id: ProviderPathId, body: Annotated[ProviderUpdateRequest, Body()]
+    ) -> Response[ProviderUpdated]:
+        return json_response(200, edit_provider(provider_id, body.provider))
 
     @router.post(
         BASE + "/care_managers",

@@ -8,7 +8,13 @@ from pydantic import Field
 
 from ecm.api.schemas import Envelope, Pagination, ResponseBody
 from ecm.patients.activities import ActivityCreate
-from ecm.patients.caseload import CareManagerBody, CareManagerUpdate, CaseLoadBody, ProviderBody
+from ecm.patients.caseload import (
+    CareManagerBody,
+    CareManagerUpdate,
+    CaseLoadBody,
+    ProviderBody,
+    ProviderUpdate,
+)
 from ecm.patients.update import PatientUpdate
 
 
@@ -182,6 +188,8 @@ class ProviderRecord(ResponseBody):
     name: str
     npi: str | None = None
     created_at: str | None = None
+    updated_at: str | None = Field(None, description="When it was last changed; null: never")
+    version: int = Field(description="Sent back with a change, which is refused if it moved")
 
 
 class ProviderCreated(ResponseBody):
@@ -225,6 +233,16 @@ class ProviderRequest(Envelope):
     """Add an ECM provider."""
 
     provider: ProviderBody
+
+
+class ProviderUpdateRequest(Envelope):
+    """Change an ECM provider's name or NPI."""
+
+    provider: ProviderUpdate
+
+
+class ProviderUpdated(ResponseBody):
+    provider: ProviderRecord
 
 
 class CareManagerRequest(Envelope):
