@@ -441,3 +441,57 @@ def test_every_page_passes_axe_and_fits_the_width(
     driver.find_element(By.ID, "sign-out").click()
     wait_until(driver, lambda d: d.find_element(By.NAME, "token"))
     assert found == [], "\n".join(found)
+
+
+def test_a_provider_is_renamed_and_given_an_npi_on_the_people_page(
+    page: Any, stack: RunningStack
+) -> None:
+    added = api(stack, "POST", "/providers", {"provider": {"name": "Daily Edit Clinic"}})
+    provider_id = added["provider"]["id"]
+    sign_in(page, ADMIN_TOKEN)
+    page.find_element(By.CSS_SELECTOR, "[data-nav=people]").click()
+    choice = Select(wait_until(page, lambda d: field_control(d, "Provider to change")))
+    choice.select_by_value(str(provider_id))
+    button(page, "Change this provider").click()
+    form = f'form[data-form="provider-{provider_id}"]'
+    name = wait_until(page, lambda d: d.find_element(By.CSS_SELECTOR, f"{form} input[name=name]"))
+    assert page.switch_to.active_element == name
+    npi = page.find_element(By.CSS_SELECTOR, f"{form} input[name=npi]")
+    assert unlabelled_controls(page) == []
+    npi.send_keys("1912345600")  # fails the check digit
+    button(page, "Save the provider").click()
+    wait_text(page, "NPI '1912345600' is not a valid 10-digit NPI")
+    unchanged = next(
+        p for p in api(stack, "GET", "/providers")["providers"] if p["id"] == provider_id
+    )
+    assert unchanged == added["provider"]
+    name.clear()
+    name.send_keys("Daily Edit Clinic North")
+    npi.clear()
+    npi.send_keys("1912345604")
+    button(page, "Save the provider").click()
+    wait_until(page, lambda d: saved_in(d, f"provider-{provider_id}") == "Saved")
+    assert [str(provider_id), "Daily Edit Clinic North", "1912345604"] in [
+        r[:3] for r in table_rows(page, "ECM providers")
+    ]
+    stored = next(p for p in api(stack, "GET", "/providers")["providers"] if p["id"] == provider_id)
+    assert (stored["name"], stored["npi"], stored["version"]) == (
+        "Daily Edit Clinic North",
+        "1912345604",
+        2,
+    )
+    # The form drawn again holds the new version: a second change is taken, not refused.
+    again = page.find_element(By.CSS_SELECTOR, f"{form} input[name=npi]")
+    again.clear()
+    button(page, "Save the provider").click()
+    wait_until(
+        page,
+        lambda d: (
+            next(p for p in api(stack, "GET", "/providers")["providers"] if p["id"] == provider_id)[
+                "npi"
+            ]
+            is None
+        ),
+    )
+    wait_until(page, lambda d: saved_in(d, f"provider-{provider_id}") == "Saved")
+    screenshot(page, "people-provider-edit")

@@ -1,5 +1,6 @@
 // People: the ECM providers and the care managers (OLCM, ILCM) that case loads name. Add a
-// provider; add a care manager (its token is shown once) and change its name, phone or email.
+// provider and change its name or NPI; add a care manager (its token is shown once) and
+// change its name, phone or email.
 
 import { call } from "./api.js";
 import { failure, field, fill, h, label, notice, pageTitle, select, table } from "./dom.js";
@@ -21,6 +22,7 @@ export async function renderPeople(main) {
   }
   const reload = () => renderPeople(main);
   const editing = h("div", { dataset: { editing: "" } });
+  const editingProvider = h("div", { dataset: { editingProvider: "" } });
   fill(
     main,
     pageTitle("Providers and care managers"),
@@ -38,6 +40,8 @@ export async function renderPeople(main) {
         providers,
         { empty: "No provider yet." },
       ),
+      providers.length ? providerPicker(providers, editingProvider, reload) : null,
+      editingProvider,
       h("h3", {}, "Add a provider"),
       providerForm(reload),
     ),
@@ -106,6 +110,71 @@ function providerForm(reload) {
     ],
     () => call("POST", "/providers", { provider: { name: name.value.trim(), npi: optional(npi) } }),
     { done: reload, success: (result) => `Saved: provider ${result.provider.name} added.` },
+  );
+}
+
+/** Which provider to change: its form opens below, focus in its first field. */
+function providerPicker(providers, holder, reload) {
+  const choice = h(
+    "select",
+    { name: "provider" },
+    providers.map((p) => h("option", { value: String(p.id) }, p.npi ? `${p.name} (NPI ${p.npi})` : p.name)),
+  );
+  return h(
+    "div",
+    { class: "filters" },
+    field("Provider to change", choice),
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: () => {
+          const provider = providers.find((p) => String(p.id) === choice.value);
+          fill(holder, providerEditForm(provider, reload));
+          holder.querySelector("input").focus();
+        },
+      },
+      "Change this provider",
+    ),
+  );
+}
+
+/** A provider's name and NPI, sent with the version read: a change made meanwhile by
+ * someone else is refused (reload and retry), never overwritten. Patients' case loads show
+ * the new name at once. */
+function providerEditForm(provider, reload) {
+  const name = text("name", { maxlength: 200, value: provider.name });
+  const npi = text("npi", { inputmode: "numeric", maxlength: 10, value: provider.npi || "" });
+  const key = `provider-${provider.id}`;
+  return h(
+    "section",
+    { class: "editing", "aria-labelledby": "provider-editing-title" },
+    h("h3", { id: "provider-editing-title" }, `Change ${provider.name}`),
+    apiForm(
+      key,
+      [
+        h(
+          "div",
+          { class: "filters" },
+          field("Name", name, { path: "provider.name" }),
+          field("NPI", npi, { path: "provider.npi", hint: "10 digits; empty clears it." }),
+        ),
+        h("button", { type: "submit", class: "primary" }, "Save the provider"),
+      ],
+      () =>
+        call("PUT", `/providers/${provider.id}`, {
+          provider: { name: name.value.trim(), npi: optional(npi), version: provider.version },
+        }),
+      {
+        done: async (result) => {
+          await reload();
+          // Keep the edited one open, with "Saved" and focus in its own form.
+          const holder = document.querySelector("[data-editing-provider]");
+          if (holder) fill(holder, providerEditForm(result.provider, reload));
+        },
+        success: "Saved",
+      },
+    ),
   );
 }
 
