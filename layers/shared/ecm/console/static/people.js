@@ -171,6 +171,8 @@ function providerEditForm(provider, reload) {
           // Keep the edited one open, with "Saved" and focus in its own form.
           const holder = document.querySelector("[data-editing-provider]");
           if (holder) fill(holder, providerEditForm(result.provider, reload));
+          const picker = document.querySelector("select[name=provider]");
+          if (picker) picker.value = String(result.provider.id);
         },
         success: "Saved",
       },
