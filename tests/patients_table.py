@@ -10,7 +10,7 @@ import boto3
 
 from devstack.template import LocalTemplate, load_template
 from ecm.clients import client
-from ecm.models import MetaItem, Patient
+from ecm.models import MetaItem, Patient, Provider
 from ecm.settings import get_settings
 from ecm.store import to_item
 
@@ -20,7 +20,7 @@ Item = dict[str, Any]
 class Reads:
     """Full items and index entries read, per DynamoDB call (botocore hooks). Every index
     of the patients table holds keys (and a count attribute) only: a Query of an index
-    reads entries; a BatchGetItem, or a Query of the table, full items."""
+    reads entries; a BatchGetItem of the patients table, or a Query of it, full items."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -42,7 +42,8 @@ class Reads:
                 else:
                     self.full += int(parsed.get("ScannedCount", 0))
             elif model.name == "BatchGetItem":
-                self.full += sum(len(v) for v in parsed.get("Responses", {}).values())
+                patients = parsed.get("Responses", {}).get(get_settings().patients_table, [])
+                self.full += len(patients)
 
     def reset(self) -> None:
         self.full = self.entries = 0
@@ -51,7 +52,8 @@ class Reads:
 
 def create_patients_table() -> Reads:
     """The table as the template declares it (inside moto's mock) beside the meta table of
-    the lists' counters, and a read counter on
+    the lists' counters and the providers (a case load is shown with its provider's current
+    name), and a read counter on
     the clients the product reads with (queries: the model's; batch reads: ecm.clients')."""
     props = LocalTemplate(load_template(), {}, 4566).table_properties("PatientsTable")
     boto3.client("dynamodb").create_table(
@@ -66,6 +68,7 @@ def create_patients_table() -> Reads:
         BillingMode="PAY_PER_REQUEST",
     )
     MetaItem.create_table(wait=True)  # the lists' counters
+    Provider.create_table(wait=True)
     reads = Reads()
     for ddb in (client("dynamodb"), Patient._get_connection().connection.client):
         ddb.meta.events.register("before-parameter-build.dynamodb", reads.before)
