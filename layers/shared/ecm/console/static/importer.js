@@ -9,7 +9,7 @@
 
 import { ApiError, call, putFile } from "./api.js";
 import { changesSummary } from "./changes.js";
-import { correctedFacts, errorsSection } from "./corrections.js";
+import { correctedFacts, EDITABLE_ROWS, errorRows, errorsSection } from "./corrections.js";
 import { announce, facts, field, fill, h, notice } from "./dom.js";
 import { errorLines, errorTable } from "./errorlines.js";
 import { unmappedPanel } from "./mapping.js";
@@ -249,6 +249,7 @@ export function renderImport(main) {
       return;
     }
     const failedRows = record.records_failed || 0;
+    const rows = failedRows && failedRows <= EDITABLE_ROWS ? await errorRows(state.kind, record, lines) : null;
     const actions = [];
     if (failedRows === 0) {
       actions.push(
@@ -287,7 +288,7 @@ export function renderImport(main) {
         changesSummary(record, { dryRun: true }),
         warnings(record),
         mapping,
-        failedRows ? errorsSection(record, lines, checkAgain) : notice("success", "Every row is valid."),
+        failedRows ? errorsSection(record, lines, rows, checkAgain) : notice("success", "Every row is valid."),
         record.errors_file_url ? h("p", {}, h("a", { href: record.errors_file_url }, "Download every error (CSV)")) : null,
         h("div", { class: "actions" }, actions),
       ),
