@@ -136,7 +136,7 @@ def test_path_ids_declare_the_one_spelling_of_an_id(document: dict[str, Any]) ->
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "path"
     ]
-    assert len(ids) == 17
+    assert len(ids) == 19
     for path, schema in ids:
         if path.endswith("/plans/{code}"):  # a plan's code, in either case
             assert schema["pattern"] == f"^{PLAN_PATTERN.pattern}$"
