@@ -65,8 +65,8 @@ def api(stack: RunningStack, method: str, path: str, body: Any = None) -> Any:
 
 @pytest.fixture(scope="module")
 def members(stack: RunningStack) -> list[int]:
-    """Six members of one plan, imported through the API, and the plan's record."""
-    rows = [sample_mif_row(BASE + i) for i in range(6)]
+    """Nine members of one plan, imported through the API, and the plan's record."""
+    rows = [sample_mif_row(BASE + i) for i in range(9)]
     answer = post_mif(stack, {"file": data_uri(mif_csv(rows), "csv"), "plan": PLAN})
     assert answer.status_code in (201, 202), answer.text
     assert wait_for_file(stack, answer.json()["mif_file_id"])["status"] == "completed"
@@ -213,6 +213,99 @@ def test_the_list_applies_one_change_to_the_selected_patients(
             "2026-11-01",
         )
     assert eligibility(stack, left).get("ecm_enrollment_start_date") is None
+    wait_text(page, "0 patients selected.")
+
+
+def referral(stack: RunningStack, patient_id: int) -> dict[str, Any]:
+    return dict(eligibility(stack, patient_id)["referral"])
+
+
+def test_the_referral_is_closed_with_its_reason_on_the_patient_page(
+    page: Any, stack: RunningStack, members: list[int]
+) -> None:
+    patient_id = members[6]
+    before = referral(stack, patient_id)
+    assert before["status"] == "received"
+    sign_in(page, ADMIN_TOKEN)
+    open_patient(page, patient_id)
+    card = page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=referral-title]")
+    assert f"Received\n{before['received_date']} (from " in card.text
+    hidden = page.find_element(
+        By.CSS_SELECTOR, "form[data-form=referral] select[name=closure_reason]"
+    )
+    assert not hidden.is_displayed()  # offered only with a status that closes the loop
+    status = Select(field_control(page, "Referral status"))
+    assert [o.text for o in status.options] == [
+        "Choose a status",
+        "Received",
+        "Accepted",
+        "Declined",
+        "Closed",
+    ]
+    status.select_by_value("closed")
+    reason = field_control(page, "Closure reason")
+    assert reason == hidden and reason.is_displayed()
+    button(page, "Save the referral").click()  # no reason: refused here, before the API
+    wait_until(page, lambda d: reason.get_attribute("aria-invalid") == "true")
+    assert page.switch_to.active_element == reason
+    assert referral(stack, patient_id)["status"] == "received"
+
+    Select(reason).select_by_value("unable_to_reach")
+    set_value(page, field_control(page, "Status date"), before["received_date"])
+    button(page, "Save the referral").click()
+    wait_until(page, lambda d: saved_in(d, "referral") == "Referral saved")
+    stored = referral(stack, patient_id)
+    assert (stored["status"], stored["status_date"], stored["closure_reason"]) == (
+        "closed",
+        before["received_date"],
+        "unable_to_reach",
+    )
+    assert [(e["status"], e["closure_reason"]) for e in stored["history"]] == [
+        ("received", None),
+        ("closed", "unable_to_reach"),
+    ]
+    assert stored["history"][-1]["changed_by"] not in (None, "System")
+    facts = page.find_element(By.CSS_SELECTOR, "section[aria-labelledby=referral-title] .facts")
+    assert "Referral status\nClosed" in facts.text
+    assert "Closure reason\nUnable to Reach" in facts.text
+    history = table_rows(page, "Referral history")
+    assert [row[:3] for row in history] == [
+        ["Closed", before["received_date"], "Unable to Reach"],
+        ["Received", before["received_date"], ""],
+    ]
+    screenshot(page, "patient-referral")
+
+
+def test_the_list_sets_the_referral_status_of_the_selected_patients(
+    page: Any, stack: RunningStack, members: list[int]
+) -> None:
+    chosen, left = members[7:9], members[6]
+    sign_in(page, ADMIN_TOKEN)
+    page.find_element(By.CSS_SELECTOR, "[data-nav=patients]").click()
+    search = wait_until(page, lambda d: d.find_element(By.NAME, "search"))
+    for patient_id in chosen:
+        name = api(stack, "GET", f"/patients/{patient_id}")["patient"]["name"]
+        search.clear()
+        search.send_keys(name.split()[-1])
+        button(page, "Search").click()
+        tick = f"input[name=selected][value='{patient_id}']"
+        wait_until(page, lambda d, tick=tick: d.find_element(By.CSS_SELECTOR, tick)).click()
+    wait_text(page, "2 patients selected.")
+    hidden = page.find_element(By.CSS_SELECTOR, "form[data-form=bulk] select[name=closure_reason]")
+    assert not hidden.is_displayed()
+    Select(field_control(page, "New referral status")).select_by_value("declined")
+    reason = field_control(page, "Closure reason")
+    assert reason == hidden and reason.is_displayed()
+    Select(reason).select_by_value("declined")
+    left_before = referral(stack, left)
+    button(page, "Apply to the selected patients").click()
+    wait_until(page, lambda d: saved_in(d, "bulk") == "Saved: 2 patients updated.")
+    for patient_id in chosen:
+        stored = referral(stack, patient_id)
+        assert (stored["status"], stored["closure_reason"]) == ("declined", "declined")
+        assert stored["history"][-1]["status"] == "declined"
+        assert eligibility(stack, patient_id).get("ecm_enrollment_start_date") is None
+    assert referral(stack, left) == left_before
     wait_text(page, "0 patients selected.")
 
 

@@ -66,17 +66,12 @@ def _import(stack: RunningStack, rows: list[dict[str, str]], plan: str) -> dict[
     return dict(answer.json())
 
 
-def _pick_new_plan(driver: Any, code: str) -> None:
+def _type_plan(driver: Any, code: str) -> None:
+    """A plan the select does not list (it lists plan records): its code typed."""
     Select(field_control(driver, "Health plan")).select_by_visible_text(
-        "Another plan (a new code)…"
+        "Another plan (type its code)…"
     )
-    field_control(driver, "New plan's code").send_keys(code)
-
-
-def _pick_plan(driver: Any, code: str) -> None:
-    choice = field_control(driver, "Health plan")
-    wait_until(driver, lambda d: code in [o.get_attribute("value") for o in Select(choice).options])
-    Select(choice).select_by_value(code)
+    field_control(driver, "Plan's code").send_keys(code)
 
 
 def _focused_id(driver: Any) -> str:
@@ -91,11 +86,17 @@ def test_a_column_remembered_for_the_plan_reads_when_the_file_is_checked_again(
     path = tmp_path / "plan headers.csv"
     path.write_bytes(mif_csv(renamed))
     sign_in(page, ADMIN_TOKEN)
-    _pick_new_plan(page, "C27-Remember")  # any case: the plan is kept in lower case
+    _type_plan(page, "C27-Remember")  # any case: the plan is kept in lower case
     choose_file(page, path)
 
     wait_text(page, "This file cannot be imported")
     assert "Missing required column: FIRST_NAME" in page.find_element(By.TAG_NAME, "main").text
+    # focus on the failure notice's heading, read first with what stops the file
+    focused = page.switch_to.active_element
+    assert (focused.tag_name, focused.get_attribute("id")) == ("h2", "dry-run-title")
+    failure = page.find_element(By.CSS_SELECTOR, ".notice-error[role=alert]")
+    assert focused.find_element(By.XPATH, "..") == failure
+    assert "Missing required column: FIRST_NAME" in failure.text
     unmapped = table_rows(page, "Columns no field is known by")
     assert [r[:2] for r in unmapped] == [["Mbr Frst Nm", unmapped[0][1]]]
     assert unmapped[0][1].startswith("FIRST_NAME (")
@@ -203,6 +204,45 @@ def test_the_errors_table_offers_an_input_per_failed_cell_and_sends_only_changed
     assert "(1 cell corrected)" in page.find_element(By.TAG_NAME, "main").text
 
 
+def test_150_failed_rows_are_all_editable_and_check_again_shows_the_rest(
+    page: Any, stack: RunningStack, tmp_path: Path
+) -> None:
+    _needs_corrections(stack)
+    rows = [sample_mif_row(i) for i in range(BASE + 1000, BASE + 1152)]
+    for i, row in enumerate(rows[2:]):
+        row["DOB"] = f"31/{i % 28 + 1:02d}/1990"  # file rows 4 to 153
+    path = tmp_path / "150 bad rows.csv"
+    path.write_bytes(mif_csv(rows))
+    sign_in(page, ADMIN_TOKEN)
+    choose_file(page, path)
+    wait_text(page, "Dry run: what this file would do")
+    inputs = page.find_elements(By.CSS_SELECTOR, "input[name=correction]")
+    # every failed row, though the file's record lists the first 100 messages only
+    assert [i.get_attribute("data-row") for i in inputs] == [str(n) for n in range(4, 154)]
+    assert [i.get_attribute("value") for i in inputs] == [r["DOB"] for r in rows[2:]]
+    assert "more are in the errors CSV" not in page.find_element(By.TAG_NAME, "main").text
+    assert len(table_rows(page, "Rows with errors")) == 150
+
+    for row in (4, 5):
+        cell = page.find_element(
+            By.CSS_SELECTOR, f"input[aria-label='Row {row}, DOB: corrected value']"
+        )
+        cell.clear()
+        cell.send_keys(rows[0]["DOB"])
+    button(page, "Check again").click()
+    wait_text(page, "2 corrected cells sent; the file was checked again.")
+    assert _focused_id(page) == "dry-run-title"
+    facts = page.find_element(By.CSS_SELECTOR, "section .facts").text
+    assert "Would create\n4" in facts and "Rows with errors\n148" in facts
+    assert "(2 cells corrected)" in facts
+    left = page.find_elements(By.CSS_SELECTOR, "input[name=correction]")
+    assert [i.get_attribute("data-row") for i in left] == [str(n) for n in range(6, 154)]
+    still = table_rows(page, "Rows with errors")
+    assert still[0][:3] == ["6", "DOB", rows[4]["DOB"]]
+    assert {r[3] for r in still} == {"is not a valid MM-DD-YYYY date"}
+    assert rows[0]["MEMBER_ID"] not in patients_by_member(stack)  # dry runs only
+
+
 def test_more_failed_rows_than_the_page_corrects_point_to_the_errors_file(
     page: Any, tmp_path: Path
 ) -> None:
@@ -233,7 +273,9 @@ def test_the_result_shows_what_changed_since_the_plans_last_file(
     path = tmp_path / "second month.csv"
     path.write_bytes(mif_csv(second))
     sign_in(page, ADMIN_TOKEN)
-    _pick_plan(page, plan)
+    # The plan has no record (its files came through the API naming it), so the select of
+    # plan records does not list it: its code is typed, and the file counts for it the same.
+    _type_plan(page, plan.upper())  # any case: codes are one plan whatever their case
     choose_file(page, path)
     wait_text(page, "Against the plan's last file, this file would")
     dry = page.find_element(By.CSS_SELECTOR, "[data-changes]").text

@@ -17,6 +17,7 @@ from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
 from ecm.patients.choices import DISCONTINUATION_REASONS
+from ecm.patients.referrals import CLOSED_STATUSES, CLOSURE_REASONS
 
 
 def _event(path: str, resource: str, full_path: str | None = None) -> dict[str, Any]:
@@ -100,6 +101,15 @@ def test_the_value_lists_are_the_apis_constants() -> None:
     assert choices["discontinuation_reason"] == DISCONTINUATION_REASONS
     assert (choices["export_kind"], choices["export_format"]) == (["rtf", "otf"], ["csv", "xlsx"])
     assert choices["mif_field"] == list(MIF_FIELDS.fields)
+    assert choices["referral_status"] == [
+        ["received", "Received"],
+        ["accepted", "Accepted"],
+        ["declined", "Declined"],
+        ["closed", "Closed"],
+    ]
+    assert [code for code, _ in choices["closure_reason"]] == list(CLOSURE_REASONS)
+    assert ["services_received", "Services Received"] in choices["closure_reason"]
+    assert choices["referral_closed_status"] == list(CLOSED_STATUSES) == ["declined", "closed"]
 
 
 def test_uploads_may_go_to_s3_and_the_local_endpoint_only(monkeypatch: pytest.MonkeyPatch) -> None:

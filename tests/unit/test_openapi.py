@@ -57,7 +57,7 @@ def test_the_document_has_every_route_of_the_template_and_no_other(
         ("GET", "/console/{}"),
     }
     assert documented == _template_routes() - served_only
-    assert len(documented) == 36
+    assert len(documented) == 38
 
 
 def test_every_error_is_the_errors_body(document: dict[str, Any]) -> None:

@@ -138,7 +138,7 @@ def test_path_ids_declare_the_one_spelling_of_an_id(document: dict[str, Any]) ->
         for parameter in operation.get("parameters", [])
         if parameter["in"] == "path"
     ]
-    assert len(ids) == 18
+    assert len(ids) == 20
     for path, schema in ids:
         if path.endswith("/plans/{code}"):  # a plan's code, in either case
             assert schema["pattern"] == f"^{PLAN_PATTERN.pattern}$"

@@ -14,6 +14,7 @@ from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS, ACTIVITY_TYPES
 from ecm.patients.choices import DISCONTINUATION_REASONS
 from ecm.patients.listing import SORTS
+from ecm.patients.referrals import CLOSED_STATUSES, CLOSURE_REASONS, REFERRAL_STATUSES
 
 
 def choices_json() -> str:
@@ -29,6 +30,12 @@ def choices_json() -> str:
             "sort_by": list(SORTS),
             # value -> what the return files say of it, shown as the option's text
             "discontinuation_reason": DISCONTINUATION_REASONS,
+            # [value, the return files' default words for it], in the code table's order (a
+            # referral's course: received, accepted, declined, closed)
+            "referral_status": [[code, value.label] for code, value in REFERRAL_STATUSES.items()],
+            "closure_reason": [[code, value.label] for code, value in CLOSURE_REASONS.items()],
+            # the statuses that end a referral's loop: only they take a closure reason
+            "referral_closed_status": list(CLOSED_STATUSES),
             "export_kind": list(get_args(ExportCreate.model_fields["kind"].annotation)),
             "export_format": list(get_args(ExportCreate.model_fields["format"].annotation)),
         },

@@ -1,5 +1,6 @@
 """The HTTP side of imports, shared by every kind: receive a file, start its import, answer
-201 when it finishes within the synchronous window (else 202), list and detail."""
+201 when it finishes within the synchronous window (else 202), list, detail and the
+failed rows' errors."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ecm.imports.records import (
     get_import_file,
     list_import_files,
 )
+from ecm.imports.row_errors import load_error_rows
 from ecm.imports.schemas import CHANGE_NAMES, ImportSource
 from ecm.imports.starting import register_file, start_import
 from ecm.imports.uploads import expire_if_due
@@ -238,6 +240,15 @@ def file_detail(kind_name: str, raw_id: str, page: int | None, per_page: int | N
         "per_page": per_page,
     }
     return {kind.detail_key: detail}
+
+
+def file_errors(kind_name: str, raw_id: str) -> Item:
+    """The failed rows' errors cell by cell, for correcting them in place."""
+    kind = get_kind(kind_name)
+    record = get_import_file(kind.name, parse_file_id(kind, raw_id))
+    if record is None:
+        raise ApiError(404, kind.not_found)
+    return load_error_rows(record)
 
 
 def _rows_written(record: Item) -> int:

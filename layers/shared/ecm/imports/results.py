@@ -2,7 +2,8 @@
 
 Every import that got as far as reading its rows leaves two CSVs: every row with the record
 it created or updated, its status (created, updated, failed, skipped) and the reason; and the
-failed rows only, ready to fix and upload again. They are built by reading the original file
+failed rows only, ready to fix and upload again (and, beside them, the failed rows' errors
+cell by cell: ``ecm.imports.row_errors``). They are built by reading the original file
 a second time with every column under its own header, so what the admin gets back is their
 file, not our field map. Cells that a spreadsheet would run as a formula are escaped.
 """
@@ -24,6 +25,7 @@ from ecm.files.readers import HeaderAt, read_records
 from ecm.files.readers.corrected import CellFix, correct_records
 from ecm.imports.corrections import cell_fixes, load_corrections
 from ecm.imports.records import header_at, update_import_file
+from ecm.imports.row_errors import save_error_rows
 from ecm.imports.work_area import failures_key, get_json, outcomes_key, put_json, result_keys
 from ecm.settings import get_settings
 
@@ -220,5 +222,14 @@ def write_result_files(
             client("s3").upload_file(
                 str(path), settings.files_bucket, key, ExtraArgs={"ContentType": "text/csv"}
             )
-    update_import_file(kind_name, file_id, result_file_key=result_key, errors_file_key=errors_key)
+    # The failed rows' errors cell by cell, for correcting them in place (the record lists
+    # the first 100 messages only).
+    rows_key = save_error_rows(kind_name, file_id, outcomes.failures) if outcomes.failures else None
+    update_import_file(
+        kind_name,
+        file_id,
+        result_file_key=result_key,
+        errors_file_key=errors_key,
+        error_rows_key=rows_key,
+    )
     return rows, failed

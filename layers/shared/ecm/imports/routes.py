@@ -1,5 +1,5 @@
 """The routes every file kind has (docs/api/mif-imports.md): import, upload URL, list, detail,
-and a corrected import of a file already received.
+the failed rows' errors, and a corrected import of a file already received.
 
 Annotations are evaluated here, at definition, because each kind's body models are built
 from its ``ImportKind`` (no ``from __future__ import annotations`` in this module).
@@ -14,9 +14,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from ecm.api.params import FilePage, PerPage, RecordId, RecordsPerPage
 from ecm.api.resolver import current_user, json_response
 from ecm.api.schemas import responses
-from ecm.imports.api import create_import, file_detail, list_files
+from ecm.imports.api import create_import, file_detail, file_errors, list_files
 from ecm.imports.correcting import correct_import
-from ecm.imports.schemas import CorrectionsRequest, Upload, UploadRequest, kind_schemas
+from ecm.imports.schemas import (
+    CorrectionsRequest,
+    ErrorRows,
+    Upload,
+    UploadRequest,
+    kind_schemas,
+)
 from ecm.imports.uploads import create_upload
 from ecm.kinds.registry import get_kind
 
@@ -75,6 +81,18 @@ def import_router(kind_name: str, base: str) -> Router:
         records_per_page: Annotated[RecordsPerPage, Query(description="Default 500")] = None,
     ) -> Response[models.detail]:  # type: ignore[name-defined]
         return json_response(200, file_detail(kind.name, file_id, records_page, records_per_page))
+
+    @router.get(
+        base + "/<file_id>/errors",
+        summary=f"The failed rows of a {kind.label} file, cell by cell",
+        description="Every error of the first 500 failed rows (row, column, message, value) "
+        "and how many rows failed in all; the file's import_errors keeps the first 100 "
+        "messages only. Empty for a file no row of which failed.",
+        responses=responses({200: ErrorRows}, 404),
+        tags=tag,
+    )
+    def get_errors(file_id: Annotated[str, RecordId(kind.not_found)]) -> Response[ErrorRows]:
+        return json_response(200, file_errors(kind.name, file_id))
 
     @router.post(
         base + "/<file_id>/corrections",

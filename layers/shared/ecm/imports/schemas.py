@@ -134,6 +134,22 @@ class CorrectionListed(ResponseBody):
     changed_at: str
 
 
+class RowErrorListed(ResponseBody):
+    """One error of a failed row, by the cell it names."""
+
+    row: int = Field(description="The row as the errors number it (corrections name it so)")
+    column: str = Field(description="The column (field) the error names; empty when none")
+    message: str = Field(description="What is wrong, without the row and the value")
+    value: str = Field(description="The value the file holds, as the message quotes it")
+
+
+class ErrorRows(ResponseBody):
+    """Every error of the first 500 failed rows, in row order, for correcting them."""
+
+    errors: list[RowErrorListed]
+    total: int = Field(description="How many rows failed in all (the errors CSV lists them)")
+
+
 class Upload(ResponseBody):
     id: int
     status: Literal["waiting"]

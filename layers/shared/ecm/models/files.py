@@ -87,6 +87,8 @@ class ImportFile(TableModel):
     kept_columns = ListAttribute(of=UnicodeAttribute, null=True)
     result_file_key = UnicodeAttribute(null=True)
     errors_file_key = UnicodeAttribute(null=True)
+    # The first 500 failed rows' errors cell by cell (ecm.imports.row_errors).
+    error_rows_key = UnicodeAttribute(null=True)
     # What a plan's MIF changed on the plan's list: {"added", "changed", "unchanged",
     # "dropped"}, and the CSV naming each member (ecm.kinds.mif.changes).
     changes = MapAttribute[str, Any](null=True)

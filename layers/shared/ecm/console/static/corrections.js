@@ -1,7 +1,10 @@
 // The dry run's errors, correctable in place: each cell an error names shows the value the
 // file holds and an input for the corrected one. "Check again" sends only the cells whose
-// value was changed, as corrections of the stored file (nothing is uploaded again).
+// value was changed, as corrections of the stored file (nothing is uploaded again). The
+// cells come from GET /{kind}/{id}/errors (every error of the first 500 failed rows): the
+// file's record lists the first 100 messages only.
 
+import { call } from "./api.js";
 import { h, notice, table } from "./dom.js";
 import { errorTable, parseError } from "./errorlines.js";
 
@@ -17,6 +20,22 @@ export function moreErrors(lines) {
   return 0;
 }
 
+const MORE = /^\.\.\. and \d+ more/;
+
+/**
+ * The failed rows' errors as {entries: [{row, column, value, message}], more}: from the
+ * errors route, else (a stack without it) the record's first messages, `more` saying how
+ * many the list leaves out.
+ */
+export async function errorRows(kind, record, lines) {
+  try {
+    const { errors, total } = await call("GET", `/${kind}/${record.id}/errors`);
+    return { entries: errors, more: Math.max(total - new Set(errors.map((e) => e.row)).size, 0) };
+  } catch {
+    return { entries: lines.filter((line) => !MORE.test(line)).map(parseError), more: moreErrors(lines) };
+  }
+}
+
 function key(row, column) {
   return `${row}\u0000${column}`;
 }
@@ -26,9 +45,8 @@ function key(row, column) {
  * ``changed()``: the corrections [{row, column, value}] of the inputs whose value differs
  * from the file's.
  */
-export function editableErrors(lines) {
+export function editableErrors(entries) {
   const inputs = new Map();
-  const entries = lines.filter((line) => !/^\.\.\. and \d+ more/.test(line)).map(parseError);
   const cell = (e) => {
     if (!e.row || !e.column || inputs.has(key(e.row, e.column))) return e.value;
     const input = h("input", {
@@ -36,7 +54,7 @@ export function editableErrors(lines) {
       name: "correction",
       value: e.value,
       "aria-label": `Row ${e.row}, ${e.column}: corrected value`,
-      dataset: { row: e.row, column: e.column, original: e.value },
+      dataset: { row: String(e.row), column: e.column, original: e.value },
     });
     inputs.set(key(e.row, e.column), input);
     return [h("span", { class: "cell-value" }, e.value), input];
@@ -59,10 +77,11 @@ export function editableErrors(lines) {
 }
 
 /**
- * The failed rows: correctable in place up to EDITABLE_ROWS rows, "Check again" sending the
- * changed cells; beyond that, read only, with the errors CSV to correct the file from.
+ * The failed rows: correctable in place up to EDITABLE_ROWS rows (`rows`: errorRows'
+ * answer), "Check again" sending the changed cells; beyond that, read only (the record's
+ * first messages), with the errors CSV to correct the file from.
  */
-export function errorsSection(record, lines, checkAgain) {
+export function errorsSection(record, lines, rows, checkAgain) {
   const failedRows = record.records_failed || 0;
   if (failedRows > EDITABLE_ROWS) {
     return [
@@ -72,15 +91,15 @@ export function errorsSection(record, lines, checkAgain) {
       errorTable(lines),
     ];
   }
-  const { view, changed } = editableErrors(lines);
+  const { view, changed } = editableErrors(rows.entries);
   const say = h("div", { role: "status" });
-  const more = moreErrors(lines);
+  const more = rows.more;
   return h(
     "div",
     { class: "corrections" },
     h("p", {}, "Correct a value in the table, then check again: only the cells you change are sent, and the file as it came is kept."),
     more
-      ? notice("info", `The list shows the first errors; ${more} more are in the errors CSV.`, [
+      ? notice("info", `The list shows the first failed rows; ${more} more are in the errors CSV.`, [
           "Correct these and check again to see the rest.",
         ])
       : null,

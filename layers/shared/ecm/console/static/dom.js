@@ -100,12 +100,19 @@ export function facts(pairs) {
   );
 }
 
-/** A message box: kind is "error", "warning", "info" or "success". */
-export function notice(kind, title, lines = []) {
+/**
+ * A message box: kind is "error", "warning", "info" or "success". With `heading` ("h2"...),
+ * its title is a heading that can take focus (`id` names it): where a keyboard or screen
+ * reader user is taken when the box is the outcome they waited for.
+ */
+export function notice(kind, title, lines = [], { heading, id } = {}) {
+  const titleEl = heading
+    ? h(heading, { class: "notice-title", id, tabindex: "-1" }, title)
+    : h("p", { class: "notice-title" }, title);
   return h(
     "div",
     { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" },
-    h("p", { class: "notice-title" }, title),
+    titleEl,
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
   );
 }

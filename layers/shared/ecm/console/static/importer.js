@@ -9,7 +9,7 @@
 
 import { ApiError, call, putFile } from "./api.js";
 import { changesSummary } from "./changes.js";
-import { correctedFacts, errorsSection } from "./corrections.js";
+import { correctedFacts, EDITABLE_ROWS, errorRows, errorsSection } from "./corrections.js";
 import { announce, facts, field, fill, h, notice } from "./dom.js";
 import { errorLines, errorTable } from "./errorlines.js";
 import { unmappedPanel } from "./mapping.js";
@@ -200,7 +200,7 @@ export function renderImport(main) {
   function failed(error, what) {
     if (stopped) return null;
     const lines = error instanceof ApiError ? error.errors : [String(error)];
-    fill(status, notice("error", `${what} did not work.`, lines));
+    fill(status, notice("error", `${what} did not work.`, lines, { heading: "h2", id: "import-failed-title" }));
     focusHeading(status);
     announce(`${what} did not work`);
     return null;
@@ -236,9 +236,10 @@ export function renderImport(main) {
         h(
           "section",
           { class: "card", "aria-labelledby": "dry-run-title" },
-          h("h2", { id: "dry-run-title", tabindex: "-1" }, "This file cannot be imported"),
+          // The failure notice's own heading titles the card and takes the focus: a
+          // keyboard or screen reader user lands on what stops the file, read next.
+          notice("error", "This file cannot be imported", lines, { heading: "h2", id: "dry-run-title" }),
           note,
-          notice("error", "What stops it", lines),
           fileFacts(record),
           mapping,
         ),
@@ -248,6 +249,7 @@ export function renderImport(main) {
       return;
     }
     const failedRows = record.records_failed || 0;
+    const rows = failedRows && failedRows <= EDITABLE_ROWS ? await errorRows(state.kind, record, lines) : null;
     const actions = [];
     if (failedRows === 0) {
       actions.push(
@@ -286,7 +288,7 @@ export function renderImport(main) {
         changesSummary(record, { dryRun: true }),
         warnings(record),
         mapping,
-        failedRows ? errorsSection(record, lines, checkAgain) : notice("success", "Every row is valid."),
+        failedRows ? errorsSection(record, lines, rows, checkAgain) : notice("success", "Every row is valid."),
         record.errors_file_url ? h("p", {}, h("a", { href: record.errors_file_url }, "Download every error (CSV)")) : null,
         h("div", { class: "actions" }, actions),
       ),
@@ -323,9 +325,13 @@ export function renderImport(main) {
   };
 }
 
-/** Move keyboard and screen-reader users to the outcome they waited for. */
+/**
+ * Move keyboard and screen-reader users to the outcome they waited for: its first heading
+ * (every outcome drawn here has one, a failure notice's included), as forms.js keeps focus
+ * where a change was made.
+ */
 function focusHeading(holder) {
-  const target = holder.querySelector("h2") || holder.querySelector(".notice");
+  const target = holder.querySelector("h2");
   if (!target) return;
   if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   target.focus();

@@ -1,6 +1,6 @@
-// One patient: eligibility, authorizations, status history, case load, activities; edit
-// acuity, status and what the return files need (enrollment dates, the discontinuation),
-// assign the case load, record an activity. The API's validation messages are shown at the
+// One patient: eligibility, referral, authorizations, status history, case load, activities;
+// edit acuity, status and what the return files need (enrollment dates, the discontinuation,
+// the referral), assign the case load, record an activity. The API's messages are shown at the
 // field they name (data-path on each control); a saved change says so in its form, which
 // keeps the focus, and the page is drawn again in place (no jump to the top).
 
@@ -10,6 +10,7 @@ import { dateControl, statusControls } from "./enrollment.js";
 import { apiForm } from "./forms.js";
 import { choices, staff } from "./lookups.js";
 import { planFacts } from "./planfields.js";
+import { referralSection } from "./referral.js";
 
 /** `again`: drawing the page again after a change, from the new data without "Loading…". */
 export async function renderPatient(main, id, again = false) {
@@ -75,8 +76,7 @@ export async function renderPatient(main, id, again = false) {
       section("Change status and enrollment", eligibilityForm(patient, values, reload)),
       section("Case load", caseLoadForm(patient, people, reload)),
     ),
-    // The referral (ecm_eligibility_information.referral: status, its date, the closure
-    // reason) is edited in a section of its own here, between enrollment and the history.
+    referralSection(patient, values, reload),
     section(
       "Status history",
       table(

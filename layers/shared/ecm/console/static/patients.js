@@ -7,6 +7,7 @@ import { failure, field, fill, h, label, pageTitle, select, table } from "./dom.
 import { dateControl, statusControls } from "./enrollment.js";
 import { apiForm } from "./forms.js";
 import { choices, staff } from "./lookups.js";
+import { referralControls } from "./referral.js";
 
 // Kept while the tab is open, so going back from a patient shows the same page.
 const query = {
@@ -94,7 +95,10 @@ export async function renderPatients(main) {
   await load(results);
 }
 
-/** The change applied to every ticked patient: status (with its discontinuation), enrollment start. */
+/**
+ * The change applied to every ticked patient: status (with its discontinuation), enrollment
+ * start, referral status (with its closure reason when it closes the loop).
+ */
 function bulkForm(values, results) {
   const count = h("p", { class: "selected-count", "aria-live": "polite" });
   const status = statusControls(values, {}, {
@@ -103,6 +107,12 @@ function bulkForm(values, results) {
     name: "New status",
   });
   const start = dateControl("ecm_enrollment_start_date", "");
+  const referral = referralControls(values, {}, {
+    path: "bulk.referral",
+    keep: "Keep each one's referral",
+    name: "New referral status",
+    date: false,
+  });
   const showCount = () => {
     count.textContent = `${selected.size} patients selected.`;
   };
@@ -113,6 +123,7 @@ function bulkForm(values, results) {
     [
       status.nodes,
       field("Enrollment start", start, { path: "bulk.ecm_enrollment_start_date" }),
+      referral.nodes,
       count,
       h("button", { type: "submit", class: "primary" }, "Apply to the selected patients"),
     ],
@@ -120,7 +131,11 @@ function bulkForm(values, results) {
       if (!selected.size) throw new ApiError(400, ["Select one or more patients in the list first."]);
       const change = status.body();
       if (start.value) change.ecm_enrollment_start_date = start.value;
-      if (!Object.keys(change).length) throw new ApiError(400, ["Choose a status or an enrollment start date."]);
+      const referralChange = referral.body();
+      if (referralChange.status) change.referral = referralChange;
+      if (!Object.keys(change).length) {
+        throw new ApiError(400, ["Choose a status, an enrollment start date or a referral status."]);
+      }
       const patients = [...selected].map((id) => ({ id, ecm_eligibility_information: change }));
       return call("POST", "/patients/bulk_update", { patients });
     },

@@ -125,18 +125,22 @@ function delimiterName(delimiter) {
 }
 
 /**
- * The import's choice of health plan: the plans with a record, or a new code. ``value()`` is
+ * The import's choice of health plan: the plans with a record, or a typed code. ``value()`` is
  * the code to send ("" for none); the API checks the code's form.
  */
 export function planPicker() {
   const NEW = "\u0000new";
-  const another = h("option", { value: NEW }, "Another plan (a new code)…");
+  // The select lists the plans with a record (GET /plans); a code only files have named so
+  // far (imported through the API) has none and no list of its own: it is typed here.
+  const another = h("option", { value: NEW }, "Another plan (type its code)…");
   const choice = h("select", { name: "plan" }, h("option", { value: "" }, "No plan"), another);
   const code = h("input", { type: "text", name: "new_plan", maxlength: 40, autocomplete: "off", spellcheck: "false" });
   const newField = h(
     "div",
     { hidden: true },
-    field("New plan's code", code, { hint: "1–40 letters, digits, '-' or '_'; case does not matter." }),
+    field("Plan's code", code, {
+      hint: "A new plan, or one earlier files named without a plan record: 1–40 letters, digits, '-' or '_'; case does not matter.",
+    }),
   );
   choice.addEventListener("change", () => {
     newField.hidden = choice.value !== NEW;
