@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common import NOW, peak_rss_mb
+from generated import file_type
 
 import ecm.imports.stages.plan  # noqa: F401 - the baseline child loads all a stage loads
 from ecm.errors import ImportRejected
@@ -34,8 +35,8 @@ MAX_ROWS = 200_000
 
 def run_validate(path: Path, fmt: str, on_chunk: Callable[[list[Any]], None]) -> int:
     """``validate_file`` exactly as the import's validate stage calls it; returns the rows."""
-    kind, file_type = (AUTHORIZATION, "xlsx") if fmt == "auth-xlsx" else (MIF, fmt)
-    outcome = validate_file(kind, path, file_type, on_chunk, MAX_ROWS, DEFAULT_CHUNK_ROWS)
+    kind = AUTHORIZATION if fmt == "auth-xlsx" else MIF
+    outcome = validate_file(kind, path, file_type(fmt), on_chunk, MAX_ROWS, DEFAULT_CHUNK_ROWS)
     if isinstance(outcome, ImportRejected):
         raise RuntimeError(f"validate_file rejected {path.name}: {outcome.errors[:5]}")
     rows, _warnings = outcome
