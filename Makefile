@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup build browser screenshots lock test-latest run reset test lint typecheck cfn docs docs-serve unit integration bench bench-uploads bench-months user provider reindex migrate-plans openapi clean
+.PHONY: setup build browser axe screenshots lock test-latest run reset test lint typecheck cfn docs docs-serve unit integration bench bench-uploads bench-months user provider reindex migrate-plans openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -76,7 +76,19 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium chromium-driver; }
 
-test: lint typecheck cfn docs browser
+# axe-core, which the browser tests inject into each console page to audit it (WCAG 2.1 A/AA):
+# a test-time tool from npm, installed from package-lock.json (npm ci). Nothing of it ships.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+axe: node_modules/.installed
+
+test: lint typecheck cfn docs browser axe
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile --durations=15
 
 # The documentation site (mkdocs.yml): built with --strict, so a broken link, a missing anchor
@@ -99,9 +111,10 @@ openapi: setup
 	$(PY) -m devstack.openapi
 
 # The console's pictures (docs/using/console.md), taken by the browser tests as they run.
-screenshots: setup browser
+screenshots: setup browser axe
 	ECM_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
-		tests/integration/test_console_browser.py tests/integration/test_console_files_browser.py
+		tests/integration/test_console_browser.py tests/integration/test_console_files_browser.py \
+		tests/integration/test_console_daily_browser.py
 
 bench: setup
 	$(PY) benchmarks/run.py
@@ -148,4 +161,4 @@ test-latest:
 	.venv-latest/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .venv-latest .aws-sam .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(SAM_VENV) .venv-latest node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache site

@@ -276,7 +276,7 @@ def test_a_patient_page_shows_the_kept_columns_and_not_in_the_latest_mif(
     assert eligibility["in_latest_mif"] is False
     sign_in(page, ADMIN_TOKEN)
     page.get(f"{stack.api}/console/#/patients/{patient_id}")
-    wait_text(page, "Change acuity or status")
+    wait_text(page, "Change status and enrollment")
     assert table_rows(page, "Columns kept from the plan's MIF") == [
         ["County", f"County {BASE + 31}"]
     ]
@@ -287,5 +287,5 @@ def test_a_patient_page_shows_the_kept_columns_and_not_in_the_latest_mif(
 
     kept_id = int(patients_by_member(stack)[rows[0]["MEMBER_ID"]]["id"])
     page.get(f"{stack.api}/console/#/patients/{kept_id}")
-    wait_text(page, "Change acuity or status")
+    wait_text(page, "Change status and enrollment")
     assert "Not in the latest MIF" not in page.find_element(By.TAG_NAME, "main").text

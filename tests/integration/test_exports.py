@@ -452,7 +452,7 @@ def test_wrong_requests_and_layouts_are_refused_with_the_reason(
     text = "\n".join(errors)
     for part in (
         "rtf.columns[0].field 'favourite_colour' is not a field of the RTF",
-        "rtf.columns[1] needs either a field or a value",
+        "rtf.columns[1] needs one of a field, a value or a plan_field",
         "rtf.codes.colours is not a code set",
         "rtf.file_name placeholder {secret} is not one of",
         "rtf.file_name may hold letters, digits, '-', '_', '.' only",

@@ -16,6 +16,7 @@ from ecm.console.choices import choices_json
 from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS
+from ecm.patients.choices import DISCONTINUATION_REASONS
 
 
 def _event(path: str, resource: str, full_path: str | None = None) -> dict[str, Any]:
@@ -96,6 +97,8 @@ def test_the_value_lists_are_the_apis_constants() -> None:
     assert choices["acuity_level"] == list(ACUITY_LEVELS)
     assert choices["activity_method"] == list(ACTIVITY_METHODS)
     assert "continuing_member" in choices["member_record_status"]
+    assert choices["discontinuation_reason"] == DISCONTINUATION_REASONS
+    assert (choices["export_kind"], choices["export_format"]) == (["rtf", "otf"], ["csv", "xlsx"])
     assert choices["mif_field"] == list(MIF_FIELDS.fields)
 
 

@@ -154,14 +154,24 @@ def test_validating_a_file_reads_a_plans_headers_and_lists_the_rest(tmp_path: Pa
     path = _renamed_csv(tmp_path, {"ACUITY_LEVEL": "Mbr Acuity Lvl"}, {"County": "Alameda"})
     chunks: list[Any] = []
     unmapped: list[Any] = []
-    outcome = validate_file(MIF, path, "csv", chunks.extend, 100, 50, unmapped=unmapped)
+    kept: list[str] = []
+    outcome = validate_file(
+        MIF, path, "csv", chunks.extend, 100, 50, unmapped=unmapped, kept_headers=kept
+    )
     assert outcome == (
         3,
-        ["Unknown column 'Mbr Acuity Lvl' ignored", "Unknown column 'County' ignored"],
+        [
+            "Unknown column 'Mbr Acuity Lvl' kept as a plan field",
+            "Unknown column 'County' kept as a plan field",
+        ],
     )
     assert [c["column"] for c in unmapped] == ["Mbr Acuity Lvl", "County"]
     assert unmapped[0]["suggestions"][0]["field"] == "ACUITY_LEVEL"
     assert all(row.get("acuity_level") in (None, "") for _, row in chunks)
+    # Until mapped, the column is kept as it came, beside the other unknown one.
+    assert kept == ["Mbr Acuity Lvl", "County"]
+    acuity = [sample_mif_row(900 + i)["ACUITY_LEVEL"] for i in range(3)]
+    assert [row["plan_fields"] for _, row in chunks] == [[a, "Alameda"] for a in acuity]
 
     chunks, unmapped = [], []
     own = MIF.field_map.with_columns({"mbr acuity lvl": "ACUITY_LEVEL"})
@@ -171,6 +181,7 @@ def test_validating_a_file_reads_a_plans_headers_and_lists_the_rest(tmp_path: Pa
     assert [c["column"] for c in unmapped] == ["County"]
     expected = [sample_mif_row(900 + i)["ACUITY_LEVEL"].lower() for i in range(3)]
     assert [row["acuity_level"] for _, row in chunks] == expected
+    assert [row["plan_fields"] for _, row in chunks] == [["Alameda"]] * 3
 
 
 def test_a_refused_file_still_says_which_columns_it_could_not_read(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from fixtures_builders import MIF_HEADERS, mif_csv, mif_xlsx, mif_xml, sample_mi
 from openpyxl import Workbook
 
 from ecm.errors import FileFormatError
+from ecm.files.kept import KEPT
 from ecm.files.readers import HeaderAt, detect_file_type, read_records
 from ecm.files.readers import xlsx_reader as xlsx_module
 from ecm.files.readers.base import RecordStream, too_many_rows
@@ -159,7 +161,7 @@ def test_an_unknown_birth_column_without_dob_is_a_header_error(tmp_path: Path) -
     text = "MEMBER_ID,FIRST_NAME,LAST_NAME,DOB,Birth Place\nM1,Ana,Lopez,01-02-1950,Fresno\n"
     _, stream = _read_raw(tmp_path, text)
     assert stream.header_errors == []
-    assert stream.warnings == ["Unknown column 'Birth Place' ignored"]
+    assert stream.warnings == ["Unknown column 'Birth Place' kept as a plan field"]
 
 
 def test_csv_column_without_header_warns_once_when_it_holds_values(tmp_path: Path) -> None:
@@ -313,9 +315,21 @@ def test_csv_repeated_column_warns_and_keeps_the_first(tmp_path: Path) -> None:
 def test_csv_unknown_column_is_a_warning(tmp_path: Path) -> None:
     text = "MEMBER_ID,FIRST_NAME,LAST_NAME, Favorite Color ,\nM1,Ana,Lopez,blue,\n"
     records, stream = _read_raw(tmp_path, text)
-    assert records == [(2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"})]
+    # A MIF keeps it (its plan fields), under the header as the file spells it, trimmed.
+    assert records == [
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez", KEPT: ("blue",)})
+    ]
+    assert stream.kept is not None and stream.kept.headers == ["Favorite Color"]
     # The blank trailing header is not reported.
-    assert stream.warnings == ["Unknown column 'Favorite Color' ignored"]
+    assert stream.warnings == ["Unknown column 'Favorite Color' kept as a plan field"]
+    # A kind that keeps no unknown column ignores it, and its rows carry nothing more.
+    path = tmp_path / "plain.csv"
+    path.write_text(text)
+    plain = read_records(path, "csv", replace(MIF_FIELDS, keeps_unknown=False), 10)
+    assert list(plain.records) == [
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"})
+    ]
+    assert (plain.kept, plain.warnings) == (None, ["Unknown column 'Favorite Color' ignored"])
 
 
 def test_csv_missing_required_columns(tmp_path: Path) -> None:
@@ -466,12 +480,13 @@ def test_xml_child_names_are_case_insensitive_and_aliases_work(tmp_path: Path) -
                 "LAST_NAME": "Lopez",
                 "DOB": "01-02-1980",
                 "ZIP": "02134",
+                KEPT: ["x"],
             },
         ),
-        (2, {"MEMBER_ID": "M2"}),
+        (2, {"MEMBER_ID": "M2", KEPT: ["y"]}),
     ]
     # One warning per unknown element name, not per record.
-    assert stream.warnings == ["Unknown element 'Notes' ignored"]
+    assert stream.warnings == ["Unknown element 'Notes' kept as a plan field"]
 
 
 def test_xml_explicit_member_id_wins_over_mcp_cin(tmp_path: Path) -> None:
@@ -722,10 +737,10 @@ def test_xlsx_maps_columns_wherever_they_stand(tmp_path: Path, headers: list[str
     ]
     records, stream = _read(tmp_path, mif_xlsx(rows, headers=headers), "xlsx")
     assert records == [
-        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez"}),
-        (3, {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim"}),
+        (2, {"MEMBER_ID": "M1", "FIRST_NAME": "Ana", "LAST_NAME": "Lopez", KEPT: ("n1",)}),
+        (3, {"MEMBER_ID": "M2", "FIRST_NAME": "Ben", "LAST_NAME": "Kim", KEPT: ("",)}),
     ]
-    assert stream.warnings == ["Unknown column 'Notes' ignored"]
+    assert stream.warnings == ["Unknown column 'Notes' kept as a plan field"]
 
 
 def test_xlsx_max_rows(tmp_path: Path) -> None:

@@ -4,12 +4,15 @@ API validates against, so a select in the console never offers a value the API r
 from __future__ import annotations
 
 import json
+from typing import get_args
 
+from ecm.exports.schemas import ExportCreate
 from ecm.kinds.authorization.member_status import MEMBER_STATUSES
 from ecm.kinds.authorization.rows import AuthorizationStatus
 from ecm.kinds.mif.fields import MIF_FIELDS
 from ecm.kinds.values import ACUITY_LEVELS
 from ecm.patients.activities import ACTIVITY_METHODS, ACTIVITY_TYPES
+from ecm.patients.choices import DISCONTINUATION_REASONS
 from ecm.patients.listing import SORTS
 
 
@@ -24,6 +27,10 @@ def choices_json() -> str:
             "activity_method": list(ACTIVITY_METHODS),
             "mif_field": list(MIF_FIELDS.fields),
             "sort_by": list(SORTS),
+            # value -> what the return files say of it, shown as the option's text
+            "discontinuation_reason": DISCONTINUATION_REASONS,
+            "export_kind": list(get_args(ExportCreate.model_fields["kind"].annotation)),
+            "export_format": list(get_args(ExportCreate.model_fields["format"].annotation)),
         },
         sort_keys=True,
     )

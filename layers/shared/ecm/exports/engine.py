@@ -21,7 +21,7 @@ from ecm.clients import client
 from ecm.exports.kinds import EXPORT_KINDS, ExportKind
 from ecm.exports.layouts import Layout, LayoutError, load_layout
 from ecm.exports.records import get_export_record, update_export_record
-from ecm.exports.rows import ExportContext, ExportRow, Missing, Period
+from ecm.exports.rows import ExportContext, ExportRow, Missing, Period, column_cell
 from ecm.exports.writer import CONTENT_TYPES, open_sink
 from ecm.imports.records import summarize_errors
 from ecm.log import logger
@@ -132,9 +132,7 @@ def write_export(
         sink.write([c.header for c in layout.columns])
     written = seen = 0
     for seen, row in enumerate(kind.rows(context), start=1):
-        cells = [
-            c.value if c.field is None else row.values.get(c.field, "") for c in layout.columns
-        ]
+        cells = [column_cell(c, row) for c in layout.columns]
         reasons = [cell.reason for cell in cells if isinstance(cell, Missing)]
         if reasons:
             skipped.add(row, list(dict.fromkeys(reasons)))

@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ecm.exports.codes import CODE_DOMAINS, CODE_SETS
+from ecm.files.kept import MAX_HEADER
 from ecm.imports.work_area import get_json
 from ecm.plans import check_plan
 from ecm.plans.records import get_plan
@@ -61,15 +62,17 @@ class LayoutError(ValueError):
 
 
 class Column(BaseModel):
-    """One column: its header and either a field of the kind or a fixed value."""
+    """One column: its header and one source, a field of the kind, a fixed value, or a
+    column of the plan's MIFs kept as the member's plan field (by its header)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     header: str = Field(min_length=1, max_length=200)
     field: str | None = None
     value: str | None = Field(None, max_length=200)
+    plan_field: str | None = Field(None, min_length=1, max_length=MAX_HEADER)
 
-    @field_validator("header", "value")
+    @field_validator("header", "value", "plan_field")
     @classmethod
     def _printable(cls, text: str | None) -> str | None:
         if text is not None and not text.isprintable():
@@ -252,8 +255,9 @@ def _column_problems(kind: str, columns: tuple[Column, ...], fields: frozenset[s
     problems = []
     for number, column in enumerate(columns):
         at = f"{kind}.columns[{number}]"
-        if (column.field is None) == (column.value is None):
-            problems.append(f"{at} needs either a field or a value")
+        sources = (column.field, column.value, column.plan_field)
+        if sum(source is not None for source in sources) != 1:
+            problems.append(f"{at} needs one of a field, a value or a plan_field")
         elif column.field is not None and column.field not in fields:
             problems.append(
                 f"{at}.field '{column.field}' is not a field of the {kind.upper()} "

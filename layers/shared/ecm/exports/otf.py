@@ -16,6 +16,7 @@ from ecm.exports.rows import (
     Item,
     Value,
     batches,
+    plan_fields_of,
     read_patients,
 )
 from ecm.models import Activity
@@ -80,4 +81,5 @@ def otf_rows(context: ExportContext) -> Iterator[ExportRow]:
                 **context.member_values(patient),
                 **outreach_values(activity, context),
             }
-            yield ExportRow({"patient_id": patient_id, "activity_id": int(activity["id"])}, values)
+            ref = {"patient_id": patient_id, "activity_id": int(activity["id"])}
+            yield ExportRow(ref, values, plan_fields_of(patient))

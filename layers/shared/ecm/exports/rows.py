@@ -8,14 +8,15 @@ has is filled, and lists the others: a file is never sent with a hole a plan wou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
 from ecm.clock import CALIFORNIA, iso_timestamp
-from ecm.exports.layouts import Layout
+from ecm.exports.layouts import Column, Layout
+from ecm.files.fields import normalize_header
 from ecm.models import Patient
 from ecm.models.access import batch_read
 from ecm.settings import get_settings
@@ -37,10 +38,36 @@ Value = str | Missing
 
 @dataclass
 class ExportRow:
-    """One row: what it is about (patient, activity) and its values by field."""
+    """One row: what it is about (patient, activity), its values by field, and the
+    member's plan fields (the plan's MIF columns kept as they came, by header)."""
 
     ref: Item
     values: dict[str, Value]
+    plan_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def plan_fields_of(patient: Item) -> Mapping[str, str]:
+    return (patient.get("eligibility") or {}).get("plan_fields") or {}
+
+
+def plan_field(fields: Mapping[str, str], header: str) -> str:
+    """A member's plan field by the header a layout names: as the file spelled it, else as
+    headers match (case, spaces and punctuation do not count); blank when it has none."""
+    found = fields.get(header)
+    if found is not None or not fields:
+        return found or ""
+    wanted = normalize_header(header)
+    return next((text for name, text in fields.items() if normalize_header(name) == wanted), "")
+
+
+def column_cell(column: Column, row: ExportRow) -> Value:
+    """What a layout's column holds in a row: its field's value, the member's plan field, or
+    its fixed value."""
+    if column.field is not None:
+        return row.values.get(column.field, "")
+    if column.plan_field is not None:
+        return plan_field(row.plan_fields, column.plan_field)
+    return column.value or ""
 
 
 @dataclass(frozen=True)

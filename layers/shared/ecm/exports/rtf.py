@@ -22,6 +22,7 @@ from ecm.exports.rows import (
     Missing,
     Value,
     batches,
+    plan_fields_of,
     read_patients,
     ten_digits,
 )
@@ -262,4 +263,4 @@ def rtf_rows(context: ExportContext) -> Iterator[ExportRow]:
             if patient is None or not reported(patient, context):
                 continue
             values = rtf_values(patient, context, summary, managers, shared)
-            yield ExportRow({"patient_id": patient_id}, values)
+            yield ExportRow({"patient_id": patient_id}, values, plan_fields_of(patient))

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from ecm.files.kept import KeptColumns
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TRAILING_HINT = re.compile(r"\s*\([^()]*\)\s*$")
 
@@ -28,6 +30,8 @@ class FieldMap:
     ``look_alikes`` names, per field, a word that an unknown header holding it means that
     field under a name we do not know ("Birthdate of Member"): if the field is then not
     mapped, the file is refused instead of silently losing the field on every row.
+    ``keeps_unknown``: the columns no field is known by are kept with each row
+    (``ecm.files.kept``), not ignored.
     """
 
     kind: str
@@ -35,6 +39,7 @@ class FieldMap:
     required: tuple[str, ...]
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     look_alikes: dict[str, str] = field(default_factory=dict)
+    keeps_unknown: bool = False
 
     def __post_init__(self) -> None:
         lookup: dict[str, tuple[str, ...]] = {normalize_header(f): (f,) for f in self.fields}
@@ -82,6 +87,9 @@ class ColumnPlan:
     unnamed: list[int] = field(default_factory=list)
     #: the headers no field is known by, as the file spells them (spaces collapsed)
     unknown: list[str] = field(default_factory=list)
+    #: what a map that keeps unknown columns keeps of them, and each one's column index
+    kept: KeptColumns | None = None
+    kept_at: list[int] = field(default_factory=list)
 
 
 def column_letter(index: int) -> str:
@@ -109,6 +117,8 @@ def plan_columns(field_map: FieldMap, headers: Sequence[object]) -> ColumnPlan:
     warnings: list[str] = []
     unknown: list[str] = []
     blank: list[int] = []
+    kept = KeptColumns() if field_map.keeps_unknown else None
+    kept_at: list[int] = []
     for index, header in enumerate(headers):
         if header is None or str(header).strip() == "":
             blank.append(index)
@@ -116,7 +126,11 @@ def plan_columns(field_map: FieldMap, headers: Sequence[object]) -> ColumnPlan:
         targets = field_map.resolve(header)
         if not targets:
             unknown.append(" ".join(str(header).split()))
-            warnings.append(f"Unknown column '{str(header).strip()}' ignored")
+            if kept is None:
+                warnings.append(f"Unknown column '{str(header).strip()}' ignored")
+            elif kept.add(header) is not None:
+                kept_at.append(index)
+                warnings.append(f"Unknown column '{str(header).strip()}' kept as a plan field")
             continue
         explicit = len(targets) == 1
         for target in targets:
@@ -152,4 +166,6 @@ def plan_columns(field_map: FieldMap, headers: Sequence[object]) -> ColumnPlan:
         errors=errors,
         unnamed=blank,
         unknown=unknown,
+        kept=kept,
+        kept_at=kept_at,
     )

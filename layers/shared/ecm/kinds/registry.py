@@ -15,6 +15,7 @@ from ecm.kinds.authorization.planner import AuthorizationPlanner
 from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.changes import ChangeTracker
 from ecm.kinds.mif.fields import MIF_FIELDS
+from ecm.kinds.mif.plan_fields import PlanFields
 from ecm.kinds.mif.planner import MifPlanner, PatientLookup
 from ecm.kinds.mif.rows import validate_mif_row
 from ecm.kinds.plan_entry import PlanEntry
@@ -80,7 +81,8 @@ def _mif_planner(record: Item, lookup: PatientLookup, now: str) -> Planner:
         if plan
         else ChangeTracker(file_id)
     )
-    return MifPlanner(file_id, lookup, directory, now, plan=plan, changes=changes)
+    kept = PlanFields(tuple(record.get("kept_columns") or ()))
+    return MifPlanner(file_id, lookup, directory, now, plan=plan, changes=changes, plan_fields=kept)
 
 
 MIF = ImportKind(

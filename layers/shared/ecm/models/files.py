@@ -78,6 +78,9 @@ class ImportFile(TableModel):
     warnings = ListAttribute(of=UnicodeAttribute, null=True)
     # The columns no field is known by: [{"column", "suggestions": [{"field", "score"}]}].
     unmapped_columns = ListAttribute[Any](null=True)
+    # The unknown columns kept with each row (a MIF's plan fields), in the file's order: the
+    # validated rows hold their cells aligned with these headers.
+    kept_columns = ListAttribute(of=UnicodeAttribute, null=True)
     result_file_key = UnicodeAttribute(null=True)
     errors_file_key = UnicodeAttribute(null=True)
     # What a plan's MIF changed on the plan's list: {"added", "changed", "unchanged",

@@ -77,6 +77,8 @@ class Eligibility(MapAttribute[str, object]):
     mif_values = MapAttribute[str, Any](null=True)
     in_latest_mif = BooleanAttribute(null=True)
     dropped_in_mif_file_id = NumberAttribute(null=True)
+    #: the plan's MIF columns no field is known by: header -> text (ecm.kinds.mif.plan_fields)
+    plan_fields = MapAttribute[str, str](null=True)
     # Set through the API (PUT /patients/{id}); the return files report them.
     ecm_enrollment_start_date = UnicodeAttribute(null=True)
     ecm_enrollment_end_date = UnicodeAttribute(null=True)

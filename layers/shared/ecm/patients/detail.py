@@ -68,6 +68,7 @@ def patient_detail_body(patient: Item, authorizations: list[Item] | None = None)
                 "referral": referral_view(patient),
                 "created_at": eligibility.get("created_at"),
                 "updated_at": eligibility.get("updated_at"),
+                "plan_fields": dict(eligibility.get("plan_fields") or {}),
             },
             "case_load": {"id": patient["id"], **caseload_summary(patient)},
             "ecm_authorizations": authorizations,

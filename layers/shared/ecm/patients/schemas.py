@@ -86,6 +86,10 @@ class EligibilityDetail(EligibilitySummary):
     referral: Referral = Field(description="The member's referral to ECM, closed-loop")
     created_at: str | None
     updated_at: str | None
+    plan_fields: dict[str, str] = Field(
+        description="The plan's MIF columns no field is known by, header -> text, each from "
+        "the latest MIF of the plan that had it ({} when none)"
+    )
 
 
 class CaseLoad(CaseLoadSummary):

@@ -18,7 +18,7 @@ from ecm.exports.kinds import EXPORT_KINDS
 from ecm.exports.layouts import LayoutError, effective_layout, record_document
 from ecm.log import logger
 from ecm.plans import check_plan
-from ecm.plans.columns import column_problems
+from ecm.plans.columns import column_problems, plan_field_problems
 from ecm.plans.documents import has_document
 from ecm.plans.records import get_plan, list_plans, save_plan
 from ecm.plans.schemas import PlanFields
@@ -84,6 +84,8 @@ def put_plan(raw_code: str, request: PlanFields, actor: Item) -> Item:
     code = _code(raw_code, not_found=False)
     fields = request.model_dump(exclude_none=True)
     problems = column_problems(request.mif_columns) + _layout_problems(code, fields)
+    layouts = {"rtf": request.rtf, "otf": request.otf}
+    problems += plan_field_problems(request.mif_columns, layouts)
     size = len(orjson.dumps(fields))
     if size > MAX_PLAN_BYTES:
         problems.append(f"plan is {size:,} bytes as JSON; a plan holds {MAX_PLAN_BYTES:,} at most")

@@ -1,10 +1,17 @@
 """A plan's MIF headers (``mif_columns``), checked before they are stored: each maps to a
-MIF field, no field is read from two headers, no header is given twice."""
+MIF field, no field is read from two headers, no header is given twice; and the return-file
+columns that name a kept column (``plan_field``) name one the plan's files keep."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from ecm.files.fields import normalize_header
 from ecm.kinds.mif.fields import MIF_FIELDS
+
+if TYPE_CHECKING:
+    from ecm.exports.layouts import KindLayout
 
 #: Headers a plan may map (a MIF has 17 fields; plans rename a few of them).
 MAX_COLUMNS = 100
@@ -40,4 +47,24 @@ def column_problems(columns: dict[str, str]) -> list[str]:
             )
         by_field.setdefault(target, header)
         by_header.setdefault(normal, header)
+    return problems
+
+
+def plan_field_problems(
+    columns: dict[str, str], layouts: Mapping[str, KindLayout | None]
+) -> list[str]:
+    """A layout column whose ``plan_field`` the plan's files read as a MIF field (by
+    ``columns`` or a name we ship): that column is never kept, so the layout would write it
+    blank in every row."""
+    read = MIF_FIELDS.with_columns(columns)
+    problems = []
+    for kind, layout in layouts.items():
+        for number, column in enumerate((layout.columns if layout else None) or []):
+            fields = read.resolve(column.plan_field) if column.plan_field else ()
+            if fields:
+                problems.append(
+                    f"plan.{kind}.columns[{number}].plan_field '{column.plan_field}' is read as "
+                    f"the MIF field {' and '.join(fields)}, never kept as a plan field: name a "
+                    f"field of the {kind.upper()} instead"
+                )
     return problems

@@ -1,13 +1,16 @@
 // The console's shell: sign-in, navigation and a hash router (#/import, #/files,
-// #/patients, #/patients/<id>). Routes carry only internal ids, never a name or member id.
+// #/patients, #/patients/<id>, #/exports, #/people). Routes carry only internal ids, never a
+// name or member id. A token without admin rights sees what its role may do, not forms.
 
 import { ApiError, call, signIn, signOut, token } from "./api.js";
 import { announce, field, fill, h, notice } from "./dom.js";
+import { renderExports } from "./exports.js";
 import { renderFiles } from "./files.js";
 import { renderImport } from "./importer.js";
 import { renderPatient } from "./patient.js";
 import { renderPatients } from "./patients.js";
 import { renderPlans } from "./plans.js";
+import { renderPeople } from "./people.js";
 
 const main = document.getElementById("main");
 let cleanup = null;
@@ -32,10 +35,41 @@ const ROUTES = [
   [/^#\/patients$/, "patients", () => renderPatients(main)],
   [/^#\/patients\/(\d+)$/, "patients", (id) => renderPatient(main, Number(id))],
   [/^#\/plans$/, "plans", () => renderPlans(main)],
+  [/^#\/exports$/, "exports", () => renderExports(main)],
+  [/^#\/people$/, "people", () => renderPeople(main)],
 ];
 
+/** A page just opened: focus its heading (not the body), unless it moved focus itself. */
+function focusPage() {
+  const heading = main.querySelector("h1");
+  if (!heading || main.contains(document.activeElement)) return;
+  heading.tabIndex = -1;
+  heading.focus();
+}
+
+/** What a signed-in user without admin rights may do here: read this, and sign out. */
+function renderLimited() {
+  fill(
+    main,
+    h(
+      "section",
+      { class: "card narrow" },
+      h("h1", { tabindex: "-1" }, "What your role may do"),
+      h("p", {}, "You are signed in, but your token is not an administrator's."),
+      h(
+        "p",
+        {},
+        "Importing files, the patients and their case loads, return files, and providers and care managers " +
+          "are for administrators: this console shows you none of them.",
+      ),
+      h("p", {}, "If your work needs them, ask an administrator for an administrator's token, then sign out and in again."),
+    ),
+  );
+  main.querySelector("h1").focus();
+}
+
 function showShell(signedIn) {
-  document.getElementById("nav").hidden = !signedIn;
+  document.getElementById("nav").hidden = !signedIn || access !== "admin";
   document.getElementById("who").hidden = !signedIn;
   document.getElementById("who-name").textContent =
     access === "admin" ? "Signed in as an administrator" : "Signed in (not an administrator)";
@@ -50,6 +84,10 @@ async function route() {
     return;
   }
   showShell(true);
+  if (access !== "admin") {
+    renderLimited();
+    return;
+  }
   const hash = location.hash && location.hash !== "#main" ? location.hash : "#/import";
   for (const [pattern, name, render] of ROUTES) {
     const match = hash.match(pattern);
@@ -59,6 +97,7 @@ async function route() {
       else link.removeAttribute("aria-current");
     }
     cleanup = (await render(...match.slice(1))) || null;
+    focusPage();
     return;
   }
   fill(main, notice("error", "There is no such page."));
@@ -106,10 +145,10 @@ function renderSignIn(message) {
     h(
       "p",
       {},
-      "Use your user token (the one `make run` printed, or one from `make user`). It is kept for this tab only.",
+      "Use the user token an administrator gave you. It is kept for this tab only, and never shown in the address.",
     ),
     message ? notice("warning", message) : null,
-    field("User token", input),
+    field("User token", input, { hint: "No token, or it stopped working? Ask your administrator for a new one." }),
     h("button", { type: "submit", class: "primary" }, "Sign in"),
     status,
   );

@@ -72,13 +72,15 @@ export function label(value) {
 /** A table from rows and [heading, cell(row)] columns. */
 export function table(caption, columns, rows, { empty = "Nothing yet." } = {}) {
   if (!rows.length) return h("p", { class: "empty", dataset: { table: caption } }, empty);
+  // A wrapper that may scroll sideways: reachable by keyboard, and named by its caption.
+  const captionId = nextId("caption");
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": captionId },
     h(
       "table",
       {},
-      h("caption", {}, caption),
+      h("caption", { id: captionId }, caption),
       h("thead", {}, h("tr", {}, columns.map(([head]) => h("th", { scope: "col" }, head)))),
       h(
         "tbody",
@@ -106,6 +108,11 @@ export function notice(kind, title, lines = []) {
     h("p", { class: "notice-title" }, title),
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
   );
+}
+
+/** A page's heading, which takes focus when the page opens (never the page's body). */
+export function pageTitle(text) {
+  return h("h1", { tabindex: "-1" }, text);
 }
 
 /** Say something to screen readers without moving focus. */

@@ -1,14 +1,19 @@
 // One patient: eligibility, authorizations, status history, case load, activities; edit
-// acuity and status, assign the case load, record an activity. The API's validation
-// messages are shown at the field they name (data-path on each control).
+// acuity, status and what the return files need (enrollment dates, the discontinuation),
+// assign the case load, record an activity. The API's validation messages are shown at the
+// field they name (data-path on each control); a saved change says so in its form, which
+// keeps the focus, and the page is drawn again in place (no jump to the top).
 
-import { ApiError, call, clearFieldErrors, showFieldErrors } from "./api.js";
-import { announce, facts, failure, field, fill, formatTime, h, label, notice, select, table } from "./dom.js";
+import { ApiError, call } from "./api.js";
+import { facts, failure, field, fill, formatTime, h, label, notice, pageTitle, select, table } from "./dom.js";
+import { dateControl, statusControls } from "./enrollment.js";
+import { apiForm } from "./forms.js";
 import { choices, staff } from "./lookups.js";
 import { planFacts } from "./planfields.js";
 
-export async function renderPatient(main, id) {
-  fill(main, h("p", { class: "empty" }, "Loading…"));
+/** `again`: drawing the page again after a change, from the new data without "Loading…". */
+export async function renderPatient(main, id, again = false) {
+  if (!again) fill(main, h("p", { class: "empty" }, "Loading…"));
   let patient, activities, values, people;
   try {
     [{ patient }, { activities }, values, people] = await Promise.all([
@@ -26,12 +31,12 @@ export async function renderPatient(main, id) {
     );
     return;
   }
-  const reload = () => renderPatient(main, id);
+  const reload = () => renderPatient(main, id, true);
   const eligibility = patient.ecm_eligibility_information || {};
   fill(
     main,
     h("p", {}, h("a", { href: "#/patients" }, "← All patients")),
-    h("h1", {}, patient.name || `Patient ${patient.id}`),
+    pageTitle(patient.name || `Patient ${patient.id}`),
     h(
       "div",
       { class: "columns" },
@@ -52,6 +57,9 @@ export async function renderPatient(main, id) {
           ["CIN", eligibility.cin],
           ["Status", label(eligibility.member_record_status)],
           ["Acuity", label(eligibility.acuity_level)],
+          ["Enrollment start", eligibility.ecm_enrollment_start_date],
+          ["Enrollment end", eligibility.ecm_enrollment_end_date],
+          ["Discontinued", discontinuationText(eligibility, values)],
           ["Service authorization", eligibility.ecm_service_auth_id],
           ["Benefit from", eligibility.ecm_benefit_auth_eff_date],
           ["Benefit to", eligibility.ecm_benefit_auth_end_date],
@@ -64,15 +72,18 @@ export async function renderPatient(main, id) {
     h(
       "div",
       { class: "columns" },
-      section("Change acuity or status", eligibilityForm(patient, values, reload)),
+      section("Change status and enrollment", eligibilityForm(patient, values, reload)),
       section("Case load", caseLoadForm(patient, people, reload)),
     ),
+    // The referral (ecm_eligibility_information.referral: status, its date, the closure
+    // reason) is edited in a section of its own here, between enrollment and the history.
     section(
       "Status history",
       table(
         "Status history, newest first",
         [
           ["Status", (s) => label(s.status)],
+          ["Reason", (s) => (s.reason ? values.discontinuation_reason[s.reason] || label(s.reason) : "")],
           ["Changed", (s) => formatTime(s.changed_at)],
           ["By", (s) => s.changed_by],
         ],
@@ -103,6 +114,7 @@ export async function renderPatient(main, id) {
           ["When", (a) => formatTime(a.occurred_at)],
           ["Type", (a) => label(a.type)],
           ["Method", (a) => label(a.method)],
+          ["Successful", (a) => (a.successful === null || a.successful === undefined ? "" : a.successful ? "Yes" : "No")],
           ["Outcome", (a) => a.outcome],
           ["Minutes", (a) => (a.minutes === null ? "" : String(a.minutes))],
           ["Note", (a) => a.note],
@@ -126,60 +138,40 @@ function addressText(address) {
   return text || null;
 }
 
-/** A form that sends its body, shows field errors from a 422, and reloads on success. */
-function apiForm(children, send, done, success) {
-  const status = h("div");
-  const form = h(
-    "form",
-    {
-      novalidate: true,
-      onsubmit: async (event) => {
-        event.preventDefault();
-        clearFieldErrors(form);
-        fill(status);
-        const button = form.querySelector("button[type=submit]");
-        button.disabled = true;
-        try {
-          await send();
-        } catch (error) {
-          button.disabled = false;
-          const errors = error instanceof ApiError ? error.errors : [String(error)];
-          const rest = showFieldErrors(form, errors);
-          if (rest.length) fill(status, notice("error", "The change was not saved.", rest));
-          else announce("The change was not saved: see the fields marked");
-          return;
-        }
-        announce(success);
-        await done();
-      },
-    },
-    children,
-    status,
-  );
-  return form;
+function discontinuationText(eligibility, values) {
+  if (!eligibility.discontinuation_reason && !eligibility.discontinuation_date) return null;
+  const reason = values.discontinuation_reason[eligibility.discontinuation_reason] || "no reason given";
+  return `${eligibility.discontinuation_date || "—"}: ${reason}`;
 }
 
 function eligibilityForm(patient, values, reload) {
   const eligibility = patient.ecm_eligibility_information || {};
+  const path = "patient.ecm_eligibility_information";
   const acuity = select("acuity_level", values.acuity_level, { empty: "Not set", value: eligibility.acuity_level });
-  const status = select("member_record_status", values.member_record_status, {
-    empty: "Not set",
-    value: eligibility.member_record_status,
-  });
+  const status = statusControls(values, eligibility, { path });
+  const start = dateControl("ecm_enrollment_start_date", eligibility.ecm_enrollment_start_date);
+  const end = dateControl("ecm_enrollment_end_date", eligibility.ecm_enrollment_end_date);
   return apiForm(
+    "eligibility",
     [
-      field("Acuity", acuity, { path: "patient.ecm_eligibility_information.acuity_level" }),
-      field("Member status", status, { path: "patient.ecm_eligibility_information.member_record_status" }),
+      field("Acuity", acuity, { path: `${path}.acuity_level` }),
+      status.nodes,
+      h(
+        "div",
+        { class: "filters" },
+        field("Enrollment start", start, { path: `${path}.ecm_enrollment_start_date` }),
+        field("Enrollment end", end, { path: `${path}.ecm_enrollment_end_date` }),
+      ),
       h("button", { type: "submit", class: "primary" }, "Save"),
     ],
     () => {
-      const change = {};
+      const change = status.body();
       if (acuity.value) change.acuity_level = acuity.value;
-      if (status.value) change.member_record_status = status.value;
+      if (start.value) change.ecm_enrollment_start_date = start.value;
+      if (end.value) change.ecm_enrollment_end_date = end.value;
       return call("PUT", `/patients/${patient.id}`, { patient: { ecm_eligibility_information: change } });
     },
-    reload,
-    "Saved",
+    { done: reload, success: "Saved" },
   );
 }
 
@@ -197,6 +189,7 @@ function caseLoadForm(patient, people, reload) {
   const ilcm = pick("ilcm_user_id", people.ilcm, current.ilcm_user_id);
   const number = (control) => (control.value === "" ? null : Number(control.value));
   return apiForm(
+    "case-load",
     [
       field("Provider", provider, { path: "case_load.provider_id" }),
       field("Outreach lead care manager (OLCM)", olcm, { path: "case_load.olcm_user_id" }),
@@ -211,8 +204,7 @@ function caseLoadForm(patient, people, reload) {
           ilcm_user_id: number(ilcm),
         },
       }),
-    reload,
-    "Case load saved",
+    { done: reload, success: "Case load saved" },
   );
 }
 
@@ -223,17 +215,27 @@ function activityForm(patient, values, reload) {
   const outcome = h("input", { type: "text", name: "outcome", maxlength: 255 });
   const minutes = h("input", { type: "number", name: "minutes", min: 0, step: 1 });
   const note = h("textarea", { name: "note" });
+  // Whether an outreach attempt reached the member (the OTF reports it); outreach only.
+  const successful = select("successful", ["true", "false"], { empty: "Not said" });
+  successful.options[1].textContent = "Yes: the member was reached";
+  successful.options[2].textContent = "No";
+  type.addEventListener("change", () => {
+    successful.disabled = type.value !== "outreach";
+    if (successful.disabled) successful.value = "";
+  });
   return h(
     "div",
     {},
     h("h3", {}, "Record an activity"),
     apiForm(
+      "activity",
       [
         h(
           "div",
           { class: "filters" },
           field("Type", type, { path: "activity.type" }),
           field("Method", method, { path: "activity.method" }),
+          field("Successful", successful, { path: "activity.successful", hint: "For an outreach attempt" }),
           field("When", when, { path: "activity.occurred_at" }),
           field("Minutes", minutes, { path: "activity.minutes" }),
         ),
@@ -244,13 +246,13 @@ function activityForm(patient, values, reload) {
       () => {
         const activity = { type: type.value, occurred_at: when.value ? new Date(when.value).toISOString() : "" };
         if (method.value) activity.method = method.value;
+        if (successful.value) activity.successful = successful.value === "true";
         if (outcome.value.trim()) activity.outcome = outcome.value.trim();
         if (minutes.value !== "") activity.minutes = Number(minutes.value);
         if (note.value.trim()) activity.note = note.value.trim();
         return call("POST", `/patients/${patient.id}/activities`, { activity });
       },
-      reload,
-      "Activity recorded",
+      { done: reload, success: "Activity recorded" },
     ),
   );
 }

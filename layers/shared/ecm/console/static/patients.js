@@ -1,8 +1,11 @@
 // Patients: search, the filters of docs/api/patients.md, sort and pagination. The search text goes
-// in the POST body of /patients/filter, never in a URL (a name or member id is PHI).
+// in the POST body of /patients/filter, never in a URL (a name or member id is PHI). Patients
+// ticked in the list get one change together (POST /patients/bulk_update, all or nothing).
 
-import { call } from "./api.js";
-import { failure, field, fill, h, label, select, table } from "./dom.js";
+import { ApiError, call } from "./api.js";
+import { failure, field, fill, h, label, pageTitle, select, table } from "./dom.js";
+import { dateControl, statusControls } from "./enrollment.js";
+import { apiForm } from "./forms.js";
 import { choices, staff } from "./lookups.js";
 
 // Kept while the tab is open, so going back from a patient shows the same page.
@@ -14,13 +17,15 @@ const query = {
   page: 1,
   per_page: 25,
 };
+// The ids ticked for a bulk change, kept across pages of the list.
+const selected = new Set();
 
 export async function renderPatients(main) {
   let options;
   try {
     options = await Promise.all([choices(), staff()]);
   } catch (error) {
-    fill(main, h("h1", {}, "Patients"), failure(error, "the patients"));
+    fill(main, pageTitle("Patients"), failure(error, "the patients"));
     return;
   }
   const [values, people] = options;
@@ -85,8 +90,86 @@ export async function renderPatients(main) {
     ),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Search")),
   );
-  fill(main, h("h1", {}, "Patients"), form, results);
+  fill(main, pageTitle("Patients"), form, results, bulkForm(values, results));
   await load(results);
+}
+
+/** The change applied to every ticked patient: status (with its discontinuation), enrollment start. */
+function bulkForm(values, results) {
+  const count = h("p", { class: "selected-count", "aria-live": "polite" });
+  const status = statusControls(values, {}, {
+    path: "bulk",
+    keep: "Keep each one's status",
+    name: "New status",
+  });
+  const start = dateControl("ecm_enrollment_start_date", "");
+  const showCount = () => {
+    count.textContent = `${selected.size} patients selected.`;
+  };
+  showCount();
+  results.addEventListener("change", showCount);
+  const form = apiForm(
+    "bulk",
+    [
+      status.nodes,
+      field("Enrollment start", start, { path: "bulk.ecm_enrollment_start_date" }),
+      count,
+      h("button", { type: "submit", class: "primary" }, "Apply to the selected patients"),
+    ],
+    () => {
+      if (!selected.size) throw new ApiError(400, ["Select one or more patients in the list first."]);
+      const change = status.body();
+      if (start.value) change.ecm_enrollment_start_date = start.value;
+      if (!Object.keys(change).length) throw new ApiError(400, ["Choose a status or an enrollment start date."]);
+      const patients = [...selected].map((id) => ({ id, ecm_eligibility_information: change }));
+      return call("POST", "/patients/bulk_update", { patients });
+    },
+    {
+      done: async () => {
+        selected.clear();
+        showCount();
+        await load(results);
+      },
+      success: (result) => `Saved: ${result.patients.length} patients updated.`,
+    },
+  );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "bulk-title" },
+    h("h2", { id: "bulk-title" }, "Change the selected patients"),
+    h("p", { class: "hint" }, "Tick patients in the list (on any page), then apply one change to all of them: nothing is written unless every one can take it."),
+    form,
+  );
+}
+
+function tick(p) {
+  return h("input", {
+    type: "checkbox",
+    name: "selected",
+    value: String(p.id),
+    checked: selected.has(p.id),
+    "aria-label": `Select ${p.name || `patient ${p.id}`}`,
+    onchange: (event) => {
+      if (event.target.checked) selected.add(p.id);
+      else selected.delete(p.id);
+    },
+  });
+}
+
+function tickAll(patients) {
+  const all = h("input", {
+    type: "checkbox",
+    name: "select_page",
+    checked: patients.length > 0 && patients.every((p) => selected.has(p.id)),
+    onchange: (event) => {
+      for (const p of patients) {
+        if (event.target.checked) selected.add(p.id);
+        else selected.delete(p.id);
+      }
+      for (const box of document.querySelectorAll("input[name=selected]")) box.checked = event.target.checked;
+    },
+  });
+  return h("label", { class: "choice" }, all, "Select every patient on this page");
 }
 
 function idSelect(name, records, value) {
@@ -124,9 +207,11 @@ async function load(results) {
   fill(
     results,
     h("p", {}, `${pagination.total_count} patients found.`),
+    patients.length ? tickAll(patients) : null,
     table(
       `Patients, page ${pagination.current_page} of ${pages}`,
       [
+        ["Select", tick],
         ["Name", (p) => h("a", { href: `#/patients/${p.id}` }, p.name || `Patient ${p.id}`)],
         ["Date of birth", (p) => p.date_of_birth || "—"],
         ["Member id", (p) => p.ecm_eligibility_information.member_id || "—"],

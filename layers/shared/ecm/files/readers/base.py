@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecm.files.kept import KeptColumns
 from ecm.files.readers.header import HeaderAt
 
 Record = tuple[int, dict[str, Any]]
@@ -31,6 +32,9 @@ class RecordStream:
     unmapped: list[str] = field(default_factory=list)
     #: the fields some column (XML: element) fills
     fields: set[str] = field(default_factory=set)
+    #: the unknown columns each record carries under ``KEPT`` (a map that keeps them);
+    #: XML's grow while ``records`` is consumed
+    kept: KeptColumns | None = None
 
 
 def too_many_rows(max_rows: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap, unnamed_column_warning
+from ecm.files.kept import KEPT, cell_picker
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
 from ecm.files.readers.encoding import detect_encoding
 from ecm.files.readers.header import HEADER_SEARCH_ROWS, Header, HeaderAt, find_header
@@ -188,12 +189,14 @@ def read_csv_records(
         header_errors=[*plan.errors, *([header.not_found] if header.not_found else [])],
         unmapped=plan.unknown,
         fields={name for _, name in plan.columns},
+        kept=plan.kept,
     )
 
     def records() -> Iterator[Record]:
         # The csv reader itself past the header (the hot loop of every CSV import), or the
         # rows after the closest row when no header was found.
         reader, columns = rows.reader, plan.columns
+        kept = cell_picker(plan.kept_at)
         source = reader if header.not_found is None else header.rows
         unnamed = list(plan.unnamed)  # columns without a header, until one shows a value
         row_number, last_line, data_rows = header.at.row, reader.line_num, 0
@@ -222,6 +225,8 @@ def read_csv_records(
                 values: dict[str, Any] = {
                     name: row[index] if index < width else "" for index, name in columns
                 }
+                if kept is not None:
+                    values[KEPT] = kept(row)
                 yield row_number, values
         finally:
             rows.handle.close()

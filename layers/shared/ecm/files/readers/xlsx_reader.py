@@ -18,6 +18,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from ecm.errors import FileFormatError
 from ecm.files.fields import FieldMap, unnamed_column_warning
+from ecm.files.kept import KEPT, cell_picker
 from ecm.files.readers.base import Record, RecordStream, too_many_rows
 from ecm.files.readers.detect import PROTECTED_WORKBOOK_MESSAGE, ZIP_MAGIC
 from ecm.files.readers.header import HeaderAt, Rows, find_header, is_blank
@@ -126,10 +127,12 @@ def read_xlsx_records(
         header_errors=[*plan.errors, *([header.not_found] if header.not_found else [])],
         unmapped=plan.unknown,
         fields={name for _, name in plan.columns},
+        kept=plan.kept,
     )
 
     def records() -> Iterator[Record]:
         columns = plan.columns
+        kept = cell_picker(plan.kept_at)
         names = [name for _, name in columns]
         indexes = [index for index, _ in columns]
         needed = max(indexes, default=-1) + 1
@@ -154,16 +157,16 @@ def read_xlsx_records(
                     unnamed.remove(index)
                     stream.warnings.append(unnamed_column_warning(index, lettered=True))
             if width < needed:
-                yield (
-                    row_number,
-                    {name: row[index] if index < width else "" for index, name in columns},
-                )
+                values = {name: row[index] if index < width else "" for index, name in columns}
             elif leading:  # zip stops at the last mapped column
-                yield row_number, dict(zip(names, row, strict=False))
+                values = dict(zip(names, row, strict=False))
             elif pick is not None:
-                yield row_number, dict(zip(names, pick(row), strict=True))
+                values = dict(zip(names, pick(row), strict=True))
             else:
-                yield row_number, {name: row[index] for index, name in columns}
+                values = {name: row[index] for index, name in columns}
+            if kept is not None:
+                values[KEPT] = kept(row)
+            yield row_number, values
 
     stream.records = records()
     return stream

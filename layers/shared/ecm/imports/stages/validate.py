@@ -11,6 +11,7 @@ from pathlib import Path
 from ecm.clients import client
 from ecm.errors import FileFormatError, ImportRejected
 from ecm.files.fields import FieldMap
+from ecm.files.kept import KEPT, RECORD_KEY
 from ecm.files.readers import WORKBOOK_TYPES, HeaderAt, RecordStream, detect_file_type, read_records
 from ecm.files.suggestions import unmapped_columns
 from ecm.imports.records import (
@@ -67,6 +68,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
     failures: dict[int, list[str]] = {}
     header: list[HeaderAt] = []
     unmapped: list[Item] = []
+    kept: list[str] = []
     field_map = file_field_map(kind, record)
     rows_read = False  # every row was read (so a result file can list them)
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +98,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
                 header,
                 field_map,
                 unmapped,
+                kept,
             )
             rows_read = True
         except FileFormatError as exc:
@@ -135,6 +138,7 @@ def validate_stage(kind_name: str, file_id: int) -> Item:
         warnings=summarize_errors(warnings, "warning"),
         chunk_rows=settings.chunk_rows,
         unmapped_columns=unmapped,
+        kept_columns=kept or None,
         stage="validated",
     )
     logger.info("import validated", extra={"kind": kind_name, "file_id": file_id, "rows": rows})
@@ -154,6 +158,7 @@ def validate_file(
     *,
     field_map: FieldMap | None = None,
     unmapped: list[Item] | None = None,
+    kept_headers: list[str] | None = None,
 ) -> tuple[int, list[str]] | ImportRejected:
     """Read and validate every row of a local file, handing valid rows over in chunks.
 
@@ -161,7 +166,9 @@ def validate_file(
     (all-or-nothing), or no valid row at all (``keep_valid``, the ``valid_rows`` mode). Then
     the rows already handed over must be discarded. ``failures`` collects each invalid
     row's reasons; ``header`` receives where the header row was found (CSV and workbooks),
-    ``unmapped`` the columns no field is known by, each with the fields it may be.
+    ``unmapped`` the columns no field is known by, each with the fields it may be, and
+    ``kept_headers`` those a map that keeps them kept: each valid record holds its cells
+    of them as text under ``RECORD_KEY``, aligned with these headers.
     ``field_map`` reads the headers (the kind's own by default). The benchmark measures
     exactly this function.
     """
@@ -184,6 +191,7 @@ def validate_file(
     buffer: list[tuple[int, Item]] = []
     rows = handed = 0
     validate = kind.validate_row
+    kept = stream.kept
     for row_number, values in stream.records:
         rows += 1
         normalised, row_errors = validate(row_number, values, typed, today)
@@ -194,12 +202,20 @@ def validate_file(
             continue
         if errors and not keep_valid:
             continue  # the import fails: stop handing rows over, keep collecting errors
+        if kept is not None and (texts := kept.texts(values.get(KEPT))):
+            normalised[RECORD_KEY] = texts
         buffer.append((row_number, normalised))
         if len(buffer) >= chunk_rows:
             on_chunk(buffer)
             handed += len(buffer)
             buffer = []
     _note_unmapped(field_map, stream, unmapped)
+    if kept is not None:
+        # First: a record shows the first 100 warnings, and a file of 100 kept columns has
+        # as many warnings naming each one.
+        stream.warnings[:0] = kept.warnings()
+        if kept_headers is not None:
+            kept_headers.extend(kept.headers)
     if rows == 0:
         errors.append("The file has no data rows")
     if errors and (not keep_valid or handed + len(buffer) == 0):
@@ -226,6 +242,7 @@ def _validate_rows(
     header: list[HeaderAt],
     field_map: FieldMap,
     unmapped: list[Item],
+    kept: list[str],
 ) -> tuple[int, int, list[str]] | ImportRejected:
     settings = get_settings()
     written = handed = 0
@@ -249,6 +266,7 @@ def _validate_rows(
         keep_valid,
         field_map=field_map,
         unmapped=unmapped,
+        kept_headers=kept,
     )
     if isinstance(outcome, ImportRejected):
         return outcome

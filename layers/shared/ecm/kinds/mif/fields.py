@@ -2,7 +2,8 @@
 among them).
 
 Headers are matched after normalisation (``ecm.fields.normalize_header``); an alias may fill
-several fields ("MCP_CIN" is both MEMBER_ID and CIN).
+several fields ("MCP_CIN" is both MEMBER_ID and CIN). A column none of them names is kept
+with its row, as the member's plan fields.
 """
 
 from __future__ import annotations
@@ -69,4 +70,5 @@ MIF_FIELDS = FieldMap(
         "Acuity": ("ACUITY_LEVEL",),
     },
     look_alikes={"DOB": "birth"},
+    keeps_unknown=True,  # the member's plan fields (ecm.kinds.mif.plan_fields)
 )

@@ -22,6 +22,7 @@ from ecm.kinds.authorization.member_status import (
 )
 from ecm.kinds.authorization.planner import pending_key
 from ecm.kinds.mif.changes import ChangeTracker
+from ecm.kinds.mif.plan_fields import PlanFields
 from ecm.kinds.plan_entry import PlanEntry
 from ecm.models.versions import versioned
 from ecm.patients.items import (
@@ -77,6 +78,8 @@ class MifPlanner:
     linked_authorizations: int = 0
     #: what the file changes against its plan's list (without one: the snapshots only)
     changes: ChangeTracker = field(default_factory=ChangeTracker)
+    #: the file's kept columns, merged into each member's plan fields
+    plan_fields: PlanFields = field(default_factory=PlanFields)
 
     @property
     def tag(self) -> str:
@@ -179,6 +182,7 @@ class MifPlanner:
             )
             keep_referral(patient)
             self.changes.row(prior, patient, record)
+            self.plan_fields.apply(prior, patient, record)
             built.append((row_number, prior, patient))
             key_item = members.get(mk)
             if key_item is None or int(key_item["patient_id"]) != patient_id:
@@ -306,6 +310,7 @@ class MifPlanner:
     def finish(self) -> Iterator[PlanEntry]:
         """Writes of the name keys, which rows of several chunks may have changed, then the
         marks of the plan's members the file leaves out (read a batch at a time)."""
+        self.warnings.extend(self.plan_fields.warnings())
         for key, state in self.names.items():
             if not state.dirty:
                 continue
