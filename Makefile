@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 AWS_PORT ?= 4566
 
-.PHONY: setup build browser axe screenshots lock test-latest run reset test lint typecheck cfn docs docs-serve unit integration bench bench-uploads user provider reindex migrate-plans openapi clean
+.PHONY: setup build browser axe screenshots lock test-latest run reset test lint typecheck cfn docs docs-serve unit integration bench bench-uploads bench-months user provider reindex migrate-plans openapi clean
 
 # Installs come from the locks (requirements/*.txt, full trees with hashes), never from the
 # newest versions pyproject's ranges allow: `make lock` refreshes them, `make test-latest` tries
@@ -118,6 +118,10 @@ screenshots: setup browser axe
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# Two months of a plan's 100k-row MIF with 30 kept columns, with the diff and without (~30-60 min)
+bench-months: setup
+	$(PY) benchmarks/changes.py --wide
 
 # 100k-row MIF (CSV, XLSX) through the upload path, 4 x 25k, peak RSS per stage (~45 min)
 bench-uploads: setup

@@ -32,12 +32,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for _extra in (ROOT, ROOT / "layers" / "shared"):
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devstack.template import Function, LocalTemplate, load_template  # noqa: E402
+from common import ROOT, revision_tree
+
+from devstack.template import Function, LocalTemplate, load_template
 
 BUILD = ROOT / ".aws-sam" / "build"
 LAYER = "SharedLayer"
@@ -195,14 +194,7 @@ def stage_copy(source: Variant, work: Path, label: str, bytecode: bool) -> Varia
 
 def stage_revision(built: Variant, work: Path, rev: str) -> tuple[Variant, Variant]:
     """The third-party packages as built, ``ecm`` and the handlers from ``rev``."""
-    source = work / "rev-src"
-    source.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", ROOT, "archive", rev, "layers/shared", "functions"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", source], input=archive, check=True)
+    source = revision_tree(rev, work / "rev-src", ("layers/shared", "functions"))
     ours = (ROOT / "layers/shared/requirements.txt").read_text()
     if (source / "layers/shared/requirements.txt").read_text() != ours:
         print(f"warning: {rev} locks other layer packages; measured on today's", flush=True)

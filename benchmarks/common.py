@@ -8,7 +8,9 @@ paths it adds.
 
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
 import sys
 import time
 import traceback
@@ -21,6 +23,12 @@ BENCH_DIR = ROOT / ".bench"
 for _extra in (ROOT, ROOT / "tests", ROOT / "layers" / "shared"):
     if str(_extra) not in sys.path:
         sys.path.insert(0, str(_extra))
+# A PYTHONPATH given stays first: that is how a benchmark runs an older revision's ``ecm`` in a
+# child process (``revision_tree``) beside today's benchmarks and test builders.
+for _given in reversed([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]):
+    if _given in sys.path:
+        sys.path.remove(_given)
+    sys.path.insert(0, _given)
 
 from devstack.environment import use_local_environment  # noqa: E402 - needs the path above
 
@@ -34,6 +42,31 @@ NOW = "2026-01-01T00:00:00.000Z"
 #: Bounds the upload benchmark holds too (run.py's targets).
 MAX_RSS_MB = 250
 MAX_CPU_US_PER_ROW = 600
+
+
+# --- an older revision's code ---------------------------------------------------------------
+
+
+def describe_revision(rev: str) -> str:
+    """``rev`` as its short hash and subject, for the report's header."""
+    return subprocess.run(
+        ["git", "-C", ROOT, "log", "-1", "--format=%h %ad %s", "--date=short", rev],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def revision_tree(rev: str, dest: Path, paths: tuple[str, ...] = ("layers/shared",)) -> Path:
+    """``paths`` of the committed tree at ``rev``, extracted under ``dest`` (made if missing):
+    a plain copy, so nothing of the repository (its worktrees, its index) is touched and the
+    caller's temporary directory is all there is to clean up."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", ROOT, "archive", rev, *paths], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return dest
 
 
 # --- report ---------------------------------------------------------------------------------

@@ -228,10 +228,15 @@ def wait_for_import(watch: ImportWatch, file_id: int, name: str) -> dict[str, An
             watch.on_poll()
         if watch.stack.poll() is not None:
             raise RuntimeError(f"devstack exited:\n{watch.stack_log.read_text()[-3000:]}")
-        detail = watch.session.get(
-            f"{watch.api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=watch.headers, timeout=60
-        )
-        if detail.status_code == 200:
+        try:
+            detail = watch.session.get(
+                f"{watch.api}/v1/admin/clinic/ecm/mifs/{file_id}", headers=watch.headers, timeout=60
+            )
+        except requests.Timeout:
+            # A stack busy with the import (and a shared machine) may answer a poll late: the
+            # import goes on, so ask again; the deadline below still ends a stuck one.
+            detail = None
+        if detail is not None and detail.status_code == 200:
             record = detail.json()["mif_file"]
             if record["status"] == "completed":
                 return record

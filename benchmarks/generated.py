@@ -1,5 +1,7 @@
 """The benchmark files: sample MIF and authorization rows (the tests' builders) written as
-CSV, XML and XLSX once, then kept in .bench/ for every later run."""
+CSV, XML and XLSX once, then kept in .bench/ for every later run. ``csv-wide`` is the CSV with
+``EXTRA_COLUMNS`` more columns no field is known by, which an import keeps as each member's
+plan fields."""
 
 from __future__ import annotations
 
@@ -13,12 +15,41 @@ from common import BENCH_DIR, ROOT, log
 from fixtures_builders import AUTH_HEADERS, MIF_HEADERS, sample_auth_row, sample_mif_row
 from openpyxl import Workbook
 
+#: Columns of the ``csv-wide`` MIF beyond the 17 known fields.
+EXTRA_COLUMNS = 30
+EXTRA_HEADERS = tuple(f"Plan Program {k:02d}" for k in range(1, EXTRA_COLUMNS + 1))
+
+
+def file_type(fmt: str) -> str:
+    """The reader a benchmark format is read by (its file's extension)."""
+    return {"auth-xlsx": "xlsx", "csv-wide": "csv"}.get(fmt, fmt)
+
+
+def extra_cells(i: int) -> list[str]:
+    """Row ``i``'s cells of the extra columns, as a plan's own columns look: flags, dates
+    and short codes, one in ten left blank (~190 bytes a row, so 100,000 rows stay under the
+    50 MB a file may have)."""
+    cells = []
+    for k in range(1, EXTRA_COLUMNS + 1):
+        if (i + k) % 10 == 0:
+            cells.append("")
+        elif k % 3 == 0:
+            cells.append("Y" if (i + k) % 2 else "N")
+        elif k % 3 == 1:
+            cells.append(f"2026-{(i + k) % 12 + 1:02d}-{(i * k) % 28 + 1:02d}")
+        else:
+            cells.append(f"P{k}-{(i * k) % 97}")
+    return cells
+
+
 # --- generated files ------------------------------------------------------------------------
 
 
 def bench_file(rows: int, fmt: str) -> Path:
     if fmt == "auth-xlsx":
         return BENCH_DIR / f"auth-{rows}.xlsx"
+    if fmt == "csv-wide":
+        return BENCH_DIR / f"mif-wide-{rows}.csv"
     return BENCH_DIR / f"mif-{rows}.{fmt}"
 
 
@@ -33,6 +64,14 @@ def _write_csv(path: Path, count: int, first: int = 1) -> None:
         writer.writerow(MIF_HEADERS)
         for row in _sample_rows(count, first):
             writer.writerow([row[name] for name in MIF_HEADERS])
+
+
+def _write_wide_csv(path: Path, count: int, first: int = 1) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*MIF_HEADERS, *EXTRA_HEADERS])
+        for i, row in enumerate(_sample_rows(count, first), start=first):
+            writer.writerow([*(row[name] for name in MIF_HEADERS), *extra_cells(i)])
 
 
 def _write_xml(path: Path, count: int, first: int = 1) -> None:
@@ -65,6 +104,7 @@ def _write_auth_xlsx(path: Path, count: int) -> None:
 
 WRITERS: dict[str, Callable[[Path, int], None]] = {
     "csv": _write_csv,
+    "csv-wide": _write_wide_csv,
     "xml": _write_xml,
     "xlsx": _write_xlsx,
     "auth-xlsx": _write_auth_xlsx,
@@ -72,6 +112,7 @@ WRITERS: dict[str, Callable[[Path, int], None]] = {
 #: MIF writers of rows ``first``..``first + count - 1`` (ensure_range_file).
 RANGE_WRITERS: dict[str, Callable[[Path, int, int], None]] = {
     "csv": _write_csv,
+    "csv-wide": _write_wide_csv,
     "xml": _write_xml,
     "xlsx": _write_xlsx,
 }
@@ -94,11 +135,13 @@ def ensure_file(rows: int, fmt: str) -> Path:
 def ensure_range_file(first: int, last: int, fmt: str) -> Path:
     """A MIF of sample rows ``first``..``last`` (inclusive), cached in .bench/.
 
-    Rows 1..n are ``ensure_file(n, fmt)``'s file; other ranges are ``mif-range-<a>-<b>.<fmt>``.
+    Rows 1..n are ``ensure_file(n, fmt)``'s file; other ranges are ``mif-range-<a>-<b>.<fmt>``
+    (``mif-wide-range-<a>-<b>.csv`` for ``csv-wide``).
     """
     if first == 1:
         return ensure_file(last, fmt)
-    path = BENCH_DIR / f"mif-range-{first}-{last}.{fmt}"
+    stem = "mif-wide-range" if fmt == "csv-wide" else "mif-range"
+    path = BENCH_DIR / f"{stem}-{first}-{last}.{file_type(fmt)}"
     if path.exists() and path.stat().st_size > 0:
         return path
     BENCH_DIR.mkdir(exist_ok=True)

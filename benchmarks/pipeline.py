@@ -17,25 +17,41 @@ from pathlib import Path
 from typing import Any
 
 from common import NOW, peak_rss_mb
+from generated import file_type
 
 import ecm.imports.stages.plan  # noqa: F401 - the baseline child loads all a stage loads
 from ecm.errors import ImportRejected
 from ecm.imports.stages.validate import validate_file
+from ecm.kinds.mif.plan_fields import PlanFields
 from ecm.kinds.mif.planner import MifPlanner
 from ecm.kinds.registry import AUTHORIZATION, MIF
 from ecm.patients.providers import ProviderDirectory
 from ecm.settings import DEFAULT_CHUNK_ROWS
 
 MAX_ROWS = 200_000
+#: Beside the row chunks: the kept columns' headers (the file record's ``kept_columns``).
+KEPT_FILE = "kept.json"
 
 
 # --- the code paths under test --------------------------------------------------------------
 
 
-def run_validate(path: Path, fmt: str, on_chunk: Callable[[list[Any]], None]) -> int:
-    """``validate_file`` exactly as the import's validate stage calls it; returns the rows."""
-    kind, file_type = (AUTHORIZATION, "xlsx") if fmt == "auth-xlsx" else (MIF, fmt)
-    outcome = validate_file(kind, path, file_type, on_chunk, MAX_ROWS, DEFAULT_CHUNK_ROWS)
+def run_validate(
+    path: Path, fmt: str, on_chunk: Callable[[list[Any]], None], kept: list[str] | None = None
+) -> int:
+    """``validate_file`` exactly as the import's validate stage calls it; returns the rows.
+    ``kept`` receives the headers of the columns kept as plan fields."""
+    kind = AUTHORIZATION if fmt == "auth-xlsx" else MIF
+    outcome = validate_file(
+        kind,
+        path,
+        file_type(fmt),
+        on_chunk,
+        MAX_ROWS,
+        DEFAULT_CHUNK_ROWS,
+        unmapped=[],
+        kept_headers=[] if kept is None else kept,
+    )
     if isinstance(outcome, ImportRejected):
         raise RuntimeError(f"validate_file rejected {path.name}: {outcome.errors[:5]}")
     rows, _warnings = outcome
@@ -95,7 +111,8 @@ class MemoryLookup:
 
 
 def write_row_chunks(path: Path, fmt: str, directory: Path) -> int:
-    """Validate the file and keep its row chunks as the validate stage does (JSON per chunk)."""
+    """Validate the file and keep its row chunks as the validate stage does (JSON per chunk),
+    and its kept headers as the stage keeps them on the file's record."""
     directory.mkdir(parents=True, exist_ok=True)
     written = 0
 
@@ -106,7 +123,10 @@ def write_row_chunks(path: Path, fmt: str, directory: Path) -> int:
         )
         written += 1
 
-    return run_validate(path, fmt, store)
+    kept: list[str] = []
+    rows = run_validate(path, fmt, store, kept)
+    (directory / KEPT_FILE).write_text(json.dumps(kept))
+    return rows
 
 
 def run_plan(directory: Path) -> tuple[int, float]:
@@ -115,7 +135,10 @@ def run_plan(directory: Path) -> tuple[int, float]:
     Each chunk's plan entries are serialised (as the stage does before writing them to S3)
     and dropped; returns (rows, seconds).
     """
-    planner = MifPlanner(file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW)
+    kept = PlanFields(tuple(json.loads((directory / KEPT_FILE).read_text())))
+    planner = MifPlanner(
+        file_id=1, lookup=MemoryLookup(), providers=ProviderDirectory([]), now=NOW, plan_fields=kept
+    )
     rows = 0
     started = time.perf_counter()
     for chunk_path in sorted(directory.glob("rows-*.json")):
