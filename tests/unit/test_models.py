@@ -10,6 +10,7 @@ import pytest
 from fixtures_builders import VALID_NPI, sample_auth_row, sample_mif_row
 
 from devstack.template import LocalTemplate, load_template
+from ecm.clients import botocore_session
 from ecm.kinds.authorization.member_status import (
     AuthorizationEvent,
     apply_authorization_events,
@@ -20,6 +21,7 @@ from ecm.kinds.authorization.rows import validate_authorization_row
 from ecm.kinds.mif.rows import validate_mif_row
 from ecm.models import MODELS, Authorization, Patient, PatientKey, TableModel, User
 from ecm.models.access import as_dict
+from ecm.models.base import drop_connections
 from ecm.patients.items import build_patient, member_key, patient_name_key
 from ecm.store import to_item
 
@@ -181,3 +183,27 @@ def test_a_stack_before_sharding_moves_one_index_per_deployment() -> None:
     assert _index_names(layouts[5]) >= before  # step 6: every old index still serves
     assert _index_names(layouts[-1]) == _index_names(_tables()["PatientsTable"]["Properties"])
     assert not _index_names(layouts[-1]) & (legacy | {"plan-index"})
+
+
+def test_every_table_client_is_made_from_the_one_botocore_session(
+    fake_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pynamodb would make a botocore session (~20 MB of endpoint data) per table connection
+    and per thread; the models make theirs from the process's one session."""
+    session = botocore_session()
+    made: list[str] = []
+    create = session.create_client
+
+    def counted(service: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service)
+        return create(service, *args, **kwargs)
+
+    monkeypatch.setattr(session, "create_client", counted)
+    drop_connections()
+    try:
+        first = Patient._get_connection().connection
+        second = User._get_connection().connection
+        assert first._local.session is second._local.session is session
+        assert made == ["dynamodb", "dynamodb"]
+    finally:
+        drop_connections()

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from ecm import aws_faults
@@ -102,6 +103,19 @@ def _use_prebuilt_body(params: Item, context: Item, **_: Any) -> None:
         params["body"] = body
 
 
+#: Held while a client is made: botocore's sessions are not thread-safe, its clients are.
+CLIENT_LOCK = threading.RLock()
+
+
+@cache
+def botocore_session() -> botocore.session.Session:
+    """The process's one botocore session. Each session loads its own endpoint and service
+    data (about 20 MB); pynamodb would make one per table connection and per thread, which
+    put an export's 16 reading threads over 300 MB. Every client, boto3's and pynamodb's,
+    is made from this one (``ecm.models.base``)."""
+    return botocore.session.get_session()
+
+
 def client(service: str) -> Any:
     """The product's client of one AWS service (thread-safe; one per process)."""
     return instrument(_client(service))
@@ -110,7 +124,9 @@ def client(service: str) -> Any:
 @cache
 def _client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
-    made = boto3.client(service, config=config)  # type: ignore[call-overload]
+    with CLIENT_LOCK:
+        session = boto3.session.Session(botocore_session=botocore_session())
+        made = session.client(service, config=config)  # type: ignore[call-overload]
     if service == "dynamodb":
         made.meta.events.register("before-parameter-build.dynamodb", _take_prebuilt_body)
         made.meta.events.register("before-call.dynamodb", _use_prebuilt_body)
@@ -121,6 +137,7 @@ def drop_clients() -> None:
     """Forget the boto3 clients made so far (tests change the endpoint between stacks); the
     faults are read again with the next client."""
     _client.cache_clear()
+    botocore_session.cache_clear()
     _secrets_provider.cache_clear()
     _FAULTS_READ.clear()
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pynamodb.models import Model
 
-from ecm.clients import CALL_ATTEMPTS, instrument
+from ecm.clients import CALL_ATTEMPTS, CLIENT_LOCK, botocore_session, instrument
 from ecm.settings import get_settings
 
 
@@ -50,9 +50,18 @@ class TableModel(Model):
 
     @classmethod
     def _get_connection(cls) -> Any:
-        """pynamodb's connection, its client with the product's hooks (ecm.clients)."""
+        """pynamodb's connection, its client made from the process's one botocore session
+        and given the product's hooks (ecm.clients).
+
+        pynamodb keeps a session per connection and per thread (``Connection._local``) and
+        uses it only to make the client, which all threads then share: the session is set
+        there before the client is made (tests/unit/test_models.py checks it is used)."""
         connection = super()._get_connection()
-        instrument(connection.connection.client)
+        inner = connection.connection
+        with CLIENT_LOCK:
+            inner._local.session = botocore_session()
+            made = inner.client
+        instrument(made)
         return connection
 
 
