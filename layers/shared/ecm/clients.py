@@ -116,6 +116,13 @@ def botocore_session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
+@cache
+def _boto3_session() -> boto3.session.Session:
+    """boto3 over that session, once: each boto3 session registers its own handlers on the
+    botocore session (a second one would add S3's transfer methods twice)."""
+    return boto3.session.Session(botocore_session=botocore_session())
+
+
 def client(service: str) -> Any:
     """The product's client of one AWS service (thread-safe; one per process)."""
     return instrument(_client(service))
@@ -125,8 +132,7 @@ def client(service: str) -> Any:
 def _client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else _CONFIG
     with CLIENT_LOCK:
-        session = boto3.session.Session(botocore_session=botocore_session())
-        made = session.client(service, config=config)  # type: ignore[call-overload]
+        made = _boto3_session().client(service, config=config)  # type: ignore[call-overload]
     if service == "dynamodb":
         made.meta.events.register("before-parameter-build.dynamodb", _take_prebuilt_body)
         made.meta.events.register("before-call.dynamodb", _use_prebuilt_body)
@@ -138,6 +144,7 @@ def drop_clients() -> None:
     faults are read again with the next client."""
     _client.cache_clear()
     botocore_session.cache_clear()
+    _boto3_session.cache_clear()
     _secrets_provider.cache_clear()
     _FAULTS_READ.clear()
 
