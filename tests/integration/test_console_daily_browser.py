@@ -320,16 +320,16 @@ def test_providers_and_care_managers_are_added_and_changed(page: Any, stack: Run
     wait_text(page, "NPI '1234567890' is not a valid 10-digit NPI")
     assert stack and "Daily Console Clinic" not in str(api(stack, "GET", "/providers"))
     npi.clear()
-    npi.send_keys("1234567893")
+    npi.send_keys("1743029187")
     button(page, "Add the provider").click()
     wait_until(
         page, lambda d: saved_in(d, "provider") == "Saved: provider Daily Console Clinic added."
     )
-    assert ["Daily Console Clinic", "1234567893"] in [
+    assert ["Daily Console Clinic", "1743029187"] in [
         r[1:] for r in table_rows(page, "ECM providers")
     ]
     stored = api(stack, "GET", "/providers")["providers"]
-    assert {"name": "Daily Console Clinic", "npi": "1234567893"} in [
+    assert {"name": "Daily Console Clinic", "npi": "1743029187"} in [
         {"name": p["name"], "npi": p["npi"]} for p in stored
     ]
 
