@@ -18,7 +18,7 @@ from ecm.clock import california_date
 
 ECM = "/v1/admin/clinic/ecm"
 PLAN = "rf-plan"
-FIRST = 740_000
+FIRST = 745_000  # members of its own: test_console_browser takes 740,000 on the session stack
 REFERRAL = "ecm_eligibility_information.referral"
 
 
