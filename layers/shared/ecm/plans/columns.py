@@ -5,13 +5,10 @@ columns that name a kept column (``plan_field``) name one the plan's files keep.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
+from ecm.exports.layouts import KindLayout
 from ecm.files.fields import normalize_header
 from ecm.kinds.mif.fields import MIF_FIELDS
-
-if TYPE_CHECKING:
-    from ecm.exports.layouts import KindLayout
 
 #: Headers a plan may map (a MIF has 17 fields; plans rename a few of them).
 MAX_COLUMNS = 100
